@@ -1,0 +1,24 @@
+import type { MiddlewareObj } from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { authenticate } from '../lib/apiKeys/apiKeys.js';
+import { DynamoDBApiKeyStore } from '../lib/adapters/DynamoDBApiKeyStore.js';
+import { DynamoDBInviteStore } from '../lib/adapters/DynamoDBInviteStore.js';
+import { config } from '../lib/config.js';
+import type { Actor } from '../lib/invites/actor.js';
+import { systemClock } from '../lib/ports/Clock.js';
+import type { HttpEvent, HttpResult } from './http.js';
+
+/** Built once per container, reused by every invocation. */
+export const cfg = config();
+export const clock = systemClock;
+export const store = new DynamoDBInviteStore({ tableName: cfg.tableName });
+export const apiKeyStore = new DynamoDBApiKeyStore({ tableName: cfg.tableName });
+
+export type AdminContext = Context & { actor: Actor };
+
+/** Admin routes: `Authorization: Bearer <api key>`; 401 otherwise. */
+export const adminAuth = (): MiddlewareObj<HttpEvent, HttpResult> => ({
+  before: async (request) => {
+    (request.context as AdminContext).actor = await authenticate(apiKeyStore, request.event.headers?.authorization);
+  },
+});

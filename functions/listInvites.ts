@@ -1,0 +1,28 @@
+import { InviteError } from '../lib/errors.js';
+import { listInvites } from '../lib/invites/adminInvites.js';
+import { adminAuth, cfg, clock, store, type AdminContext } from './deps.js';
+import { httpRoute, json } from './http.js';
+
+const KNOWN = new Set(['domain', 'inviter', 'status', 'limit', 'cursor']);
+
+export const handler = httpRoute(
+  async (event, context) => {
+    const q = event.queryStringParameters ?? {};
+    const unknown = Object.keys(q).filter((k) => !KNOWN.has(k));
+    if (unknown.length > 0) throw new InviteError('invalid-request', `unknown query parameter: ${unknown[0]}`);
+    let limit: number | undefined;
+    if (q.limit !== undefined) {
+      if (!/^\d{1,4}$/.test(q.limit)) throw new InviteError('invalid-request', 'limit must be an integer from 1 to 200');
+      limit = Number(q.limit);
+    }
+    const page = await listInvites({ store, clock, config: cfg }, (context as AdminContext).actor, {
+      domain: q.domain,
+      inviter: q.inviter,
+      status: q.status,
+      cursor: q.cursor,
+      limit,
+    });
+    return json(200, page);
+  },
+  { use: [adminAuth()], cors: false }
+);

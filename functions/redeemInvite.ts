@@ -1,0 +1,16 @@
+import { redeemInvite } from '../lib/invites/redeemInvite.js';
+import { cfg, clock, store } from './deps.js';
+import { httpRoute, json, pathParam } from './http.js';
+import { logger } from './observability.js';
+import { redeemBody } from './schemas.js';
+import { xmpp } from './xmpp.js';
+
+export const handler = httpRoute(
+  async (event) => {
+    const body = (event.body ?? {}) as { username?: string; password?: string };
+    const result = await redeemInvite({ store, xmpp, clock, config: cfg }, pathParam(event, 'token'), body);
+    logger.info('invite redeemed', { inviteId: result.invite.id, jid: result.jid, outcome: result.outcome, replayed: result.replayed });
+    return json(result.outcome === 'reset' ? 200 : 201, { jid: result.jid });
+  },
+  { body: redeemBody }
+);

@@ -1,0 +1,11 @@
+import { registerAccount } from '../lib/invites/registerAccount.js';
+import { cfg } from './deps.js';
+import { httpRoute, json } from './http.js';
+import { credentialsBody } from './schemas.js';
+import { xmpp } from './xmpp.js';
+
+/** Open registration; answers 403 registration-closed unless REGISTRATION_INVITE_ONLY=false. */
+export const handler = httpRoute(
+  async (event) => json(201, await registerAccount({ xmpp, config: cfg }, (event.body ?? {}) as Record<string, unknown>)),
+  { body: credentialsBody }
+);

@@ -1,0 +1,85 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { ApiKey, ApiKeyStore } from '../ports/ApiKeyStore.js';
+import { TableSchema, documentClient } from './dynamodb.js';
+
+const key = (id: string) => ({ pk: `KEY#${id}`, sk: 'KEY' });
+// All keys share one index partition: there are few of them and listing is rare.
+const KEYS_PARTITION = 'APIKEYS';
+
+const fromItem = (item: Record<string, unknown>): ApiKey => ({
+  id: item.id as string,
+  name: item.name as string,
+  domains: (item.domains as string[]) ?? [],
+  createdAt: Number(item.createdAt),
+  revokedAt: typeof item.revokedAt === 'number' ? item.revokedAt : undefined,
+  maxLiveInvites: typeof item.maxLiveInvites === 'number' ? item.maxLiveInvites : undefined,
+});
+
+export class DynamoDBApiKeyStore implements ApiKeyStore {
+  readonly #table: string;
+  readonly #db: DynamoDBDocumentClient;
+
+  public constructor(options: { tableName: string; client?: DynamoDBDocumentClient }) {
+    this.#table = options.tableName;
+    this.#db = options.client ?? documentClient();
+  }
+
+  public async put(apiKey: ApiKey): Promise<void> {
+    await this.#db.send(
+      new PutCommand({
+        TableName: this.#table,
+        Item: {
+          ...key(apiKey.id),
+          kind: 'api-key',
+          ...apiKey,
+          gsi2pk: KEYS_PARTITION,
+          gsi2sk: `${String(apiKey.createdAt).padStart(12, '0')}#${apiKey.id}`,
+        },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      })
+    );
+  }
+
+  public async get(id: string): Promise<ApiKey | undefined> {
+    const { Item } = await this.#db.send(new GetCommand({ TableName: this.#table, Key: key(id) }));
+    return Item ? fromItem(Item) : undefined;
+  }
+
+  public async list(): Promise<ApiKey[]> {
+    const out: ApiKey[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.#db.send(
+        new QueryCommand({
+          TableName: this.#table,
+          IndexName: TableSchema.byDomain.name,
+          KeyConditionExpression: 'gsi2pk = :p',
+          ExpressionAttributeValues: { ':p': KEYS_PARTITION },
+          ExclusiveStartKey: startKey,
+        })
+      );
+      out.push(...(page.Items ?? []).map(fromItem));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return out;
+  }
+
+  public async revoke(id: string, now: number): Promise<boolean> {
+    try {
+      await this.#db.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: key(id),
+          UpdateExpression: 'SET revokedAt = if_not_exists(revokedAt, :now)',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':now': now },
+        })
+      );
+      return true;
+    } catch (e) {
+      if (e instanceof ConditionalCheckFailedException) return false;
+      throw e;
+    }
+  }
+}

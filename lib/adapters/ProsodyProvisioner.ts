@@ -1,0 +1,148 @@
+import { InviteError } from '../errors.js';
+import type { RosterItem, RosterLink, XmppProvisioner } from '../ports/XmppProvisioner.js';
+import { XmppConnection, XmppStanzaError, x, type XmlElement } from './xmpp/XmppConnection.js';
+
+const NS_COMMANDS = 'http://jabber.org/protocol/commands';
+const NS_DATA = 'jabber:x:data';
+const NS_ROSTER = 'jabber:iq:roster';
+const ADMIN = 'http://jabber.org/protocol/admin';
+
+export interface ProsodyProvisionerOptions {
+  domain: string;
+  connection: XmppConnection;
+}
+
+const field = (name: string, value: string, type?: string) =>
+  x('field', { var: name, type }, x('value', {}, value));
+
+/**
+ * Prosody 0.12+: XEP-0133 ad-hoc commands (mod_admin_adhoc) as an admin JID
+ * create accounts and set passwords; XEP-0356 (mod_privilege) lets that admin
+ * set both users' rosters to subscription='both' without their passwords.
+ */
+export class ProsodyProvisioner implements XmppProvisioner {
+  readonly #domain: string;
+  readonly #xmpp: XmppConnection;
+
+  public constructor(options: ProsodyProvisionerOptions) {
+    this.#domain = options.domain;
+    this.#xmpp = options.connection;
+  }
+
+  public async createAccount(jid: string, password: string): Promise<void> {
+    await this.#adminCommand('add-user', [
+      field('accountjid', jid, 'jid-single'),
+      field('password', password, 'text-private'),
+      field('password-verify', password, 'text-private'),
+    ]);
+  }
+
+  public async setPassword(jid: string, password: string): Promise<void> {
+    await this.#adminCommand('change-user-password', [
+      field('accountjid', jid, 'jid-single'),
+      field('password', password, 'text-private'),
+    ]);
+  }
+
+  public async accountExists(jid: string): Promise<boolean> {
+    try {
+      await this.#adminCommand('get-user-roster', [field('accountjid', jid, 'jid-single')]);
+      return true;
+    } catch (e) {
+      if (e instanceof InviteError && e.code === 'account-not-found') return false;
+      throw e;
+    }
+  }
+
+  public async linkRosters({ a, b, groups, nameOfAForB, nameOfBForA }: RosterLink): Promise<void> {
+    const item = (jid: string, name?: string) =>
+      x(
+        'iq',
+        { type: 'set', to: jid === a ? a : b },
+        x(
+          'query',
+          { xmlns: NS_ROSTER },
+          x('item', { jid, subscription: 'both', name }, ...groups.map((g) => x('group', {}, g)))
+        )
+      );
+    // Each IQ goes to one user's roster and names the other one.
+    const toA = item(b, nameOfBForA);
+    toA.attrs.to = a;
+    const toB = item(a, nameOfAForB);
+    toB.attrs.to = b;
+    await Promise.all([this.#rosterSet(toA, a), this.#rosterSet(toB, b)]);
+  }
+
+  public async getRoster(jid: string): Promise<RosterItem[]> {
+    const result = await this.#request(x('iq', { type: 'get', to: jid }, x('query', { xmlns: NS_ROSTER })));
+    const query = result.getChild('query', NS_ROSTER);
+    return (query?.getChildren('item') ?? []).map((item) => ({
+      jid: item.attrs.jid as string,
+      subscription: item.attrs.subscription ?? 'none',
+      groups: item.getChildren('group').map((g) => g.text()),
+    }));
+  }
+
+  public async close(): Promise<void> {
+    await this.#xmpp.close();
+  }
+
+  async #rosterSet(iq: XmlElement, owner: string): Promise<void> {
+    try {
+      await this.#request(iq);
+    } catch (e) {
+      // mod_privilege answers service-unavailable for a user that does not
+      // exist, and also when the admin JID is not a privileged entity.
+      if (e instanceof XmppStanzaError && e.condition === 'service-unavailable') {
+        if (!(await this.accountExists(owner))) {
+          throw new InviteError('account-not-found', `there is no account ${owner}`, { cause: e });
+        }
+        throw new InviteError('xmpp-error', `cannot write the roster of ${owner}: is mod_privilege set up for the admin JID?`, { cause: e });
+      }
+      throw e;
+    }
+  }
+
+  async #adminCommand(command: string, fields: XmlElement[]): Promise<void> {
+    const iq = x(
+      'iq',
+      { type: 'set', to: this.#domain },
+      x(
+        'command',
+        { xmlns: NS_COMMANDS, node: `${ADMIN}#${command}`, action: 'complete' },
+        x('x', { xmlns: NS_DATA, type: 'submit' }, field('FORM_TYPE', ADMIN, 'hidden'), ...fields)
+      )
+    );
+    const result = await this.#request(iq);
+    const cmd = result.getChild('command', NS_COMMANDS);
+    const note = cmd?.getChild('note');
+    // Prosody reports command failures as a result with an error note.
+    if (note?.attrs.type === 'error') throw noteError(note.text());
+    if (cmd?.attrs.status !== 'completed') {
+      throw new InviteError('xmpp-error', `the XMPP server did not complete ${command}`);
+    }
+  }
+
+  async #request(iq: XmlElement): Promise<XmlElement> {
+    try {
+      return await this.#xmpp.iq(iq);
+    } catch (e) {
+      if (e instanceof XmppStanzaError && e.condition === 'forbidden') {
+        throw new InviteError('xmpp-unavailable', 'the provisioning account is not an admin of the XMPP server', {
+          retryAfter: 60,
+          cause: e,
+        });
+      }
+      throw e;
+    }
+  }
+}
+
+const noteError = (text: string): InviteError => {
+  if (/already exists/i.test(text)) return new InviteError('username-taken', 'this username is taken');
+  if (/does not exist|no such user/i.test(text)) return new InviteError('account-not-found', 'there is no such account');
+  if (/invalid jid|invalid data|empty username/i.test(text)) {
+    return new InviteError('username-invalid', 'the XMPP server rejected this username');
+  }
+  return new InviteError('xmpp-error', 'the XMPP server refused the command');
+};

@@ -1,0 +1,60 @@
+import type { XmppServerConfig } from '../config.js';
+import { InviteError } from '../errors.js';
+import type { ProvisionerRegistry, XmppProvisioner } from '../ports/XmppProvisioner.js';
+import { secretResolver } from './secrets.js';
+
+/**
+ * One provisioner (and one warm admin connection) per configured domain, made
+ * on first use. Adapters are imported lazily so a function that never talks
+ * XMPP never loads xmpp.js.
+ */
+export class ProvisionerRegistryFromConfig implements ProvisionerRegistry {
+  readonly #servers: Record<string, XmppServerConfig>;
+  readonly #made = new Map<string, Promise<XmppProvisioner>>();
+  readonly #tlsCaFile: string | undefined;
+
+  public constructor(servers: Record<string, XmppServerConfig>, options: { tlsCaFile?: string } = {}) {
+    this.#servers = servers;
+    this.#tlsCaFile = options.tlsCaFile;
+  }
+
+  public forDomain(domain: string): Promise<XmppProvisioner> {
+    let made = this.#made.get(domain);
+    if (!made) {
+      made = this.#make(domain);
+      made.catch(() => this.#made.delete(domain));
+      this.#made.set(domain, made);
+    }
+    return made;
+  }
+
+  public async close(): Promise<void> {
+    const all = [...this.#made.values()];
+    this.#made.clear();
+    await Promise.allSettled(all.map(async (p) => (await p).close()));
+  }
+
+  async #make(domain: string): Promise<XmppProvisioner> {
+    const server = this.#servers[domain];
+    if (!server) {
+      throw new InviteError('xmpp-unavailable', `no XMPP server is configured for ${domain}`, { retryAfter: 300 });
+    }
+    const password = secretResolver(server.adminPassword, server.adminPasswordParameter);
+    if (server.kind === 'prosody') {
+      const [{ ProsodyProvisioner }, { XmppConnection }] = await Promise.all([
+        import('./ProsodyProvisioner.js'),
+        import('./xmpp/XmppConnection.js'),
+      ]);
+      const connection = new XmppConnection({
+        service: server.service,
+        jid: server.adminJid,
+        password,
+        timeoutMs: server.timeoutMs,
+        tlsCaFile: this.#tlsCaFile,
+      });
+      return new ProsodyProvisioner({ domain, connection });
+    }
+    const { EjabberdProvisioner } = await import('./EjabberdProvisioner.js');
+    return new EjabberdProvisioner({ server, password });
+  }
+}

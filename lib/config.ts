@@ -1,0 +1,142 @@
+/**
+ * The only reader of process.env. Everything else receives a Config.
+ */
+import { normalizeDomain } from './jid.js';
+
+export type XmppServerKind = 'prosody' | 'ejabberd';
+
+export interface XmppServerConfig {
+  kind: XmppServerKind;
+  /** The XMPP domain this server hosts. */
+  domain: string;
+  /** Where to connect: `xmpp://host:port` (STARTTLS) or `xmpps://host:port` (direct TLS). */
+  service: string;
+  /** Admin account used for provisioning. */
+  adminJid: string;
+  /** Set locally; in the cloud use `adminPasswordParameter` (SSM SecureString name). */
+  adminPassword?: string;
+  adminPasswordParameter?: string;
+  /** ejabberd only: base URL of mod_http_api, e.g. `http://127.0.0.1:5280/api`. */
+  apiUrl?: string;
+  /** Milliseconds to wait for the server before answering xmpp-unavailable. */
+  timeoutMs: number;
+}
+
+export interface Config {
+  tableName: string;
+  domains: string[];
+  defaultDomain: string;
+  baseUrl: string;
+  defaultTtlSeconds: number;
+  maxTtlSeconds: number;
+  registrationInviteOnly: boolean;
+  passwordMinLength: number;
+  usernameMaxLength: number;
+  maxBodyBytes: number;
+  xmpp: Record<string, XmppServerConfig>;
+  /** PEM file of an extra CA to trust for XMPP TLS (self-signed local servers). */
+  xmppTlsCaFile?: string;
+}
+
+type Env = Record<string, string | undefined>;
+
+const int = (env: Env, name: string, fallback: number, min = 0): number => {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min) {
+    throw new Error(`configuration ${name} must be an integer >= ${min}, got ${JSON.stringify(raw)}`);
+  }
+  return value;
+};
+
+const bool = (env: Env, name: string, fallback: boolean): boolean => {
+  const raw = env[name]?.toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  throw new Error(`configuration ${name} must be true or false, got ${JSON.stringify(env[name])}`);
+};
+
+const parseXmppServers = (env: Env, timeoutMs: number): Record<string, XmppServerConfig> => {
+  const servers: Record<string, XmppServerConfig> = {};
+  const json = env.XMPP_SERVERS;
+  if (json) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(json);
+    } catch {
+      throw new Error('configuration XMPP_SERVERS must be a JSON object keyed by domain');
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      throw new Error('configuration XMPP_SERVERS must be a JSON object keyed by domain');
+    }
+    for (const [rawDomain, value] of Object.entries(parsed as Record<string, Partial<XmppServerConfig>>)) {
+      const domain = normalizeDomain(rawDomain);
+      servers[domain] = checkServer({ ...value, domain, timeoutMs: value.timeoutMs ?? timeoutMs });
+    }
+  }
+  // Shorthand for the common single-server case.
+  if (env.XMPP_DOMAIN && env.XMPP_ADMIN_JID) {
+    const domain = normalizeDomain(env.XMPP_DOMAIN);
+    servers[domain] ??= checkServer({
+      kind: (env.XMPP_KIND as XmppServerKind | undefined) ?? 'prosody',
+      domain,
+      service: env.XMPP_SERVICE ?? 'xmpp://127.0.0.1:5222',
+      adminJid: env.XMPP_ADMIN_JID,
+      adminPassword: env.XMPP_ADMIN_PASSWORD || undefined,
+      adminPasswordParameter: env.XMPP_ADMIN_PASSWORD_PARAMETER || undefined,
+      apiUrl: env.XMPP_API_URL || undefined,
+      timeoutMs,
+    });
+  }
+  return servers;
+};
+
+const checkServer = (s: Partial<XmppServerConfig>): XmppServerConfig => {
+  if (s.kind !== 'prosody' && s.kind !== 'ejabberd') {
+    throw new Error(`XMPP server for ${s.domain}: kind must be "prosody" or "ejabberd"`);
+  }
+  if (!s.service || !/^xmpps?:\/\/[^/]+$/.test(s.service)) {
+    throw new Error(`XMPP server for ${s.domain}: service must look like xmpp://host:port`);
+  }
+  if (!s.adminJid) throw new Error(`XMPP server for ${s.domain}: adminJid is required`);
+  if (s.kind === 'ejabberd' && !s.apiUrl) {
+    throw new Error(`XMPP server for ${s.domain}: ejabberd needs apiUrl (mod_http_api)`);
+  }
+  return s as XmppServerConfig;
+};
+
+export const loadConfig = (env: Env = process.env): Config => {
+  const timeoutMs = int(env, 'XMPP_TIMEOUT_MS', 5000, 100);
+  const xmpp = parseXmppServers(env, timeoutMs);
+  const listed = (env.INVITES_DOMAINS ?? '')
+    .split(',')
+    .map((d) => d.trim())
+    .filter(Boolean)
+    .map(normalizeDomain);
+  const domains = listed.length > 0 ? listed : Object.keys(xmpp).length > 0 ? Object.keys(xmpp) : ['localhost'];
+  const defaultTtlSeconds = int(env, 'INVITES_DEFAULT_TTL_SECONDS', 7 * 24 * 3600, 60);
+  const maxTtlSeconds = int(env, 'INVITES_MAX_TTL_SECONDS', 90 * 24 * 3600, 60);
+  if (defaultTtlSeconds > maxTtlSeconds) {
+    throw new Error('configuration INVITES_DEFAULT_TTL_SECONDS must not exceed INVITES_MAX_TTL_SECONDS');
+  }
+  return {
+    tableName: env.INVITES_TABLE || 'xmpp-invites',
+    domains,
+    defaultDomain: domains[0] as string,
+    baseUrl: (env.INVITES_BASE_URL || 'http://localhost:3000').replace(/\/+$/, ''),
+    defaultTtlSeconds,
+    maxTtlSeconds,
+    registrationInviteOnly: bool(env, 'REGISTRATION_INVITE_ONLY', true),
+    passwordMinLength: int(env, 'PASSWORD_MIN_LENGTH', 8, 1),
+    usernameMaxLength: int(env, 'USERNAME_MAX_LENGTH', 64, 1),
+    maxBodyBytes: int(env, 'MAX_BODY_BYTES', 16 * 1024, 256),
+    xmpp,
+    xmppTlsCaFile: env.XMPP_TLS_CA_FILE || undefined,
+  };
+};
+
+let cached: Config | undefined;
+/** Config of this process, read once. */
+export const config = (): Config => (cached ??= loadConfig());

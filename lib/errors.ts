@@ -1,0 +1,59 @@
+/**
+ * Errors are values with stable codes. `functions/http.ts` is the one place
+ * that maps them to HTTP statuses; nothing in `lib/` knows about HTTP.
+ */
+export const ErrorCodes = [
+  'invalid-request',
+  'invalid-json',
+  'body-too-large',
+  'unsupported-media-type',
+  'cursor-invalid',
+  'token-invalid',
+  'token-expired',
+  'token-used',
+  'token-revoked',
+  'invite-not-found',
+  'username-invalid',
+  'username-taken',
+  'username-mismatch',
+  'username-required',
+  'jid-invalid',
+  'domain-not-served',
+  'ttl-invalid',
+  'max-uses-invalid',
+  'password-weak',
+  'type-mismatch',
+  'unauthorized',
+  'forbidden',
+  'registration-closed',
+  'quota-exceeded',
+  'rate-limited',
+  'xmpp-unavailable',
+  'xmpp-error',
+  'redemption-in-progress',
+  'account-not-found',
+  'internal',
+] as const;
+
+export type ErrorCode = (typeof ErrorCodes)[number];
+
+export class InviteError extends Error {
+  public readonly code: ErrorCode;
+  /** Seconds a client should wait before retrying (503, 429). */
+  public readonly retryAfter?: number;
+  public readonly details?: Record<string, unknown>;
+
+  public constructor(
+    code: ErrorCode,
+    message: string,
+    options: { cause?: unknown; retryAfter?: number; details?: Record<string, unknown> } = {}
+  ) {
+    super(message, { cause: options.cause });
+    this.name = 'InviteError';
+    this.code = code;
+    this.retryAfter = options.retryAfter;
+    this.details = options.details;
+  }
+}
+
+export const isInviteError = (e: unknown): e is InviteError => e instanceof InviteError;

@@ -1,0 +1,81 @@
+import { InviteError } from '../errors.js';
+import { normalizeDomain, parseBareJid, formatJid } from '../jid.js';
+import type { Clock } from '../ports/Clock.js';
+import type { InviteStore } from '../ports/InviteStore.js';
+import { isWellFormedId } from '../token.js';
+import { assertDomainInScope, type Actor } from './actor.js';
+import { InviteStatuses, type InviteStatus } from './Invite.js';
+import { adminView } from './views.js';
+
+export interface AdminDeps {
+  store: InviteStore;
+  clock: Clock;
+  config: { domains: string[]; defaultDomain: string };
+}
+
+export interface ListInput {
+  domain?: string;
+  inviter?: string;
+  status?: string;
+  limit?: number;
+  cursor?: string;
+}
+
+export const listInvites = async ({ store, clock, config }: AdminDeps, actor: Actor, input: ListInput) => {
+  let inviter: string | undefined;
+  let domain: string | undefined;
+  if (input.inviter !== undefined) {
+    const jid = parseBareJid(input.inviter);
+    inviter = formatJid(jid);
+    assertDomainInScope(actor, jid.domain);
+  }
+  if (input.domain !== undefined) {
+    domain = normalizeDomain(input.domain);
+    if (!config.domains.includes(domain)) {
+      throw new InviteError('domain-not-served', `this service does not issue invites for ${domain}`);
+    }
+  } else if (!inviter) {
+    // Default to the one domain the key can see, or the deployment's default.
+    const scoped = actor.domains.filter((d) => d !== '*');
+    domain = scoped.length === 1 ? scoped[0] : config.defaultDomain;
+  }
+  if (domain) assertDomainInScope(actor, domain);
+  if (input.status !== undefined && !InviteStatuses.includes(input.status as InviteStatus)) {
+    throw new InviteError('invalid-request', `status must be one of ${InviteStatuses.join(', ')}`);
+  }
+  const limit = input.limit ?? 50;
+  if (!Number.isInteger(limit) || limit < 1 || limit > 200) {
+    throw new InviteError('invalid-request', 'limit must be an integer from 1 to 200');
+  }
+  const now = clock.now();
+  const page = await store.list({
+    domain,
+    inviter,
+    status: input.status as InviteStatus | undefined,
+    limit,
+    cursor: input.cursor,
+    now,
+  });
+  return { items: page.items.map((i) => adminView(i, now)), cursor: page.cursor ?? null };
+};
+
+const loadInScope = async (store: InviteStore, actor: Actor, id: unknown) => {
+  if (!isWellFormedId(id)) throw new InviteError('invite-not-found', 'no invite with this id');
+  const found = await store.getWithRedemptions(id);
+  if (!found) throw new InviteError('invite-not-found', 'no invite with this id');
+  assertDomainInScope(actor, found.invite.domain);
+  return found;
+};
+
+export const showInvite = async ({ store, clock }: AdminDeps, actor: Actor, id: unknown) => {
+  const { invite, redemptions } = await loadInScope(store, actor, id);
+  return adminView(invite, clock.now(), redemptions);
+};
+
+/** Idempotent: revoking a revoked invite succeeds and keeps the first revocation time. */
+export const revokeInvite = async ({ store, clock }: AdminDeps, actor: Actor, id: unknown) => {
+  const { invite } = await loadInScope(store, actor, id);
+  const revoked = await store.revoke(invite.id, clock.now());
+  if (!revoked) throw new InviteError('invite-not-found', 'no invite with this id');
+  return revoked;
+};

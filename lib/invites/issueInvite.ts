@@ -1,0 +1,152 @@
+import type { Config } from '../config.js';
+import { InviteError } from '../errors.js';
+import { formatJid, normalizeDomain, normalizeLocalpart, parseBareJid } from '../jid.js';
+import type { Clock } from '../ports/Clock.js';
+import type { InviteStore } from '../ports/InviteStore.js';
+import { generateToken, hashToken } from '../token.js';
+import { assertDomainInScope, type Actor } from './actor.js';
+import { InviteTypes, type Invite, type InviteType } from './Invite.js';
+import { inviteUri, landingUrl } from './uris.js';
+import { iso } from './views.js';
+
+export interface IssueInput {
+  type?: InviteType;
+  domain?: string;
+  inviter?: string;
+  username?: string;
+  maxUses?: number | null;
+  ttlSeconds?: number;
+  groups?: string[];
+  roles?: string[];
+  note?: string;
+}
+
+export interface IssueDeps {
+  store: InviteStore;
+  clock: Clock;
+  config: Pick<Config, 'domains' | 'defaultDomain' | 'defaultTtlSeconds' | 'maxTtlSeconds' | 'baseUrl' | 'usernameMaxLength'>;
+  /** Live invites an inviter may hold (non-admin actors); undefined = no quota. */
+  quota?: { perInviter?: number };
+}
+
+export const MAX_USES_LIMIT = 1_000_000;
+const LABEL = /^[^\p{Cc}\p{Cf}\p{Co}\p{Cn}]{1,100}$/u;
+
+const checkLabels = (name: string, values: unknown): string[] => {
+  if (values === undefined) return [];
+  if (!Array.isArray(values) || values.length > 20) {
+    throw new InviteError('invalid-request', `${name} must be a list of at most 20 names`);
+  }
+  const out = values.map((v) => {
+    if (typeof v !== 'string' || !LABEL.test(v) || v.trim() !== v) {
+      throw new InviteError('invalid-request', `${name} entries must be 1-100 printable characters`);
+    }
+    return v.normalize('NFC');
+  });
+  return [...new Set(out)];
+};
+
+export const issueInvite = async (deps: IssueDeps, actor: Actor, input: IssueInput) => {
+  const { config, clock, store } = deps;
+  const type = input.type ?? 'account';
+  if (!InviteTypes.includes(type)) {
+    throw new InviteError('invalid-request', `type must be one of ${InviteTypes.join(', ')}`);
+  }
+  const domain = input.domain === undefined ? config.defaultDomain : normalizeDomain(input.domain);
+  if (!config.domains.includes(domain)) {
+    throw new InviteError('domain-not-served', `this service does not issue invites for ${domain}`);
+  }
+  assertDomainInScope(actor, domain);
+
+  let inviter: string | undefined;
+  if (input.inviter !== undefined) {
+    const jid = parseBareJid(input.inviter);
+    // Roster pre-approval writes the inviter's roster on the same server.
+    if (jid.domain !== domain) {
+      throw new InviteError('jid-invalid', `the inviter must be an account on ${domain}`);
+    }
+    inviter = formatJid(jid);
+  }
+  if (type === 'contact' && !inviter) {
+    throw new InviteError('invalid-request', 'a contact invite needs an inviter');
+  }
+
+  const username =
+    input.username === undefined ? undefined : normalizeLocalpart(input.username, { maxLength: config.usernameMaxLength });
+  if (type === 'reset' && !username) {
+    throw new InviteError('username-required', 'a reset invite needs the username of the account to reset');
+  }
+  if (username && inviter === `${username}@${domain}`) {
+    throw new InviteError('username-invalid', 'the preset username is the inviter itself');
+  }
+
+  let maxUses: number | null = input.maxUses === undefined ? 1 : input.maxUses;
+  if (maxUses === null) {
+    if (!actor.admin) throw new InviteError('max-uses-invalid', 'only admins may issue unlimited invites');
+  } else if (!Number.isInteger(maxUses) || maxUses < 1 || maxUses > MAX_USES_LIMIT) {
+    throw new InviteError('max-uses-invalid', `maxUses must be an integer from 1 to ${MAX_USES_LIMIT}, or null`);
+  }
+  if ((username || type === 'reset') && maxUses !== 1) {
+    throw new InviteError('max-uses-invalid', 'an invite with a preset username can be used once');
+  }
+  maxUses = maxUses === null ? null : maxUses;
+
+  const ttl = input.ttlSeconds ?? config.defaultTtlSeconds;
+  if (!Number.isInteger(ttl) || ttl < 60 || ttl > config.maxTtlSeconds) {
+    throw new InviteError('ttl-invalid', `ttlSeconds must be an integer from 60 to ${config.maxTtlSeconds}`);
+  }
+  if (input.note !== undefined && (typeof input.note !== 'string' || input.note.length > 1000)) {
+    throw new InviteError('invalid-request', 'note must be a string of at most 1000 characters');
+  }
+  const groups = checkLabels('groups', input.groups);
+  const roles = checkLabels('roles', input.roles);
+
+  const now = clock.now();
+  if (!actor.admin && inviter && deps.quota?.perInviter !== undefined) {
+    const live = await store.countLive({ inviter }, now, deps.quota.perInviter);
+    if (live >= deps.quota.perInviter) {
+      throw new InviteError('quota-exceeded', `${inviter} already has ${live} live invites`);
+    }
+  }
+
+  const token = generateToken();
+  const invite: Invite = {
+    id: hashToken(token),
+    type,
+    domain,
+    inviter,
+    username,
+    maxUses,
+    uses: 0,
+    pending: 0,
+    expiresAt: now + ttl,
+    createdAt: now,
+    groups,
+    roles,
+    note: input.note,
+    source: actor.source,
+    redemptions: [],
+  };
+  await store.create(invite, now);
+  return {
+    invite,
+    token,
+    view: {
+      id: invite.id,
+      token,
+      type,
+      domain,
+      inviter: inviter ?? null,
+      username: username ?? null,
+      uri: inviteUri({ type, domain, inviter, username, token }),
+      landingUrl: landingUrl(config.baseUrl, token),
+      createdAt: iso(now),
+      expiresAt: iso(invite.expiresAt),
+      maxUses,
+      uses: 0,
+      groups,
+      roles,
+      note: input.note ?? null,
+    },
+  };
+};

@@ -1,0 +1,81 @@
+import type { Invite, InviteStatus } from '../invites/Invite.js';
+
+export interface ListQuery {
+  /** One of domain or inviter selects the index partition. */
+  domain?: string;
+  inviter?: string;
+  status?: InviteStatus;
+  limit: number;
+  cursor?: string;
+  now: number;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Opaque; absent on the last page. */
+  cursor?: string;
+}
+
+/** `account` claims lock the new JID; `reset` claims lock (invite, JID). */
+export type ClaimKind = 'account' | 'reset';
+
+export interface ClaimRequest {
+  invite: Invite;
+  jid: string;
+  kind: ClaimKind;
+  now: number;
+  /** Fingerprint of the request's password, kept only while the claim is pending. */
+  fingerprint: string;
+}
+
+export interface ClaimRecord {
+  inviteId: string;
+  jid: string;
+  status: 'pending' | 'completed';
+  /** True once the provisioner has created (or reset) the account. */
+  accountCreated: boolean;
+  fingerprint?: string;
+  salt?: string;
+  createdAt: number;
+  completedAt?: number;
+}
+
+export type ClaimResult =
+  | { outcome: 'claimed'; claim: ClaimRecord }
+  /** The same invite already claimed this JID: a retry of the same redemption. */
+  | { outcome: 'existing'; claim: ClaimRecord };
+
+export interface RedemptionRecord {
+  jid: string;
+  at: number;
+  kind: ClaimKind;
+}
+
+/**
+ * Persistence of invites and their redemption claims. Adapters turn vendor
+ * errors into InviteErrors (`username-taken`, `token-*`) at this boundary.
+ */
+export interface InviteStore {
+  /** Stores a new invite; reserves its preset username (throws `username-taken`). */
+  create(invite: Invite, now: number): Promise<void>;
+  /** Eventually consistent read by id; undefined if absent. */
+  get(id: string): Promise<Invite | undefined>;
+  /** The invite and its redemption audit records. */
+  getWithRedemptions(id: string): Promise<{ invite: Invite; redemptions: RedemptionRecord[] } | undefined>;
+  list(query: ListQuery): Promise<Page<Invite>>;
+  /** Idempotent; keeps the first revocation time. Undefined if no such invite. */
+  revoke(id: string, now: number): Promise<Invite | undefined>;
+  /** Live (valid) invites issued by this inviter or this source; for quotas. */
+  countLive(by: { inviter?: string; source?: string }, now: number, atMost: number): Promise<number>;
+
+  /**
+   * Atomically takes one use of the invite and locks the JID. Throws
+   * `token-invalid|expired|used|revoked` or `username-taken`.
+   */
+  claim(request: ClaimRequest): Promise<ClaimResult>;
+  markAccountCreated(claim: ClaimRecord, kind: ClaimKind): Promise<void>;
+  /** Makes the use final and writes the audit record. */
+  complete(claim: ClaimRecord, kind: ClaimKind, now: number): Promise<void>;
+  /** Gives the use back (and the preset username's reservation) after a failure. */
+  release(claim: ClaimRecord, kind: ClaimKind, invite: Invite): Promise<void>;
+}

@@ -1,0 +1,42 @@
+/**
+ * What the redeem use case needs from an XMPP server. Errors are InviteErrors:
+ * `username-taken` (the account exists), `username-invalid` (the server
+ * rejected the localpart), `xmpp-unavailable` (cannot reach or authenticate).
+ */
+export interface RosterLink {
+  /** Bare JIDs; both end up with subscription='both' on each other. */
+  a: string;
+  b: string;
+  /** Roster groups set on both items. */
+  groups: string[];
+  /** Display names for each side's roster item (the name shown for the other). */
+  nameOfBForA?: string;
+  nameOfAForB?: string;
+}
+
+export interface RosterItem {
+  jid: string;
+  subscription: string;
+  groups: string[];
+}
+
+export interface XmppProvisioner {
+  /** Creates the account; `username-taken` if it exists. */
+  createAccount(jid: string, password: string): Promise<void>;
+  /** Sets the password of an existing account; `invite-not-found`-like errors become `username-invalid`. */
+  setPassword(jid: string, password: string): Promise<void>;
+  /** Does the account exist? */
+  accountExists(jid: string): Promise<boolean>;
+  /** Mutual subscription (both/both) without either user's password. Idempotent. */
+  linkRosters(link: RosterLink): Promise<void>;
+  /** Reads a user's roster (for tests and checks). */
+  getRoster(jid: string): Promise<RosterItem[]>;
+  /** Closes any connection held by this adapter. */
+  close(): Promise<void>;
+}
+
+/** Picks the provisioner for a domain (one deployment may front several servers). */
+export interface ProvisionerRegistry {
+  forDomain(domain: string): Promise<XmppProvisioner>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,143 @@
+import { execFileSync } from 'node:child_process';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, portOpen, startChild, waitFor } from './process.js';
+
+export interface LocalProsody {
+  domain: string;
+  service: string;
+  c2sPort: number;
+  httpPort: number;
+  adminJid: string;
+  adminPassword: string;
+  /** PEM of the self-signed certificate, to trust as a CA. */
+  caFile: string;
+  dir: string;
+  configFile: string;
+  log: () => string;
+  /** Runs prosodyctl against this instance. */
+  ctl: (...args: string[]) => string;
+  stop: () => Promise<void>;
+}
+
+export interface ProsodyOptions {
+  domain?: string;
+  c2sPort?: number;
+  httpPort?: number;
+  adminPassword?: string;
+  /** Also load Prosody's own invite modules (for the side-by-side benchmark). */
+  withInvites?: boolean;
+  dir?: string;
+}
+
+const isRoot = () => process.getuid?.() === 0;
+
+/** As root, Prosody runs as the `prosody` user, like the packaged service. */
+const asProsody = (command: string, args: string[]): [string, string[]] =>
+  isRoot() ? ['setpriv', ['--reuid=prosody', '--regid=prosody', '--init-groups', command, ...args]] : [command, args];
+
+export const prosodyInstalled = (): boolean => existsSync('/usr/bin/prosody') || existsSync('/usr/local/bin/prosody');
+
+/**
+ * A private Prosody on loopback with its own config, data dir, self-signed
+ * certificate and admin account; nothing shared with a system instance.
+ */
+export const startProsody = async (options: ProsodyOptions = {}): Promise<LocalProsody> => {
+  if (!prosodyInstalled()) {
+    throw new Error('Prosody is not installed: run `sudo apt-get install -y prosody prosody-modules`');
+  }
+  const domain = options.domain ?? 'localhost';
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'xmpp-invites-prosody-'));
+  mkdirSync(join(dir, 'data'), { recursive: true });
+  mkdirSync(join(dir, 'certs'), { recursive: true });
+  const c2sPort = options.c2sPort ?? (await freePort());
+  const httpPort = options.httpPort ?? (await freePort());
+  const adminPassword = options.adminPassword ?? `admin-${Math.random().toString(36).slice(2)}`;
+  const adminJid = `admin@${domain}`;
+  const key = join(dir, 'certs', `${domain}.key`);
+  const crt = join(dir, 'certs', `${domain}.crt`);
+  if (!existsSync(crt)) {
+    execFileSync('openssl', [
+      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '3650',
+      '-subj', `/CN=${domain}`, '-addext', `subjectAltName=DNS:${domain}`, '-keyout', key, '-out', crt,
+    ], { stdio: 'ignore' });
+  }
+  const invites = options.withInvites
+    ? `"http"; "invites"; "invites_register"; "invites_api"; "register_ibr"; "invites_adhoc";`
+    : '';
+  const configFile = join(dir, 'prosody.cfg.lua');
+  writeFileSync(
+    configFile,
+    `-- Private instance for xmpp-invites (tests, npm start). Loopback only.
+pidfile = "${dir}/prosody.pid"
+data_path = "${dir}/data"
+log = { { levels = { min = "info" }, to = "file", filename = "${dir}/prosody.log" } }
+interfaces = { "127.0.0.1" }
+local_interfaces = { "127.0.0.1" }
+c2s_ports = { ${c2sPort} }
+c2s_direct_tls_ports = { }
+s2s_ports = { }
+component_ports = { }
+http_ports = { ${httpPort} }
+http_interfaces = { "127.0.0.1" }
+https_ports = { }
+admins = { "${adminJid}" }
+plugin_paths = { "/usr/lib/prosody/modules" }
+modules_enabled = { "roster"; "saslauth"; "tls"; "disco"; "ping"; "admin_adhoc"; "privilege"; "posix"; ${invites} }
+modules_disabled = { "s2s"; "offline"; "c2s_csi" }
+authentication = "internal_hashed"
+storage = "internal"
+c2s_require_encryption = true
+allow_registration = ${options.withInvites ? 'true' : 'false'}
+registration_invite_only = true
+certificates = "${dir}/certs"
+invites_page = "http://${domain}:${httpPort}/invite?{invite.token}"
+invites_api_keys = { }
+
+VirtualHost "${domain}"
+  ssl = { key = "${key}"; certificate = "${crt}" }
+  privileged_entities = { ["${adminJid}"] = { roster = "both" } }
+`
+  );
+  if (isRoot()) {
+    execFileSync('chown', ['-R', 'prosody:prosody', dir]);
+  }
+  const ctl = (...args: string[]): string => {
+    const [cmd, full] = asProsody('prosodyctl', ['--config', configFile, ...args]);
+    return execFileSync(cmd, full, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  };
+  ctl('register', 'admin', domain, adminPassword);
+
+  const [cmd, args] = asProsody('prosody', ['--config', configFile, '-F']);
+  const child = startChild(cmd, args, { name: 'prosody' });
+  const log = () => (existsSync(join(dir, 'prosody.log')) ? readFileSync(join(dir, 'prosody.log'), 'utf8') : '') + child.output();
+  try {
+    await waitFor('Prosody', () => portOpen(c2sPort), 15_000, child.process);
+  } catch (e) {
+    await child.stop();
+    throw new Error(`${(e as Error).message}\n${log()}`);
+  }
+  return {
+    domain,
+    service: `xmpp://127.0.0.1:${c2sPort}`,
+    c2sPort,
+    httpPort,
+    adminJid,
+    adminPassword,
+    caFile: crt,
+    dir,
+    configFile,
+    log,
+    ctl,
+    stop: async () => {
+      await child.stop();
+      if (!options.dir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+};
+
+/** Kept for callers that chown things into the instance directory. */
+export const chownToProsody = (path: string) => {
+  if (isRoot()) chownSync(path, Number(execFileSync('id', ['-u', 'prosody']).toString()), Number(execFileSync('id', ['-g', 'prosody']).toString()));
+};

@@ -1,0 +1,119 @@
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createApiKey, generateApiKeySecret } from '../../lib/apiKeys/apiKeys.js';
+import { DynamoDBApiKeyStore } from '../../lib/adapters/DynamoDBApiKeyStore.js';
+import { systemClock } from '../../lib/ports/Clock.js';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { startDynamoDBLocal, type LocalDynamoDB } from './dynamodb.js';
+import { freePort, startChild, waitFor, type Child } from './process.js';
+import { startProsody, type LocalProsody } from './prosody.js';
+import { createTableFromInfra, localClient } from './table.js';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface StackOptions {
+  /** HTTP port of serverless-offline; 0 or undefined picks a free one. */
+  port?: number;
+  /** Serve the functions over HTTP (serverless-offline). */
+  http?: boolean;
+  /** Start a private Prosody; false when XMPP_* point at an existing server. */
+  prosody?: boolean;
+  tableName?: string;
+  devApiKey?: string;
+  /** Extra environment for the functions. */
+  env?: Record<string, string>;
+  log?: (line: string) => void;
+}
+
+export interface Stack {
+  env: Record<string, string>;
+  dynamodb: LocalDynamoDB;
+  prosody?: LocalProsody;
+  baseUrl?: string;
+  apiKey: string;
+  offline?: Child;
+  stop: () => Promise<void>;
+}
+
+/**
+ * The whole local stack, shared by `npm start` and the tests: DynamoDB Local
+ * with the table from infra/, a private Prosody, the functions served by
+ * serverless-offline. Everything on loopback; `stop()` ends every child.
+ */
+export const startStack = async (options: StackOptions = {}): Promise<Stack> => {
+  const log = options.log ?? (() => undefined);
+  const stops: (() => Promise<void>)[] = [];
+  const stop = async () => {
+    for (const s of stops.reverse()) await s().catch(() => undefined);
+  };
+  try {
+    log('starting DynamoDB Local');
+    const dynamodb = await startDynamoDBLocal();
+    stops.push(dynamodb.stop);
+    const tableName = options.tableName ?? 'xmpp-invites-local';
+    const raw = localClient(dynamodb.endpoint);
+    await createTableFromInfra(raw, tableName);
+
+    const env: Record<string, string> = {
+      AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint,
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      AWS_REGION: 'us-east-1',
+      INVITES_TABLE: tableName,
+      POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
+    };
+
+    let prosody: LocalProsody | undefined;
+    if (options.prosody !== false) {
+      log('starting a private Prosody');
+      prosody = await startProsody();
+      stops.push(prosody.stop);
+      Object.assign(env, {
+        XMPP_KIND: 'prosody',
+        XMPP_DOMAIN: prosody.domain,
+        XMPP_SERVICE: prosody.service,
+        XMPP_ADMIN_JID: prosody.adminJid,
+        XMPP_ADMIN_PASSWORD: prosody.adminPassword,
+        XMPP_TLS_CA_FILE: prosody.caFile,
+        INVITES_DOMAINS: prosody.domain,
+      });
+    }
+    Object.assign(env, options.env ?? {});
+
+    const apiKey = options.devApiKey ?? generateApiKeySecret();
+    const keys = new DynamoDBApiKeyStore({ tableName, client: DynamoDBDocumentClient.from(raw) });
+    await createApiKey({ store: keys, clock: systemClock }, { name: 'development', domains: ['*'], secret: apiKey });
+
+    let baseUrl: string | undefined;
+    let offline: Child | undefined;
+    if (options.http !== false) {
+      const port = options.port || (await freePort());
+      baseUrl = `http://localhost:${port}`;
+      env.INVITES_BASE_URL ??= baseUrl;
+      const lambdaPort = await freePort();
+      const require = createRequire(import.meta.url);
+      const sls = join(dirname(require.resolve('serverless/package.json')), 'bin', 'serverless.js');
+      log('serving the functions with serverless-offline');
+      offline = startChild(
+        process.execPath,
+        [sls, 'offline', 'start', '--stage', 'local', '--host', '127.0.0.1', '--httpPort', String(port), '--lambdaPort', String(lambdaPort), '--localEnvironment'],
+        { cwd: ROOT, env: { ...process.env, ...env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' }, name: 'serverless-offline' }
+      );
+      stops.push(offline.stop);
+      const child = offline;
+      await waitFor(
+        'serverless-offline',
+        async () => (await fetch(`http://127.0.0.1:${port}/invites/AAAAAAAAAAAAAAAAAAAAAAAA`)).status === 404,
+        120_000,
+        child.process
+      ).catch((e: Error) => {
+        throw new Error(`${e.message}\n${child.output()}`);
+      });
+    }
+    return { env, dynamodb, prosody, baseUrl, apiKey, offline, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+};
