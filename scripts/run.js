@@ -1,0 +1,110 @@
+#!/usr/bin/env node
+// Entry point of `npm start`, `npm test` and `npm run bench`. Plain JavaScript
+// so it runs before anything is installed: it sets up what is missing
+// (npm dependencies, a Java runtime for DynamoDB Local, Prosody), then hands
+// over to the TypeScript entry points.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const [command, ...rest] = process.argv.slice(2);
+
+const has = (bin) => spawnSync('sh', ['-c', `command -v ${bin}`], { stdio: 'ignore' }).status === 0;
+const isRoot = process.getuid?.() === 0;
+const canSudo = !isRoot && has('sudo') && spawnSync('sudo', ['-n', 'true'], { stdio: 'ignore' }).status === 0;
+let aptUpdated = false;
+
+const aptInstall = (what, packages, hint) => {
+  if (!has('apt-get') || (!isRoot && !canSudo)) {
+    console.error(`\n${what} is missing. Install it, then run this again:\n  ${hint}\n`);
+    process.exit(1);
+  }
+  const run = (args) => {
+    const [cmd, full] = isRoot ? ['apt-get', args] : ['sudo', ['-n', 'apt-get', ...args]];
+    execFileSync(cmd, full, { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  };
+  console.log(`Installing ${what} (${packages.join(' ')})...`);
+  if (!aptUpdated) {
+    run(['update', '-qq']);
+    aptUpdated = true;
+  }
+  run(['install', '-y', '-qq', '--no-install-recommends', ...packages]);
+};
+
+const javaOk = () => {
+  if (!has('java')) return false;
+  const out = spawnSync('java', ['-version'], { encoding: 'utf8' });
+  const m = /version "(\d+)/.exec(`${out.stderr}${out.stdout}`);
+  return m !== null && Number(m[1]) >= 17;
+};
+
+const ensureNodeModules = () => {
+  if (existsSync(join(root, 'node_modules', '.package-lock.json'))) return;
+  console.log('Installing npm dependencies (npm ci)...');
+  execFileSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+};
+
+const ensureJava = () => {
+  if (!javaOk()) aptInstall('A Java runtime (17+) for DynamoDB Local', ['default-jre-headless'], 'sudo apt-get install -y default-jre-headless');
+};
+
+const ensureProsody = () => {
+  if (!existsSync('/usr/lib/prosody/modules/mod_privilege/mod_privilege.lua') || !has('prosody')) {
+    aptInstall('Prosody and its community modules', ['prosody', 'prosody-modules', 'openssl'], 'sudo apt-get install -y prosody prosody-modules');
+  }
+};
+
+const ensureEjabberd = () => {
+  if (!has('ejabberdctl') && !existsSync('/usr/sbin/ejabberdctl')) {
+    aptInstall('ejabberd', ['ejabberd'], 'sudo apt-get install -y ejabberd');
+  }
+};
+
+const ensureChromium = () => {
+  if (!existsSync('/usr/bin/chromium')) aptInstall('Chromium (browser tests)', ['chromium'], 'sudo apt-get install -y chromium');
+};
+
+const bin = (name) => join(root, 'node_modules', '.bin', name);
+const env = {
+  ...process.env,
+  // The AWS SDK warns on every process that Node 20 support ends in 2027.
+  NODE_OPTIONS: [process.env.NODE_OPTIONS, '--disable-warning=NodeVersionSupportWarning'].filter(Boolean).join(' '),
+};
+
+const run = (cmd, args) => {
+  const child = spawn(cmd, args, { cwd: root, stdio: 'inherit', env });
+  const forward = (signal) => child.kill(signal);
+  process.on('SIGINT', forward);
+  process.on('SIGTERM', forward);
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+};
+
+ensureNodeModules();
+switch (command) {
+  case 'start': {
+    ensureJava();
+    // An existing server (XMPP_* set) needs no local Prosody.
+    if (!process.env.XMPP_SERVERS && !process.env.XMPP_DOMAIN) ensureProsody();
+    run(bin('tsx'), [join(root, 'scripts', 'start.ts'), ...rest]);
+    break;
+  }
+  case 'test': {
+    ensureJava();
+    ensureProsody();
+    ensureEjabberd();
+    ensureChromium();
+    run(bin('vitest'), ['run', ...rest]);
+    break;
+  }
+  case 'bench': {
+    ensureJava();
+    ensureProsody();
+    run(bin('tsx'), [join(root, 'bench', 'run.ts'), ...rest]);
+    break;
+  }
+  default:
+    console.error('usage: node scripts/run.js start|test|bench');
+    process.exit(2);
+}

@@ -1,0 +1,68 @@
+/**
+ * `npm start`: the whole stack on this machine, in one command.
+ * DynamoDB Local (in memory) with the table from infra/, a private Prosody on
+ * loopback (unless XMPP_* point at an existing server), and the functions
+ * served by serverless-offline on PORT (default 3000). Ctrl-C stops it all.
+ */
+import { startStack } from './local/stack.js';
+
+const port = Number(process.env.PORT ?? 3000);
+const external = Boolean(process.env.XMPP_SERVERS || process.env.XMPP_DOMAIN);
+const passthrough = Object.fromEntries(
+  Object.entries(process.env).filter(
+    ([k, v]) => v !== undefined && /^(XMPP_|INVITES_|REGISTRATION_|PASSWORD_|USERNAME_|MAX_BODY|SIGNUP_|WEBHOOK|RATE_|QUOTA_)/.test(k)
+  ) as [string, string][]
+);
+
+const stack = await startStack({
+  port,
+  prosody: !external,
+  devApiKey: process.env.INVITES_DEV_API_KEY || undefined,
+  env: passthrough,
+  log: (line) => console.log(`- ${line}`),
+});
+
+let stopping = false;
+const shutdown = async () => {
+  if (stopping) return;
+  stopping = true;
+  console.log('\nStopping...');
+  await stack.stop();
+  process.exit(0);
+};
+process.on('SIGINT', shutdown);
+process.on('SIGTERM', shutdown);
+stack.offline?.process.once('exit', () => {
+  console.error('serverless-offline exited:\n' + stack.offline?.output().slice(-4000));
+  void shutdown();
+});
+
+const base = stack.baseUrl as string;
+const p = stack.prosody;
+console.log(`
+xmpp-invites is running.
+
+  API base URL     ${base}
+  Dev API key      ${stack.apiKey}
+  DynamoDB Local   ${stack.dynamodb.endpoint} (table ${stack.env.INVITES_TABLE})
+${
+  p
+    ? `  Prosody          ${p.service} (domain ${p.domain}, admin ${p.adminJid} / ${p.adminPassword})
+                   data in ${p.dir}; log in with any XMPP client on 127.0.0.1:${p.c2sPort}
+                   (self-signed certificate: ${p.caFile})`
+    : `  XMPP server      ${process.env.XMPP_SERVICE ?? 'from XMPP_SERVERS'}`
+}
+
+Issue a first invite:
+
+  curl -s -X POST ${base}/invites \\
+    -H 'Authorization: Bearer ${stack.apiKey}' -H 'Content-Type: application/json' \\
+    -d '{"inviter": "${p?.adminJid ?? 'admin@example.com'}", "note": "my first invite"}'
+
+Then open its landingUrl, check it with GET ${base}/invites/TOKEN, or redeem it:
+
+  curl -s -X POST ${base}/invites/TOKEN/redeem -H 'Content-Type: application/json' \\
+    -d '{"username": "juliet", "password": "a long passphrase"}'
+
+Press Ctrl-C to stop everything.
+`);
