@@ -2,16 +2,160 @@ import type { XmppServerConfig } from '../config.js';
 import { InviteError } from '../errors.js';
 import type { RosterItem, RosterLink, XmppProvisioner } from '../ports/XmppProvisioner.js';
 
-/** Placeholder until the ejabberd adapter lands: answers unavailable. */
-export class EjabberdProvisioner implements XmppProvisioner {
-  public constructor(_options: { server: XmppServerConfig; password: () => Promise<string> }) {}
-  async #no(): Promise<never> {
-    throw new InviteError('xmpp-unavailable', 'ejabberd is not supported yet', { retryAfter: 300 });
-  }
-  public createAccount(): Promise<void> { return this.#no(); }
-  public setPassword(): Promise<void> { return this.#no(); }
-  public accountExists(): Promise<boolean> { return this.#no(); }
-  public linkRosters(_l: RosterLink): Promise<void> { return this.#no(); }
-  public getRoster(): Promise<RosterItem[]> { return this.#no(); }
-  public async close(): Promise<void> {}
+export interface EjabberdProvisionerOptions {
+  server: Pick<XmppServerConfig, 'adminJid' | 'apiUrl' | 'timeoutMs'>;
+  password: () => Promise<string> | string;
 }
+
+interface GetRosterRow {
+  jid: string;
+  subscription: string;
+  group: string;
+}
+
+const splitJid = (jid: string): { user: string; host: string } => {
+  const at = jid.lastIndexOf('@');
+  return { user: jid.slice(0, at), host: jid.slice(at + 1) };
+};
+
+/**
+ * ejabberd 23.01+: its HTTP admin API (mod_http_api, mod_admin_extra
+ * commands) with Basic auth as an admin JID. Each call is one stateless HTTP
+ * request, so there is no connection to keep warm or close.
+ */
+export class EjabberdProvisioner implements XmppProvisioner {
+  readonly #apiUrl: string;
+  readonly #adminJid: string;
+  readonly #timeoutMs: number;
+  readonly #password: () => Promise<string> | string;
+
+  public constructor(options: EjabberdProvisionerOptions) {
+    if (!options.server.apiUrl) throw new Error('ejabberd needs apiUrl (mod_http_api)');
+    this.#apiUrl = options.server.apiUrl.replace(/\/+$/, '');
+    this.#adminJid = options.server.adminJid;
+    this.#timeoutMs = options.server.timeoutMs;
+    this.#password = options.password;
+  }
+
+  public async createAccount(jid: string, password: string): Promise<void> {
+    await this.#call('register', { ...splitJid(jid), password }, password);
+  }
+
+  public async setPassword(jid: string, password: string): Promise<void> {
+    // Answers 404 "unknown_user" for a missing account.
+    await this.#call('change_password', { ...splitJid(jid), newpass: password }, password);
+  }
+
+  public async accountExists(jid: string): Promise<boolean> {
+    // A rescode: 0 the account exists, 1 it does not.
+    return (await this.#call('check_account', splitJid(jid))) === 0;
+  }
+
+  public async linkRosters({ a, b, groups, nameOfAForB, nameOfBForA }: RosterLink): Promise<void> {
+    // add_rosteritem joins groups with ';' and answers success even for a
+    // user that does not exist (it writes a roster for nobody): check first.
+    if (groups.some((g) => g.includes(';'))) {
+      throw new InviteError('xmpp-error', "ejabberd cannot set a roster group whose name contains ';'");
+    }
+    await Promise.all([a, b].map((jid) => this.#mustExist(jid)));
+    const item = (owner: string, contact: string, nick: string | undefined) => {
+      const o = splitJid(owner);
+      const c = splitJid(contact);
+      return this.#call('add_rosteritem', {
+        localuser: o.user,
+        localhost: o.host,
+        user: c.user,
+        host: c.host,
+        nick: nick ?? '',
+        group: groups.join(';'),
+        subs: 'both',
+      });
+    };
+    await Promise.all([item(a, b, nameOfBForA), item(b, a, nameOfAForB)]);
+  }
+
+  public async getRoster(jid: string): Promise<RosterItem[]> {
+    // get_roster of a missing user answers whatever roster was stored for it.
+    await this.#mustExist(jid);
+    const rows = (await this.#call('get_roster', splitJid(jid))) as GetRosterRow[];
+    // One row per (contact, group); a contact without a group has group "".
+    const byJid = new Map<string, RosterItem>();
+    for (const row of rows) {
+      const item = byJid.get(row.jid) ?? { jid: row.jid, subscription: row.subscription, groups: [] };
+      if (row.group) item.groups.push(row.group);
+      byJid.set(row.jid, item);
+    }
+    return [...byJid.values()];
+  }
+
+  public async close(): Promise<void> {
+    // Stateless HTTP: nothing held.
+  }
+
+  async #mustExist(jid: string): Promise<void> {
+    if (!(await this.accountExists(jid))) {
+      throw new InviteError('account-not-found', `there is no account ${jid}`);
+    }
+  }
+
+  /** POSTs one command; `secret` is a user password that must never reach a message. */
+  async #call(command: string, args: Record<string, string>, secret?: string): Promise<unknown> {
+    const adminPassword = await this.#password();
+    let res: Response;
+    let text: string;
+    try {
+      res = await fetch(`${this.#apiUrl}/${command}`, {
+        method: 'POST',
+        headers: {
+          authorization: `Basic ${Buffer.from(`${this.#adminJid}:${adminPassword}`).toString('base64')}`,
+          'content-type': 'application/json',
+        },
+        body: JSON.stringify(args),
+        signal: AbortSignal.timeout(this.#timeoutMs),
+      });
+      text = await res.text();
+    } catch (cause) {
+      const e = cause as { name?: string; cause?: { code?: string } };
+      const why = e.name === 'TimeoutError' ? `no answer within ${this.#timeoutMs} ms` : (e.cause?.code ?? e.name ?? 'error');
+      throw new InviteError('xmpp-unavailable', `cannot reach the ejabberd API (${why})`, { retryAfter: 5 });
+    }
+    if (res.ok) return parse(text);
+    throw apiError(command, res.status, parse(text), [adminPassword, secret]);
+  }
+}
+
+const parse = (text: string): unknown => {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+};
+
+/** ejabberd's error body is `{status, code, message}` or a bare JSON string. */
+const apiError = (command: string, status: number, body: unknown, secrets: (string | undefined)[]): InviteError => {
+  const raw = typeof body === 'string' ? body : String((body as { message?: unknown } | null)?.message ?? '');
+  // The server's own words may help an operator, but only without secrets.
+  const serverSaid = secrets.reduce<string>((m, s) => (s ? m.split(s).join('***') : m), raw);
+  const cause = new Error(`ejabberd ${command} answered ${status}: ${serverSaid}`);
+  if (status === 409) return new InviteError('username-taken', 'this username is taken', { cause });
+  if (/malformed/i.test(serverSaid)) {
+    return new InviteError('username-invalid', 'the XMPP server rejected this username', { cause });
+  }
+  if (status === 404 && /unknown_user/i.test(serverSaid)) {
+    return new InviteError('account-not-found', 'there is no such account', { cause });
+  }
+  if (status === 401 || status === 403) {
+    return new InviteError('xmpp-unavailable', `the ejabberd API refused the provisioning account (${status})`, {
+      retryAfter: 60,
+      cause,
+    });
+  }
+  if (/unknown virtual host/i.test(serverSaid)) {
+    return new InviteError('xmpp-error', `ejabberd does not host this domain (${command})`, { cause });
+  }
+  if (status >= 500) {
+    return new InviteError('xmpp-unavailable', `the ejabberd API failed (${command}: ${status})`, { retryAfter: 5, cause });
+  }
+  return new InviteError('xmpp-error', `the ejabberd API refused ${command} (${status})`, { cause });
+};

@@ -1,7 +1,10 @@
 /**
  * What the redeem use case needs from an XMPP server. Errors are InviteErrors:
  * `username-taken` (the account exists), `username-invalid` (the server
- * rejected the localpart), `xmpp-unavailable` (cannot reach or authenticate).
+ * rejected the localpart), `account-not-found` (reset or roster link of a
+ * missing account), `xmpp-unavailable` (cannot reach or authenticate, with
+ * `retryAfter`), `xmpp-error` (anything else the server refused).
+ * test/integration/provisionerContract.ts holds every adapter to this.
  */
 export interface RosterLink {
   /** Bare JIDs; both end up with subscription='both' on each other. */
@@ -23,11 +26,11 @@ export interface RosterItem {
 export interface XmppProvisioner {
   /** Creates the account; `username-taken` if it exists. */
   createAccount(jid: string, password: string): Promise<void>;
-  /** Sets the password of an existing account; `invite-not-found`-like errors become `username-invalid`. */
+  /** Sets the password of an existing account; `account-not-found` if there is none. */
   setPassword(jid: string, password: string): Promise<void>;
   /** Does the account exist? */
   accountExists(jid: string): Promise<boolean>;
-  /** Mutual subscription (both/both) without either user's password. Idempotent. */
+  /** Mutual subscription (both/both) without either user's password. Idempotent; `account-not-found` if either is missing. */
   linkRosters(link: RosterLink): Promise<void>;
   /** Reads a user's roster (for tests and checks). */
   getRoster(jid: string): Promise<RosterItem[]>;

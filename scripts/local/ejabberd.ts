@@ -1,0 +1,214 @@
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { freePort, portOpen, sleep, startChild, waitFor, type Child } from './process.js';
+
+export interface LocalEjabberd {
+  domain: string;
+  /** c2s with STARTTLS (required) and a self-signed certificate. */
+  service: string;
+  c2sPort: number;
+  httpPort: number;
+  /** mod_http_api base URL. */
+  apiUrl: string;
+  adminJid: string;
+  adminPassword: string;
+  /** PEM of the self-signed certificate, to trust as a CA. */
+  caFile: string;
+  dir: string;
+  node: string;
+  log: () => string;
+  /** Runs ejabberdctl against this instance. */
+  ctl: (...args: string[]) => string;
+  stop: () => Promise<void>;
+}
+
+export interface EjabberdOptions {
+  domain?: string;
+  adminPassword?: string;
+}
+
+/** The commands the EjabberdProvisioner uses: mod_http_api allows nothing else. */
+export const EJABBERD_API_COMMANDS = ['register', 'check_account', 'change_password', 'add_rosteritem', 'get_roster'] as const;
+
+const EJABBERDCTL = ['/usr/sbin/ejabberdctl', '/usr/local/sbin/ejabberdctl'].find((p) => existsSync(p));
+
+export const ejabberdInstalled = (): boolean => EJABBERDCTL !== undefined;
+
+const isRoot = () => process.getuid?.() === 0;
+
+/**
+ * The packaged ejabberdctl runs only as root (then it `su`s to the `ejabberd`
+ * user, in a new session we could not signal) or as `ejabberd`. As root we
+ * drop to `ejabberd` ourselves, like the Prosody script, so every process
+ * stays in our process group; as another user we run a copy of the script
+ * that does not insist on a user.
+ */
+const ejabberdctlFor = (dir: string): [string, string[]] => {
+  const ctl = EJABBERDCTL as string;
+  if (isRoot()) return ['setpriv', ['--reuid=ejabberd', '--regid=ejabberd', '--init-groups', ctl]];
+  if (userInfo().username === 'ejabberd') return [ctl, []];
+  const copy = join(dir, 'ejabberdctl');
+  writeFileSync(copy, readFileSync(ctl, 'utf8').replace(/^INSTALLUSER=.*$/m, 'INSTALLUSER='), { mode: 0o755 });
+  return [copy, []];
+};
+
+const yamlString = (s: string) => JSON.stringify(s);
+
+const ejabberdYml = (o: { domain: string; adminJid: string; c2sPort: number; httpPort: number; cert: string; key: string }) =>
+  `# Private instance for xmpp-invites tests. Loopback only.
+loglevel: info
+log_rotate_count: 0
+hosts:
+  - ${yamlString(o.domain)}
+certfiles:
+  - ${yamlString(o.cert)}
+  - ${yamlString(o.key)}
+listen:
+  -
+    port: ${o.c2sPort}
+    ip: "127.0.0.1"
+    module: ejabberd_c2s
+    starttls_required: true
+  -
+    port: ${o.httpPort}
+    ip: "127.0.0.1"
+    module: ejabberd_http
+    request_handlers:
+      /api: mod_http_api
+auth_password_format: scram
+acl:
+  invites_provisioner:
+    user: ${yamlString(o.adminJid)}
+# Replaces the packaged default, whose "admin access" lets any loopback
+# client run any command without credentials.
+api_permissions:
+  "console commands":
+    from: ejabberd_ctl
+    who: all
+    what: "*"
+  "xmpp-invites provisioning":
+    from: mod_http_api
+    who:
+      acl: invites_provisioner
+    what:
+${EJABBERD_API_COMMANDS.map((c) => `      - ${c}`).join('\n')}
+modules:
+  mod_admin_extra: {}
+  mod_http_api: {}
+  mod_roster: {}
+  mod_disco: {}
+  mod_ping: {}
+`;
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * A private ejabberd (the OS package) on loopback, with its own config, spool,
+ * logs, Erlang node name and cookie, self-signed certificate, admin account,
+ * and its own epmd on a private port. `stop()` ends ejabberd and that epmd.
+ */
+export const startEjabberd = async (options: EjabberdOptions = {}): Promise<LocalEjabberd> => {
+  if (!ejabberdInstalled()) throw new Error('ejabberd is not installed: run `sudo apt-get install -y ejabberd`');
+  const domain = options.domain ?? 'ejabberd.localhost';
+  const dir = mkdtempSync(join(tmpdir(), 'xmpp-invites-ejabberd-'));
+  for (const sub of ['spool', 'logs']) mkdirSync(join(dir, sub));
+  const [c2sPort, httpPort, epmdPort] = [await freePort(), await freePort(), await freePort()];
+  const adminPassword = options.adminPassword ?? `admin-${randomBytes(9).toString('base64url')}`;
+  const adminJid = `admin@${domain}`;
+  const node = `xmppinvites${randomBytes(4).toString('hex')}@localhost`;
+  const cert = join(dir, 'cert.pem');
+  const key = join(dir, 'key.pem');
+  execFileSync('openssl', [
+    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '3650',
+    '-subj', `/CN=${domain}`, '-addext', `subjectAltName=DNS:${domain}`, '-keyout', key, '-out', cert,
+  ], { stdio: 'ignore' });
+  writeFileSync(join(dir, 'ejabberd.yml'), ejabberdYml({ domain, adminJid, c2sPort, httpPort, cert, key }));
+  // Read by ejabberdctl for the server and for every ctl command: a private
+  // cookie (nothing in ~/.erlang.cookie), our own epmd, and the Erlang
+  // distribution on loopback only.
+  writeFileSync(
+    join(dir, 'ejabberdctl.cfg'),
+    `ERL_OPTIONS="-setcookie ${randomBytes(12).toString('hex')} -start_epmd false -kernel inet_dist_use_interface {127,0,0,1}"
+EJABBERD_PID_PATH=${dir}/ejabberd.pid
+`
+  );
+  writeFileSync(join(dir, 'inetrc'), '{lookup,["file","native"]}.\n{host,{127,0,0,1}, ["localhost"]}.\n');
+  const [command, prefix] = ejabberdctlFor(dir);
+  if (isRoot()) execFileSync('chown', ['-R', 'ejabberd:ejabberd', dir]);
+
+  const env = {
+    ...process.env,
+    HOME: dir,
+    ERL_EPMD_ADDRESS: '127.0.0.1',
+    ERL_EPMD_PORT: String(epmdPort),
+  };
+  const ctlArgs = ['--config-dir', dir, '--spool', join(dir, 'spool'), '--logs', join(dir, 'logs'), '--node', node];
+  const ctl = (...args: string[]): string =>
+    execFileSync(command, [...prefix, ...ctlArgs, ...args], { env, cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+
+  let epmd: Child | undefined;
+  let server: Child | undefined;
+  const log = () => {
+    const file = join(dir, 'logs', 'ejabberd.log');
+    return (existsSync(file) ? readFileSync(file, 'utf8') : '') + (server?.output() ?? '');
+  };
+  const stop = async () => {
+    const pidFile = join(dir, 'ejabberd.pid');
+    const beam = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').trim()) : undefined;
+    try {
+      await server?.stop();
+      // ejabberdctl's shell may exit before the VM it started: wait for the VM.
+      if (beam) {
+        const deadline = Date.now() + 10_000;
+        while (alive(beam) && Date.now() < deadline) await sleep(50);
+        if (alive(beam)) process.kill(beam, 'SIGKILL');
+      }
+    } finally {
+      await epmd?.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+
+  try {
+    const [epmdCommand, epmdPrefix] = isRoot()
+      ? ['setpriv', ['--reuid=ejabberd', '--regid=ejabberd', '--init-groups', 'epmd']]
+      : ['epmd', []];
+    epmd = startChild(epmdCommand, [...epmdPrefix, '-port', String(epmdPort), '-address', '127.0.0.1'], { env, name: 'epmd' });
+    const epmdChild = epmd;
+    await waitFor('epmd', () => portOpen(epmdPort), 10_000, epmdChild.process);
+
+    server = startChild(command, [...prefix, ...ctlArgs, 'foreground'], { env, cwd: dir, name: 'ejabberd' });
+    const child = server;
+    await waitFor('ejabberd', async () => (await portOpen(c2sPort)) && (await portOpen(httpPort)), 30_000, child.process);
+    ctl('register', 'admin', domain, adminPassword);
+  } catch (e) {
+    const output = log();
+    await stop();
+    throw new Error(`${(e as Error).message}\n${output}`);
+  }
+  return {
+    domain,
+    service: `xmpp://127.0.0.1:${c2sPort}`,
+    c2sPort,
+    httpPort,
+    apiUrl: `http://127.0.0.1:${httpPort}/api`,
+    adminJid,
+    adminPassword,
+    caFile: cert,
+    dir,
+    node,
+    log,
+    ctl,
+    stop,
+  };
+};
