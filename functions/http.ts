@@ -41,6 +41,11 @@ export const STATUS: Record<ErrorCode, number> = {
   'xmpp-error': 502,
   'redemption-in-progress': 409,
   'account-not-found': 404,
+  'signature-invalid': 401,
+  'signature-stale': 401,
+  'source-unknown': 404,
+  'payload-invalid': 400,
+  'event-duplicate': 409,
   internal: 500,
 };
 
@@ -86,7 +91,11 @@ export const toInviteError = (error: unknown): InviteError => {
  * middy's http-error-handler answers plain text; our contract is a JSON body
  * with a stable code, so this small middleware does the mapping.
  */
-const httpErrors = (): MiddlewareObj<HttpEvent, HttpResult> => ({
+export type ErrorResponse = (error: InviteError, status: number, headers: Record<string, string>) => HttpResult;
+
+const jsonError: ErrorResponse = (error, status, headers) => json(status, errorBody(error), headers);
+
+const httpErrors = (render: ErrorResponse = jsonError): MiddlewareObj<HttpEvent, HttpResult> => ({
   onError: (request) => {
     if (request.response?.statusCode && request.error === undefined) return;
     const error = toInviteError(request.error);
@@ -99,7 +108,7 @@ const httpErrors = (): MiddlewareObj<HttpEvent, HttpResult> => ({
     const headers: Record<string, string> = {};
     if (error.retryAfter !== undefined) headers['retry-after'] = String(error.retryAfter);
     if (status === 401) headers['www-authenticate'] = 'Bearer';
-    request.response = json(status, errorBody(error), headers);
+    request.response = render(error, status, headers);
   },
 });
 
@@ -121,6 +130,10 @@ export interface RouteOptions {
   use?: MiddlewareObj<HttpEvent, HttpResult>[];
   /** CORS: public routes may be called from any signup page. */
   cors?: boolean;
+  /** Options of @middy/http-security-headers (HTML pages bring their own CSP). */
+  securityHeaders?: Parameters<typeof httpSecurityHeaders>[0];
+  /** How errors that reach the chain are answered; default the JSON error body. */
+  errorResponse?: ErrorResponse;
 }
 
 export const DEFAULT_MAX_BODY_BYTES = Number(process.env.MAX_BODY_BYTES ?? 16 * 1024);
@@ -134,9 +147,12 @@ export const httpRoute = (
     .use(injectLambdaContext(logger))
     .use(httpHeaderNormalizer())
     .use(httpCors({ origins: options.cors === false ? [] : ['*'], headers: 'authorization,content-type,x-signature,idempotency-key' }))
-    .use(httpSecurityHeaders())
-    .use(httpErrors())
+    .use(httpSecurityHeaders(options.securityHeaders))
+    .use(httpErrors(options.errorResponse))
     .use(bodyLimit(options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES));
+  // Authentication and rate limits come before parsing: an anonymous caller
+  // learns nothing about the body's validity.
+  for (const mw of options.use ?? []) chain.use(mw);
   if (options.body) {
     chain.use(httpJsonBodyParser()).use(
       validator({
@@ -148,7 +164,6 @@ export const httpRoute = (
       })
     );
   }
-  for (const mw of options.use ?? []) chain.use(mw);
   return chain.handler(handler);
 };
 

@@ -1,0 +1,136 @@
+/**
+ * invites-admin: manage API keys and invites from a shell, against the table
+ * named by INVITES_TABLE (AWS credentials and region from the environment;
+ * AWS_ENDPOINT_URL_DYNAMODB for DynamoDB Local).
+ *
+ *   invites-admin keys create --name signup-form --domain example.com [--domain other.org] [--max-live-invites 100]
+ *   invites-admin keys list
+ *   invites-admin keys revoke <key-id>
+ *   invites-admin invites create [--type account|contact|reset] [--domain D] [--inviter JID] [--username U] [--max-uses N|unlimited] [--ttl SECONDS] [--note TEXT]
+ *   invites-admin invites revoke <invite-id>
+ */
+import { parseArgs } from 'node:util';
+import { createApiKey } from '../lib/apiKeys/apiKeys.js';
+import { DynamoDBApiKeyStore } from '../lib/adapters/DynamoDBApiKeyStore.js';
+import { DynamoDBInviteStore } from '../lib/adapters/DynamoDBInviteStore.js';
+import { loadConfig } from '../lib/config.js';
+import { isInviteError } from '../lib/errors.js';
+import { revokeInvite } from '../lib/invites/adminInvites.js';
+import type { Actor } from '../lib/invites/actor.js';
+import { issueInvite } from '../lib/invites/issueInvite.js';
+import { systemClock } from '../lib/ports/Clock.js';
+
+const USAGE = `usage:
+  invites-admin keys create --name NAME --domain DOMAIN [--domain DOMAIN...] [--max-live-invites N]
+  invites-admin keys list
+  invites-admin keys revoke KEY_ID
+  invites-admin invites create [--type account|contact|reset] [--domain D] [--inviter JID] [--username U]
+                               [--max-uses N|unlimited] [--ttl SECONDS] [--note TEXT] [--group G...]
+  invites-admin invites revoke INVITE_ID
+Environment: INVITES_TABLE, AWS_REGION, AWS credentials; AWS_ENDPOINT_URL_DYNAMODB for DynamoDB Local.`;
+
+const CLI_ACTOR: Actor = { source: 'cli', domains: ['*'], admin: true };
+
+export const main = async (argv: string[], out: (s: string) => void = console.log): Promise<number> => {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      name: { type: 'string' },
+      domain: { type: 'string', multiple: true },
+      'max-live-invites': { type: 'string' },
+      type: { type: 'string' },
+      inviter: { type: 'string' },
+      username: { type: 'string' },
+      'max-uses': { type: 'string' },
+      ttl: { type: 'string' },
+      note: { type: 'string' },
+      group: { type: 'string', multiple: true },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const [area, verb, arg] = positionals;
+  if (values.help || !area || !verb) {
+    out(USAGE);
+    return values.help ? 0 : 2;
+  }
+  const config = loadConfig();
+  const clock = systemClock;
+  try {
+    if (area === 'keys') {
+      const store = new DynamoDBApiKeyStore({ tableName: config.tableName });
+      if (verb === 'create') {
+        const max = values['max-live-invites'];
+        const { apiKey, secret } = await createApiKey(
+          { store, clock },
+          {
+            name: values.name ?? '',
+            domains: values.domain ?? [],
+            maxLiveInvites: max === undefined ? undefined : Number(max),
+          }
+        );
+        out(JSON.stringify({ id: apiKey.id, name: apiKey.name, domains: apiKey.domains, key: secret }, null, 2));
+        out('Store the key now: it is shown once and only its hash is kept.');
+        return 0;
+      }
+      if (verb === 'list') {
+        const keys = await store.list();
+        out(
+          JSON.stringify(
+            keys.map((k) => ({
+              id: k.id,
+              name: k.name,
+              domains: k.domains,
+              maxLiveInvites: k.maxLiveInvites ?? null,
+              createdAt: new Date(k.createdAt * 1000).toISOString(),
+              revokedAt: k.revokedAt ? new Date(k.revokedAt * 1000).toISOString() : null,
+            })),
+            null,
+            2
+          )
+        );
+        return 0;
+      }
+      if (verb === 'revoke' && arg) {
+        if (!(await store.revoke(arg, clock.now()))) {
+          out(`no API key ${arg}`);
+          return 1;
+        }
+        out(`revoked ${arg}`);
+        return 0;
+      }
+    }
+    if (area === 'invites') {
+      const store = new DynamoDBInviteStore({ tableName: config.tableName });
+      if (verb === 'create') {
+        const maxUses = values['max-uses'];
+        const { view } = await issueInvite({ store, clock, config }, CLI_ACTOR, {
+          type: values.type as 'account' | undefined,
+          domain: values.domain?.[0],
+          inviter: values.inviter,
+          username: values.username,
+          maxUses: maxUses === undefined ? undefined : maxUses === 'unlimited' ? null : Number(maxUses),
+          ttlSeconds: values.ttl === undefined ? undefined : Number(values.ttl),
+          note: values.note,
+          groups: values.group,
+        });
+        out(JSON.stringify(view, null, 2));
+        return 0;
+      }
+      if (verb === 'revoke' && arg) {
+        await revokeInvite({ store, clock, config }, CLI_ACTOR, arg);
+        out(`revoked ${arg}`);
+        return 0;
+      }
+    }
+    out(USAGE);
+    return 2;
+  } catch (e) {
+    if (isInviteError(e)) {
+      out(`error: ${e.code}: ${e.message}`);
+      return 1;
+    }
+    throw e;
+  }
+};
