@@ -142,7 +142,12 @@ export class XmppConnection {
     const { service, jid, timeoutMs, tlsCaFile } = this.#options;
     const [local, domain] = jid.split('@') as [string, string];
     const host = new URL(service.replace(/^xmpps?:/, 'http:')).hostname;
-    const ca = tlsCaFile ? readFileSync(tlsCaFile) : undefined;
+    let ca: Buffer | undefined;
+    try {
+      ca = tlsCaFile ? readFileSync(tlsCaFile) : undefined;
+    } catch {
+      throw new InviteError('xmpp-unavailable', 'cannot read the configured XMPP TLS CA file', { retryAfter: 300 });
+    }
 
     const entity = new Client({ service, domain, timeout: timeoutMs });
     _tcp({ entity });

@@ -1,0 +1,208 @@
+/**
+ * What happens when the XMPP side fails: a server that goes away mid-run, a
+ * wrong admin password, a Lambda that died between claim and commit. The real
+ * redeem handler runs in this process against a private Prosody of this file.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { DynamoDBInviteStore } from '../../lib/adapters/DynamoDBInviteStore.js';
+import { ProsodyProvisioner } from '../../lib/adapters/ProsodyProvisioner.js';
+import { XmppConnection } from '../../lib/adapters/xmpp/XmppConnection.js';
+import { loadConfig } from '../../lib/config.js';
+import { issueInvite, type IssueInput } from '../../lib/invites/issueInvite.js';
+import { passwordFingerprint } from '../../lib/invites/password.js';
+import { systemClock } from '../../lib/ports/Clock.js';
+import { startProsody, type LocalProsody } from '../../scripts/local/prosody.js';
+import { invoke } from '../support/lambda.js';
+import { documentClientForStack, stack, uniqueName } from '../support/stack.js';
+
+const PASSWORD = 'correct horse battery';
+let prosody: LocalProsody;
+let admin: ProsodyProvisioner;
+let store: DynamoDBInviteStore;
+let inviter: string;
+let dir: string;
+
+const envFor = (p: LocalProsody, overrides: Record<string, string> = {}) => ({
+  ...stack().env,
+  XMPP_KIND: 'prosody',
+  XMPP_DOMAIN: p.domain,
+  XMPP_SERVICE: p.service,
+  XMPP_ADMIN_JID: p.adminJid,
+  XMPP_ADMIN_PASSWORD: p.adminPassword,
+  XMPP_TLS_CA_FILE: p.caFile,
+  XMPP_TIMEOUT_MS: '2000',
+  ...overrides,
+});
+
+/** A fresh module graph (config, warm connection) built from `env`, like a new Lambda container. */
+const freshHandler = async (path: string, env: Record<string, string>) => {
+  vi.resetModules();
+  Object.assign(process.env, env);
+  return (await import(path)).handler as unknown;
+};
+
+const issue = async (input: IssueInput) => {
+  const config = loadConfig(stack().env);
+  return (await issueInvite({ store, clock: systemClock, config }, { source: 'test', domains: ['*'], admin: true }, input)).view;
+};
+
+const redeemWith = (handler: unknown, token: string, body: Record<string, unknown>) =>
+  invoke(handler, { method: 'POST', path: `/invites/${token}/redeem`, routeKey: 'POST /invites/{token}/redeem', pathParameters: { token }, body });
+
+const captureOutput = () => {
+  let out = '';
+  const spies = [process.stdout, process.stderr].map((stream) =>
+    vi.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      out += chunk.toString();
+      return true;
+    })
+  );
+  const consoleSpies = (['log', 'info', 'warn', 'error', 'debug'] as const).map((m) =>
+    vi.spyOn(console, m).mockImplementation((...args: unknown[]) => {
+      out += args.map(String).join(' ');
+    })
+  );
+  return {
+    text: () => out,
+    restore: () => [...spies, ...consoleSpies].forEach((s) => s.mockRestore()),
+  };
+};
+
+beforeAll(async () => {
+  // Our own directory, so the server can stop and come back with its data.
+  dir = mkdtempSync(join(tmpdir(), 'xmpp-invites-failures-'));
+  prosody = await startProsody({ dir });
+  store = new DynamoDBInviteStore({ tableName: stack().env.INVITES_TABLE as string, client: documentClientForStack() });
+  admin = new ProsodyProvisioner({
+    domain: prosody.domain,
+    connection: new XmppConnection({ service: prosody.service, jid: prosody.adminJid, password: () => prosody.adminPassword, timeoutMs: 3000, tlsCaFile: prosody.caFile }),
+  });
+  inviter = `${uniqueName('inviter')}@localhost`;
+  await admin.createAccount(inviter, 'inviter password 1');
+});
+afterAll(async () => {
+  await admin?.close();
+  await prosody?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('an XMPP server that goes away', () => {
+  it('answers 503 xmpp-unavailable with Retry-After, keeps the invite usable, and recovers when the server is back', async () => {
+    const handler = await freshHandler('../../functions/redeemInvite.js', envFor(prosody));
+    // Warm: the container holds an admin connection.
+    const warm = await issue({ inviter });
+    expect((await redeemWith(handler, warm.token, { username: uniqueName(), password: PASSWORD })).status).toBe(201);
+
+    // The server stops; the same container gets the next request.
+    const invite = await issue({ inviter });
+    const username = uniqueName('patient');
+    const port = prosody.c2sPort;
+    const adminPassword = prosody.adminPassword;
+    await admin.close();
+    await prosody.stop();
+    const down = await redeemWith(handler, invite.token, { username, password: PASSWORD });
+    expect(down.status).toBe(503);
+    expect(down.body.error).toBe('xmpp-unavailable');
+    expect(Number(down.headers['retry-after'])).toBeGreaterThan(0);
+    const found = await store.get(invite.id);
+    expect(found).toMatchObject({ uses: 0, pending: 0 });
+
+    // The server comes back on the same port with the same data.
+    prosody = await startProsody({ c2sPort: port, httpPort: prosody.httpPort, adminPassword, dir });
+    admin = new ProsodyProvisioner({
+      domain: prosody.domain,
+      connection: new XmppConnection({ service: prosody.service, jid: prosody.adminJid, password: () => prosody.adminPassword, timeoutMs: 3000, tlsCaFile: prosody.caFile }),
+    });
+    const back = await redeemWith(handler, invite.token, { username, password: PASSWORD });
+    expect(back.status).toBe(201);
+    expect((await admin.getRoster(inviter)).find((i) => i.jid === `${username}@localhost`)?.subscription).toBe('both');
+    expect(await store.get(invite.id)).toMatchObject({ uses: 1, pending: 0 });
+  });
+});
+
+describe('a wrong admin password', () => {
+  it('answers 503 and never shows the secret in the response or the logs', async () => {
+    const secret = `wrong-${uniqueName('secret')}`;
+    const handler = await freshHandler('../../functions/redeemInvite.js', envFor(prosody, { XMPP_ADMIN_PASSWORD: secret, POWERTOOLS_LOG_LEVEL: 'DEBUG' }));
+    const invite = await issue({});
+    const username = uniqueName();
+    const output = captureOutput();
+    let res;
+    try {
+      res = await redeemWith(handler, invite.token, { username, password: PASSWORD });
+    } finally {
+      output.restore();
+    }
+    expect(res.status).toBe(503);
+    expect(res.body.error).toBe('xmpp-unavailable');
+    expect(res.text).not.toContain(secret);
+    expect(output.text()).toContain('xmpp-unavailable');
+    expect(output.text()).not.toContain(secret);
+    expect(output.text()).not.toContain(PASSWORD);
+    expect(output.text()).not.toContain(invite.token);
+    expect(await store.get(invite.id)).toMatchObject({ uses: 0, pending: 0 });
+    expect(await admin.accountExists(`${username}@localhost`)).toBe(false);
+  });
+});
+
+describe('a redemption cut off half-way', () => {
+  it('resumes a claim whose Lambda died before creating the account, for the same request only', async () => {
+    const handler = await freshHandler('../../functions/redeemInvite.js', envFor(prosody));
+    const invite = await issue({ inviter });
+    const username = uniqueName('resume');
+    const jid = `${username}@localhost`;
+    const full = (await store.get(invite.id))!;
+    await store.claim({ invite: full, jid, kind: 'account', now: systemClock.now(), fingerprint: passwordFingerprint(PASSWORD) });
+    expect(await store.get(invite.id)).toMatchObject({ uses: 1, pending: 1 });
+
+    const other = await redeemWith(handler, invite.token, { username, password: 'another password' });
+    expect(other.status).toBe(409);
+    expect(other.body.error).toBe('redemption-in-progress');
+    expect(await admin.accountExists(jid)).toBe(false);
+
+    const retry = await redeemWith(handler, invite.token, { username, password: PASSWORD });
+    expect(retry.status).toBe(201);
+    expect(retry.body).toEqual({ jid });
+    expect((await admin.getRoster(jid)).find((i) => i.jid === inviter)?.subscription).toBe('both');
+    expect(await store.get(invite.id)).toMatchObject({ uses: 1, pending: 0 });
+  });
+
+  it('resumes after the account was created but before the rosters were linked', async () => {
+    const handler = await freshHandler('../../functions/redeemInvite.js', envFor(prosody));
+    const invite = await issue({ inviter, groups: ['Team'] });
+    const username = uniqueName('halfway');
+    const jid = `${username}@localhost`;
+    const full = (await store.get(invite.id))!;
+    const { claim } = await store.claim({ invite: full, jid, kind: 'account', now: systemClock.now(), fingerprint: passwordFingerprint(PASSWORD) });
+    await admin.createAccount(jid, PASSWORD);
+    await store.markAccountCreated(claim, 'account');
+
+    const retry = await redeemWith(handler, invite.token, { username, password: PASSWORD });
+    expect(retry.status).toBe(201);
+    const item = (await admin.getRoster(inviter)).find((i) => i.jid === jid);
+    expect(item).toMatchObject({ subscription: 'both', groups: ['Team'] });
+    expect(await store.getWithRedemptions(invite.id)).toMatchObject({
+      invite: { uses: 1, pending: 0 },
+      redemptions: [{ jid, kind: 'account' }],
+    });
+  });
+});
+
+describe('POST /register with registrationInviteOnly = false', () => {
+  it('creates accounts without an invite, with the same validation', async () => {
+    const handler = await freshHandler('../../functions/register.js', envFor(prosody, { REGISTRATION_INVITE_ONLY: 'false' }));
+    const call = (body: Record<string, unknown>) => invoke(handler, { method: 'POST', path: '/register', body });
+    const username = uniqueName('open');
+    const res = await call({ username, password: PASSWORD });
+    expect(res.status).toBe(201);
+    expect(res.body).toEqual({ jid: `${username}@localhost` });
+    expect(await admin.accountExists(`${username}@localhost`)).toBe(true);
+    expect((await call({ username, password: PASSWORD })).body.error).toBe('username-taken');
+    expect((await call({ username: 'bad name', password: PASSWORD })).body.error).toBe('username-invalid');
+    expect((await call({ username: uniqueName(), password: 'short' })).body.error).toBe('password-weak');
+    expect((await call({ username: uniqueName(), password: PASSWORD, domain: 'evil.example' })).body.error).toBe('domain-not-served');
+  });
+});
