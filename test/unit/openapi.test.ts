@@ -1,0 +1,66 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { ErrorCodes } from '../../lib/errors.js';
+import { STATUS } from '../../functions/http.js';
+
+const root = new URL('../../', import.meta.url);
+const openapi = parse(readFileSync(new URL('openapi.yaml', root), 'utf8'));
+const sls = parse(readFileSync(new URL('serverless.yml', root), 'utf8'), {
+  customTags: [
+    { tag: '!Ref', resolve: (v: string) => v },
+    { tag: '!GetAtt', resolve: (v: string) => v },
+    { tag: '!Sub', resolve: (v: string) => v },
+    { tag: '!Join', collection: 'seq', resolve: (v: unknown) => v },
+  ],
+});
+
+const routesInServerless = (): string[] =>
+  Object.values(sls.functions as Record<string, { events?: { httpApi?: { method: string; path: string } }[] }>)
+    .flatMap((f) => f.events ?? [])
+    .filter((e) => e.httpApi)
+    .map((e) => `${e.httpApi!.method.toUpperCase()} ${e.httpApi!.path}`)
+    .sort();
+
+const routesInOpenApi = (): string[] =>
+  Object.entries(openapi.paths as Record<string, Record<string, unknown>>)
+    .flatMap(([path, ops]) =>
+      Object.keys(ops)
+        .filter((k) => ['get', 'post', 'put', 'patch', 'delete'].includes(k))
+        .map((m) => `${m.toUpperCase()} ${path}`)
+    )
+    .sort();
+
+describe('openapi.yaml', () => {
+  it('is OpenAPI 3.1', () => {
+    expect(openapi.openapi).toBe('3.1.0');
+  });
+
+  it('documents exactly the routes serverless.yml deploys', () => {
+    expect(routesInOpenApi()).toEqual(routesInServerless());
+  });
+
+  it('lists every stable error code the API can answer', () => {
+    expect([...openapi.components.schemas.Error.properties.error.enum].sort()).toEqual([...ErrorCodes].sort());
+  });
+
+  it('documents, for each error status an operation can answer, a response', () => {
+    const documented = new Set(
+      Object.values(openapi.paths as Record<string, Record<string, { responses?: Record<string, unknown> }>>)
+        .flatMap((ops) => Object.values(ops))
+        .flatMap((op) => Object.keys(op.responses ?? {}))
+    );
+    const statuses = new Set(Object.values(STATUS).filter((s) => s < 500 || s === 503));
+    for (const status of statuses) expect(documented, `status ${status}`).toContain(String(status));
+  });
+
+  it('resolves every $ref', () => {
+    const refs = JSON.stringify(openapi).match(/"\$ref":"#\/[^"]+"/g) ?? [];
+    for (const ref of refs) {
+      const path = ref.slice(10, -1).split('/');
+      let node: unknown = openapi;
+      for (const part of path) node = (node as Record<string, unknown>)[part];
+      expect(node, ref).toBeDefined();
+    }
+  });
+});
