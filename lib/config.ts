@@ -9,7 +9,7 @@ export interface XmppServerConfig {
   kind: XmppServerKind;
   /** The XMPP domain this server hosts. */
   domain: string;
-  /** Where to connect: `xmpp://host:port` (STARTTLS) or `xmpps://host:port` (direct TLS). */
+  /** Where to connect: `xmpp://host:port` (STARTTLS) or `xmpps://host:port` (direct TLS); Prosody only. */
   service: string;
   /** Admin account used for provisioning. */
   adminJid: string;
@@ -97,14 +97,15 @@ const checkServer = (s: Partial<XmppServerConfig>): XmppServerConfig => {
   if (s.kind !== 'prosody' && s.kind !== 'ejabberd') {
     throw new Error(`XMPP server for ${s.domain}: kind must be "prosody" or "ejabberd"`);
   }
-  if (!s.service || !/^xmpps?:\/\/[^/]+$/.test(s.service)) {
+  // ejabberd is provisioned over its HTTP API; `service` is informative there.
+  if ((s.kind === 'prosody' || s.service) && (!s.service || !/^xmpps?:\/\/[^/]+$/.test(s.service))) {
     throw new Error(`XMPP server for ${s.domain}: service must look like xmpp://host:port`);
   }
   if (!s.adminJid) throw new Error(`XMPP server for ${s.domain}: adminJid is required`);
   if (s.kind === 'ejabberd' && !s.apiUrl) {
     throw new Error(`XMPP server for ${s.domain}: ejabberd needs apiUrl (mod_http_api)`);
   }
-  return s as XmppServerConfig;
+  return { ...s, service: s.service ?? "" } as XmppServerConfig;
 };
 
 export const loadConfig = (env: Env = process.env): Config => {

@@ -38,8 +38,9 @@ const checkLabels = (name: string, values: unknown): string[] => {
     throw new InviteError('invalid-request', `${name} must be a list of at most 20 names`);
   }
   const out = values.map((v) => {
-    if (typeof v !== 'string' || !LABEL.test(v) || v.trim() !== v) {
-      throw new InviteError('invalid-request', `${name} entries must be 1-100 printable characters`);
+    // ejabberd's API takes groups as one ';'-separated string.
+    if (typeof v !== 'string' || !LABEL.test(v) || v.trim() !== v || v.includes(';')) {
+      throw new InviteError('invalid-request', `${name} entries must be 1-100 printable characters, without ';'`);
     }
     return v.normalize('NFC');
   });
