@@ -32,6 +32,11 @@ export const ErrorCodes = [
   'xmpp-error',
   'redemption-in-progress',
   'account-not-found',
+  'signature-invalid',
+  'signature-stale',
+  'source-unknown',
+  'payload-invalid',
+  'event-duplicate',
   'internal',
 ] as const;
 
