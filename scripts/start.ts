@@ -33,6 +33,7 @@ const shutdown = async () => {
 process.on('SIGINT', shutdown);
 process.on('SIGTERM', shutdown);
 stack.offline?.process.once('exit', () => {
+  if (stopping) return;
   console.error('serverless-offline exited:\n' + stack.offline?.output().slice(-4000));
   void shutdown();
 });

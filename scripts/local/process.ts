@@ -41,6 +41,18 @@ export interface Child {
   stop: () => Promise<void>;
 }
 
+/** Process groups still running; killed when this process exits, however it exits. */
+const live = new Set<number>();
+process.once('exit', () => {
+  for (const pid of live) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+});
+
 /** Starts a child in its own process group and stops it (and its children) by PID. */
 export const startChild = (command: string, args: string[], options: SpawnOptions & { name: string }): Child => {
   const child = spawn(command, args, { ...options, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -50,7 +62,13 @@ export const startChild = (command: string, args: string[], options: SpawnOption
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  if (child.pid) live.add(child.pid);
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      if (child.pid) live.delete(child.pid);
+      resolve();
+    })
+  );
   const kill = (signal: NodeJS.Signals) => {
     try {
       if (child.pid) process.kill(-child.pid, signal);
