@@ -7,6 +7,7 @@ import validator from '@middy/validator';
 import { transpileSchema } from '@middy/validator/transpile';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { config } from '../lib/config.js';
 import { InviteError, isInviteError, type ErrorCode } from '../lib/errors.js';
 import { logger } from './observability.js';
 
@@ -136,7 +137,7 @@ export interface RouteOptions {
   errorResponse?: ErrorResponse;
 }
 
-export const DEFAULT_MAX_BODY_BYTES = Number(process.env.MAX_BODY_BYTES ?? 16 * 1024);
+export const DEFAULT_MAX_BODY_BYTES = config().maxBodyBytes;
 
 /** The middy chain every HTTP function shares: handler -> one use case. */
 export const httpRoute = (
@@ -156,11 +157,18 @@ export const httpRoute = (
   if (options.body) {
     chain.use(httpJsonBodyParser()).use(
       validator({
-        eventSchema: transpileSchema({
-          type: 'object',
-          required: ['body'],
-          properties: { body: options.body },
-        }),
+        // No type coercion (middy's default is 'array', meant for query
+        // strings): a JSON body says what it means, so `"username": 123`,
+        // `"maxUses": "1"` or `"groups": "staff"` are 400s, not accounts and
+        // invites made from a silently converted value.
+        eventSchema: transpileSchema(
+          {
+            type: 'object',
+            required: ['body'],
+            properties: { body: options.body },
+          },
+          { coerceTypes: false }
+        ),
       })
     );
   }

@@ -5,7 +5,11 @@ import { issueBody } from './schemas.js';
 
 export const handler = httpRoute(
   async (event, context) => {
-    const { view } = await issueInvite({ store, clock, config: cfg }, (context as AdminContext).actor, (event.body ?? {}) as IssueInput);
+    const { view } = await issueInvite(
+      { store, clock, config: cfg, quota: { perInviter: cfg.quotaLiveInvitesPerInviter } },
+      (context as AdminContext).actor,
+      (event.body ?? {}) as IssueInput
+    );
     return json(201, view, { location: `/invites/by-id/${view.id}` });
   },
   { body: issueBody, use: [adminAuth()], cors: false }

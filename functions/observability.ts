@@ -4,7 +4,5 @@ import { Logger } from '@aws-lambda-powertools/logger';
  * One structured logger per container. Events are never logged: they carry
  * tokens (paths) and passwords (bodies).
  */
-export const logger = new Logger({
-  serviceName: 'xmpp-invites',
-  logLevel: (process.env.POWERTOOLS_LOG_LEVEL as 'INFO' | undefined) ?? 'INFO',
-});
+// The level comes from POWERTOOLS_LOG_LEVEL, which Powertools reads itself.
+export const logger = new Logger({ serviceName: 'xmpp-invites' });

@@ -2,6 +2,7 @@ import { redeemInvite } from '../lib/invites/redeemInvite.js';
 import { cfg, clock, store } from './deps.js';
 import { httpRoute, json, pathParam } from './http.js';
 import { logger } from './observability.js';
+import { publicGuards } from './rateLimit.js';
 import { redeemBody } from './schemas.js';
 import { xmpp } from './xmpp.js';
 
@@ -12,5 +13,5 @@ export const handler = httpRoute(
     logger.info('invite redeemed', { inviteId: result.invite.id, jid: result.jid, outcome: result.outcome, replayed: result.replayed });
     return json(result.outcome === 'reset' ? 200 : 201, { jid: result.jid });
   },
-  { body: redeemBody }
+  { body: redeemBody, use: publicGuards('redeem') }
 );

@@ -2,6 +2,8 @@
  * The only reader of process.env. Everything else receives a Config.
  */
 import { normalizeDomain } from './jid.js';
+import { parseSignupSources, parseWebhookEndpoints, type SignupSource, type WebhookDelivery } from './webhooks/settings.js';
+import { parseClientApps, type ClientApp } from './web/clients.js';
 
 export type XmppServerKind = 'prosody' | 'ejabberd';
 
@@ -33,9 +35,29 @@ export interface Config {
   passwordMinLength: number;
   usernameMaxLength: number;
   maxBodyBytes: number;
+  /** Signup forms allowed to POST /hooks/signup/{source} (`SIGNUP_SOURCES`, JSON), by source name. */
+  signupSources: Record<string, SignupSource>;
+  /** How far a signed webhook's timestamp may be from now. */
+  webhookToleranceSeconds: number;
+  /** Outbound invite events (`WEBHOOK_ENDPOINTS`, JSON) and how they are delivered. */
+  webhooks: WebhookDelivery;
   xmpp: Record<string, XmppServerConfig>;
   /** PEM file of an extra CA to trust for XMPP TLS (self-signed local servers). */
   xmppTlsCaFile?: string;
+  /** Apps recommended on the invite landing page (`INVITES_CLIENTS`, JSON); defaults in lib/web/clients.ts. */
+  webClients: ClientApp[];
+  /** Live invites a non-admin actor may hold per inviter JID (like ejabberd's max_invites); undefined = none. */
+  quotaLiveInvitesPerInviter?: number;
+  /** Fixed-window limits on the public routes; 0 turns a limit off. */
+  rateLimits: RateLimits;
+}
+
+/** Requests per window, per client address and per token, for each public route. */
+export type PublicRoute = 'check' | 'redeem' | 'landing';
+export interface RateLimits {
+  windowSeconds: number;
+  perIp: Record<PublicRoute, number>;
+  perToken: Record<PublicRoute, number>;
 }
 
 type Env = Record<string, string | undefined>;
@@ -135,6 +157,33 @@ export const loadConfig = (env: Env = process.env): Config => {
     maxBodyBytes: int(env, 'MAX_BODY_BYTES', 16 * 1024, 256),
     xmpp,
     xmppTlsCaFile: env.XMPP_TLS_CA_FILE || undefined,
+    signupSources: parseSignupSources(env.SIGNUP_SOURCES),
+    webhookToleranceSeconds: int(env, 'WEBHOOK_TOLERANCE_SECONDS', 300, 1),
+    webhooks: {
+      endpoints: parseWebhookEndpoints(env.WEBHOOK_ENDPOINTS),
+      maxAttempts: int(env, 'WEBHOOK_MAX_ATTEMPTS', 4, 1),
+      baseDelayMs: int(env, 'WEBHOOK_RETRY_BASE_MS', 250, 1),
+      maxDelayMs: int(env, 'WEBHOOK_RETRY_MAX_MS', 5000, 1),
+      timeoutMs: int(env, 'WEBHOOK_TIMEOUT_MS', 5000, 100),
+      deadLetterQueueUrl: env.WEBHOOK_DEAD_LETTER_QUEUE_URL || undefined,
+    },
+    webClients: parseClientApps(env.INVITES_CLIENTS),
+    quotaLiveInvitesPerInviter:
+      env.QUOTA_LIVE_INVITES_PER_INVITER ? int(env, 'QUOTA_LIVE_INVITES_PER_INVITER', 0, 1) : undefined,
+    rateLimits: {
+      windowSeconds: int(env, 'RATE_LIMIT_WINDOW_SECONDS', 60, 1),
+      // Checks and landing pages are cheap reads; redeems create accounts.
+      perIp: {
+        check: int(env, 'RATE_LIMIT_CHECK_PER_IP', 600),
+        landing: int(env, 'RATE_LIMIT_LANDING_PER_IP', 600),
+        redeem: int(env, 'RATE_LIMIT_REDEEM_PER_IP', 60),
+      },
+      perToken: {
+        check: int(env, 'RATE_LIMIT_CHECK_PER_TOKEN', 120),
+        landing: int(env, 'RATE_LIMIT_LANDING_PER_TOKEN', 120),
+        redeem: int(env, 'RATE_LIMIT_REDEEM_PER_TOKEN', 30),
+      },
+    },
   };
 };
 

@@ -150,10 +150,12 @@ export class DynamoDBInviteStore implements InviteStore {
     this.#db = options.client ?? documentClient();
   }
 
-  public async create(invite: Invite, now: number): Promise<void> {
+  public async create(invite: Invite, now: number, options: { countBySource?: boolean } = {}): Promise<void> {
     const put = {
       TableName: this.#table,
-      Item: toItem(invite),
+      Item: options.countBySource
+        ? { ...toItem(invite), gsi3pk: `SOURCE#${invite.source}`, gsi3sk: sortKey(invite.expiresAt, invite.id) }
+        : toItem(invite),
       ConditionExpression: 'attribute_not_exists(pk)',
     };
     if (!invite.username || invite.type === 'reset') {
@@ -293,21 +295,31 @@ export class DynamoDBInviteStore implements InviteStore {
   }
 
   public async countLive(by: { inviter?: string; source?: string }, now: number, atMost: number): Promise<number> {
-    if (!by.inviter) return 0;
+    if (!by.inviter && !by.source) return 0;
     let count = 0;
     let startKey: Item | undefined;
     do {
-      const page = await this.#db.send(
-        new QueryCommand({
-          TableName: this.#table,
-          IndexName: TableSchema.byInviter.name,
-          KeyConditionExpression: 'gsi1pk = :p',
-          FilterExpression: STATUS_FILTERS.valid,
-          ExpressionAttributeValues: { ':p': `INVITER#${by.inviter}`, ':now': now },
-          Select: 'COUNT',
-          ExclusiveStartKey: startKey,
-        })
-      );
+      const input: QueryCommandInput = by.inviter
+        ? {
+            TableName: this.#table,
+            IndexName: TableSchema.byInviter.name,
+            KeyConditionExpression: 'gsi1pk = :p',
+            FilterExpression: STATUS_FILTERS.valid,
+            ExpressionAttributeValues: { ':p': `INVITER#${by.inviter}`, ':now': now },
+            Select: 'COUNT',
+            ExclusiveStartKey: startKey,
+          }
+        : {
+            // bySource is sorted by expiry: the key condition skips expired invites.
+            TableName: this.#table,
+            IndexName: TableSchema.bySource.name,
+            KeyConditionExpression: 'gsi3pk = :p AND gsi3sk > :after',
+            FilterExpression: STATUS_FILTERS.valid,
+            ExpressionAttributeValues: { ':p': `SOURCE#${by.source}`, ':after': sortKey(now, '~'), ':now': now },
+            Select: 'COUNT',
+            ExclusiveStartKey: startKey,
+          };
+      const page = await this.#db.send(new QueryCommand(input));
       count += page.Count ?? 0;
       startKey = page.LastEvaluatedKey;
     } while (startKey && count < atMost);

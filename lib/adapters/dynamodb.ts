@@ -19,4 +19,6 @@ export const TableSchema = {
   ttlAttribute: 'expiresAt',
   byInviter: { name: 'byInviter', pk: 'gsi1pk', sk: 'gsi1sk' },
   byDomain: { name: 'byDomain', pk: 'gsi2pk', sk: 'gsi2sk' },
+  /** Sparse: only invites of quota'd sources, sorted by expiry. */
+  bySource: { name: 'bySource', pk: 'gsi3pk', sk: 'gsi3sk' },
 } as const;

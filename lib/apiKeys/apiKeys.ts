@@ -48,5 +48,6 @@ export const authenticate = async (store: ApiKeyStore, authorization: string | u
     source: `api-key:${apiKey.id.slice(0, 12)}`,
     domains: apiKey.domains,
     admin: apiKey.maxLiveInvites === undefined,
+    maxLiveInvites: apiKey.maxLiveInvites,
   };
 };

@@ -8,6 +8,8 @@ export interface Actor {
   domains: readonly string[];
   /** Admins may issue unlimited invites and are exempt from quotas. */
   admin: boolean;
+  /** Live invites this actor (its `source`) may hold at once; undefined = no quota. */
+  maxLiveInvites?: number;
 }
 
 export const assertDomainInScope = (actor: Actor, domain: string): void => {

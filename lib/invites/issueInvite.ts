@@ -27,6 +27,8 @@ export interface IssueDeps {
   config: Pick<Config, 'domains' | 'defaultDomain' | 'defaultTtlSeconds' | 'maxTtlSeconds' | 'baseUrl' | 'usernameMaxLength'>;
   /** Live invites an inviter may hold (non-admin actors); undefined = no quota. */
   quota?: { perInviter?: number };
+  /** Where the token comes from; signed webhooks derive it from the event id so a replay gets the same invite. */
+  newToken?: () => string;
 }
 
 export const MAX_USES_LIMIT = 1_000_000;
@@ -103,14 +105,26 @@ export const issueInvite = async (deps: IssueDeps, actor: Actor, input: IssueInp
   const roles = checkLabels('roles', input.roles);
 
   const now = clock.now();
-  if (!actor.admin && inviter && deps.quota?.perInviter !== undefined) {
-    const live = await store.countLive({ inviter }, now, deps.quota.perInviter);
-    if (live >= deps.quota.perInviter) {
-      throw new InviteError('quota-exceeded', `${inviter} already has ${live} live invites`);
-    }
+  // Quotas (admins exempt), like ejabberd's max_invites. Count-then-write is
+  // not atomic: parallel issues by one actor may overshoot by a few.
+  const perSource = actor.admin ? undefined : actor.maxLiveInvites;
+  const perInviter = !actor.admin && inviter ? deps.quota?.perInviter : undefined;
+  const [bySource, byInviter] = await Promise.all([
+    perSource === undefined ? 0 : store.countLive({ source: actor.source }, now, perSource),
+    perInviter === undefined ? 0 : store.countLive({ inviter }, now, perInviter),
+  ]);
+  if (perSource !== undefined && bySource >= perSource) {
+    throw new InviteError('quota-exceeded', `this API key already has ${bySource} live invites (at most ${perSource})`, {
+      details: { live: bySource, limit: perSource },
+    });
+  }
+  if (perInviter !== undefined && byInviter >= perInviter) {
+    throw new InviteError('quota-exceeded', `${inviter} already has ${byInviter} live invites (at most ${perInviter})`, {
+      details: { live: byInviter, limit: perInviter },
+    });
   }
 
-  const token = generateToken();
+  const token = deps.newToken?.() ?? generateToken();
   const invite: Invite = {
     id: hashToken(token),
     type,
@@ -128,7 +142,7 @@ export const issueInvite = async (deps: IssueDeps, actor: Actor, input: IssueInp
     source: actor.source,
     redemptions: [],
   };
-  await store.create(invite, now);
+  await store.create(invite, now, { countBySource: perSource !== undefined });
   return {
     invite,
     token,

@@ -76,6 +76,12 @@ export const redeemInvite = async (deps: RedeemDeps, token: unknown, input: Rede
         await createOrAdopt(xmpp, jid, password, resumed);
       }
     } catch (cause) {
+      // A resumed claim meeting an existing account: the earlier attempt may
+      // still be creating it, or may have died after creating it. Never adopt
+      // it (see createOrAdopt) and never give a use back that may be taken.
+      if (resumed && isInviteError(cause) && cause.code === 'username-taken') {
+        throw new InviteError('redemption-in-progress', `${jid} is being created with this invite by another request`);
+      }
       // Nothing exists yet on the server: give the use back.
       return releaseAndThrow(store, claim, kind, invite, cause);
     }
@@ -111,20 +117,17 @@ const chooseUsername = (invite: Invite, raw: unknown, maxLength: number): string
 };
 
 /**
- * On a resumed claim the account may have been created by the earlier
- * attempt just before it died: the JID was locked by this invite all along,
- * so an existing account is ours; make sure it has this request's password.
+ * An account that already exists is never adopted, not even on a resumed
+ * claim: the JID lock only orders redemptions through this service, it says
+ * nothing about accounts made elsewhere. Adopting (setting this request's
+ * password) let two concurrent redeems naming an existing user (`admin`)
+ * take that account over. The price: if a Lambda died after creating the
+ * account but before markAccountCreated, a retry answers
+ * redemption-in-progress and the claim stays pending; the account exists
+ * with the password its owner chose.
  */
-const createOrAdopt = async (xmpp: XmppProvisioner, jid: string, password: string, resumed: boolean) => {
-  try {
-    await xmpp.createAccount(jid, password);
-  } catch (e) {
-    if (resumed && isInviteError(e) && e.code === 'username-taken') {
-      await xmpp.setPassword(jid, password);
-      return;
-    }
-    throw e;
-  }
+const createOrAdopt = async (xmpp: XmppProvisioner, jid: string, password: string, _resumed: boolean) => {
+  await xmpp.createAccount(jid, password);
 };
 
 const releaseAndThrow = async (

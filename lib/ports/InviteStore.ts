@@ -56,8 +56,11 @@ export interface RedemptionRecord {
  * errors into InviteErrors (`username-taken`, `token-*`) at this boundary.
  */
 export interface InviteStore {
-  /** Stores a new invite; reserves its preset username (throws `username-taken`). */
-  create(invite: Invite, now: number): Promise<void>;
+  /**
+   * Stores a new invite; reserves its preset username (throws `username-taken`).
+   * `countBySource`: make it visible to `countLive({ source })` (quota'd actors).
+   */
+  create(invite: Invite, now: number, options?: { countBySource?: boolean }): Promise<void>;
   /** Eventually consistent read by id; undefined if absent. */
   get(id: string): Promise<Invite | undefined>;
   /** The invite and its redemption audit records. */
@@ -65,7 +68,10 @@ export interface InviteStore {
   list(query: ListQuery): Promise<Page<Invite>>;
   /** Idempotent; keeps the first revocation time. Undefined if no such invite. */
   revoke(id: string, now: number): Promise<Invite | undefined>;
-  /** Live (valid) invites issued by this inviter or this source; for quotas. */
+  /**
+   * Live (valid) invites issued by this inviter or this source, counting up to
+   * about `atMost`; for quotas. By source, only invites created with `countBySource`.
+   */
   countLive(by: { inviter?: string; source?: string }, now: number, atMost: number): Promise<number>;
 
   /**

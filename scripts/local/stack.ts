@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +10,7 @@ import { startDynamoDBLocal, type LocalDynamoDB } from './dynamodb.js';
 import { freePort, startChild, waitFor, type Child } from './process.js';
 import { startProsody, type LocalProsody } from './prosody.js';
 import { createTableFromInfra, localClient } from './table.js';
+import { startLocalNotifier } from './streamPoller.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -23,6 +25,8 @@ export interface StackOptions {
   devApiKey?: string;
   /** Extra environment for the functions. */
   env?: Record<string, string>;
+  /** Feed the table's stream to functions/notifier.ts; default: when WEBHOOK_ENDPOINTS is set. */
+  notifier?: boolean;
   log?: (line: string) => void;
 }
 
@@ -80,6 +84,10 @@ export const startStack = async (options: StackOptions = {}): Promise<Stack> => 
       });
     }
     Object.assign(env, options.env ?? {});
+    if (options.notifier ?? Boolean(env.WEBHOOK_ENDPOINTS)) {
+      log('feeding the table stream to the webhook notifier');
+      stops.push((await startLocalNotifier(env, log)).stop);
+    }
 
     const apiKey = options.devApiKey ?? generateApiKeySecret();
     const keys = new DynamoDBApiKeyStore({ tableName, client: DynamoDBDocumentClient.from(raw) });
@@ -95,10 +103,16 @@ export const startStack = async (options: StackOptions = {}): Promise<Stack> => 
       const require = createRequire(import.meta.url);
       const sls = join(dirname(require.resolve('serverless/package.json')), 'bin', 'serverless.js');
       log('serving the functions with serverless-offline');
+      const workFolder = `.esbuild-offline-${process.pid}-${port}`;
+      stops.push(async () => rmSync(join(ROOT, workFolder), { recursive: true, force: true }));
       offline = startChild(
         process.execPath,
         [sls, 'offline', 'start', '--stage', 'local', '--host', '127.0.0.1', '--httpPort', String(port), '--lambdaPort', String(lambdaPort), '--localEnvironment'],
-        { cwd: ROOT, env: { ...process.env, ...env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' }, name: 'serverless-offline' }
+        {
+          cwd: ROOT,
+          env: { ...process.env, ...env, ESBUILD_WORK_FOLDER: workFolder, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' },
+          name: 'serverless-offline',
+        }
       );
       stops.push(offline.stop);
       const child = offline;

@@ -1,5 +1,6 @@
 import type { TestProject } from 'vitest/node';
 import { startStack } from '../../scripts/local/stack.js';
+import { signupTestEnv } from './webhookSources.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -13,12 +14,26 @@ declare module 'vitest' {
 }
 
 /**
+ * Every test request comes from 127.0.0.1: the shared stack counts them (the
+ * limiter runs) but with limits no test run reaches. The 429 itself is tested
+ * in-process with low limits (test/integration/abuseLimits.test.ts).
+ */
+const TEST_RATE_LIMITS = {
+  RATE_LIMIT_CHECK_PER_IP: '1000000',
+  RATE_LIMIT_CHECK_PER_TOKEN: '1000000',
+  RATE_LIMIT_REDEEM_PER_IP: '1000000',
+  RATE_LIMIT_REDEEM_PER_TOKEN: '1000000',
+  RATE_LIMIT_LANDING_PER_IP: '1000000',
+  RATE_LIMIT_LANDING_PER_TOKEN: '1000000',
+};
+
+/**
  * One local stack for the integration run: DynamoDB Local, a private Prosody,
  * the functions behind serverless-offline. Stopped after the run, even when
  * tests fail.
  */
 export default async function setup(project: TestProject) {
-  const stack = await startStack({ env: { INVITES_DOMAINS: 'localhost,other.example' } });
+  const stack = await startStack({ env: { INVITES_DOMAINS: 'localhost,other.example', ...TEST_RATE_LIMITS, ...signupTestEnv() } });
   const p = stack.prosody!;
   project.provide('stack', {
     env: stack.env,

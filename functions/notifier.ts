@@ -1,0 +1,50 @@
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
+import { DynamoDBDeadLetter } from '../lib/adapters/DynamoDBDeadLetter.js';
+import { FetchWebhookSender } from '../lib/adapters/FetchWebhookSender.js';
+import { changesFromStreamRecord } from '../lib/adapters/inviteStreamRecords.js';
+import { SqsDeadLetter } from '../lib/adapters/SqsDeadLetter.js';
+import { webhookSecrets } from '../lib/adapters/webhookSecrets.js';
+import { notifyStreamBatch, type NotifyDeps } from '../lib/webhooks/notify.js';
+import { cfg, clock, store } from './deps.js';
+import { logger } from './observability.js';
+
+const { webhooks } = cfg;
+
+const deps: NotifyDeps = {
+  sender: new FetchWebhookSender(),
+  // SQS in the cloud; the table where there is no SQS (npm start, tests).
+  deadLetter: webhooks.deadLetterQueueUrl
+    ? new SqsDeadLetter({ queueUrl: webhooks.deadLetterQueueUrl })
+    : new DynamoDBDeadLetter({ tableName: cfg.tableName }),
+  store,
+  endpoints: webhooks.endpoints,
+  secret: ((byName) => (endpoint) => byName(endpoint.name))(
+    webhookSecrets(Object.fromEntries(webhooks.endpoints.map((e) => [e.name, e])))
+  ),
+  policy: webhooks,
+  clock,
+  log: (message, data) => logger.warn(message, data),
+};
+
+/**
+ * DynamoDB Streams -> signed invite events to the configured endpoints.
+ * Reports the first record it could not handle, so Lambda retries from there
+ * (functionResponseType ReportBatchItemFailures in serverless.yml).
+ */
+export const handler = middy<DynamoDBStreamEvent, DynamoDBBatchResponse, Error, Context>()
+  .use(injectLambdaContext(logger))
+  .handler(async (event) => {
+    const { batchItemFailures, outcomes } = await notifyStreamBatch(deps, event.Records, {
+      changes: changesFromStreamRecord,
+      sequenceNumber: (record) => record.dynamodb?.SequenceNumber,
+    });
+    if (outcomes.length > 0) {
+      logger.info('webhook deliveries', {
+        delivered: outcomes.filter((o) => o.outcome === 'delivered').length,
+        deadLettered: outcomes.filter((o) => o.outcome === 'dead-lettered').length,
+      });
+    }
+    return { batchItemFailures };
+  });

@@ -1,0 +1,69 @@
+import type { MiddlewareObj } from '@middy/core';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { enforceRateLimits, tokenRateKey, type RateRule } from '../lib/abuse/rateLimit.js';
+import { DynamoDBRateLimiter } from '../lib/adapters/DynamoDBRateLimiter.js';
+import type { PublicRoute, RateLimits } from '../lib/config.js';
+import { isInviteError } from '../lib/errors.js';
+import type { Clock } from '../lib/ports/Clock.js';
+import type { RateLimiter } from '../lib/ports/RateLimiter.js';
+import { isWellFormedToken } from '../lib/token.js';
+import { cfg, clock as systemClock } from './deps.js';
+import { pathParam, type HttpEvent, type HttpResult } from './http.js';
+
+let sharedLimiter: RateLimiter | undefined;
+const defaultLimiter = () => (sharedLimiter ??= new DynamoDBRateLimiter({ tableName: cfg.tableName }));
+
+export interface RateLimitOptions {
+  limits?: RateLimits;
+  limiter?: RateLimiter;
+  clock?: Clock;
+  /** Path parameter holding the invite token. */
+  tokenParam?: string;
+}
+
+/**
+ * Public routes: fixed-window limits per client address and per token,
+ * counted in DynamoDB so they hold across containers; over the limit answers
+ * 429 `rate-limited` with Retry-After. Use it in `RouteOptions.use`.
+ */
+export const rateLimit = (route: PublicRoute, options: RateLimitOptions = {}): MiddlewareObj<HttpEvent, HttpResult> => ({
+  before: async (request) => {
+    const limits = options.limits ?? cfg.rateLimits;
+    const ip = request.event.requestContext?.http?.sourceIp || 'unknown';
+    const rules: RateRule[] = [{ key: `${route}#ip#${ip}`, limit: limits.perIp[route] }];
+    const token = pathParam(request.event, options.tokenParam ?? 'token');
+    // Malformed tokens never reach the store; the address limit covers them.
+    if (isWellFormedToken(token)) rules.push({ key: `${route}#token#${tokenRateKey(token)}`, limit: limits.perToken[route] });
+    await enforceRateLimits(
+      { limiter: options.limiter ?? defaultLimiter(), clock: options.clock ?? systemClock },
+      rules,
+      limits.windowSeconds
+    );
+  },
+});
+
+const TOKEN_FAILURES = new Set(['token-invalid', 'token-expired', 'token-used', 'token-revoked']);
+
+export const metrics = new Metrics({ namespace: 'xmpp-invites', serviceName: 'xmpp-invites' });
+
+/**
+ * Counts failed token lookups (unknown, expired, used, revoked) as the
+ * `FailedTokenLookup` metric (CloudWatch EMF; locally just a log line): a
+ * rising count is someone guessing tokens.
+ */
+export const failedLookupMetric = (route: PublicRoute): MiddlewareObj<HttpEvent, HttpResult> => ({
+  onError: (request) => {
+    const error = request.error;
+    if (!isInviteError(error) || !TOKEN_FAILURES.has(error.code)) return;
+    const metric = metrics.singleMetric();
+    metric.addDimension('route', route);
+    metric.addDimension('reason', error.code);
+    metric.addMetric('FailedTokenLookup', MetricUnit.Count, 1);
+  },
+});
+
+/** Everything a public token route needs: the rate limits and the failure metric. */
+export const publicGuards = (route: PublicRoute, options: RateLimitOptions = {}) => [
+  rateLimit(route, options),
+  failedLookupMetric(route),
+];

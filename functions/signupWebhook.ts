@@ -1,0 +1,42 @@
+import { DynamoDBSignupEventStore } from '../lib/adapters/DynamoDBSignupEventStore.js';
+import { webhookSecrets } from '../lib/adapters/webhookSecrets.js';
+import { handleSignup, type SignupDeps } from '../lib/webhooks/signup.js';
+import { cfg, clock, store } from './deps.js';
+import { errorBody, httpRoute, json, pathParam } from './http.js';
+
+const deps: SignupDeps = {
+  store,
+  clock,
+  config: cfg,
+  quota: { perInviter: cfg.quotaLiveInvitesPerInviter },
+  sources: cfg.signupSources,
+  secret: webhookSecrets(cfg.signupSources),
+  events: new DynamoDBSignupEventStore({ tableName: cfg.tableName }),
+  toleranceSeconds: cfg.webhookToleranceSeconds,
+};
+
+/**
+ * `POST /hooks/signup/{source}`: a signed signup form delivery. No body
+ * parser in the chain: the signature covers the raw bytes, so the use case
+ * verifies first and parses (JSON or form fields) after.
+ */
+export const handler = httpRoute(
+  async (event) => {
+    const raw = typeof event.body === 'string' ? event.body : '';
+    const { replayed, view } = await handleSignup(deps, {
+      source: pathParam(event, 'source'),
+      signature: event.headers?.['x-signature'],
+      contentType: event.headers?.['content-type'],
+      body: Buffer.from(raw, event.isBase64Encoded ? 'base64' : 'utf8'),
+    });
+    return replayed
+      ? json(200, view, { 'idempotent-replayed': 'true' })
+      : json(201, view, { location: `/invites/by-id/${view.id}` });
+  },
+  {
+    cors: false,
+    maxBodyBytes: cfg.maxBodyBytes,
+    // The signature scheme is not a Bearer token: no WWW-Authenticate challenge.
+    errorResponse: (error, status, { 'www-authenticate': _challenge, ...headers }) => json(status, errorBody(error), headers),
+  }
+);

@@ -1,0 +1,192 @@
+import QRCode from 'qrcode';
+import type { Config } from '../config.js';
+import { isInviteError, type ErrorCode } from '../errors.js';
+import { findLiveInvite } from '../invites/checkInvite.js';
+import { inviteStatus, usesLeft, type Invite } from '../invites/Invite.js';
+import { checkPassword } from '../invites/password.js';
+import { redeemInvite } from '../invites/redeemInvite.js';
+import { inviteUri } from '../invites/uris.js';
+import { normalizeLocalpart } from '../jid.js';
+import type { Clock } from '../ports/Clock.js';
+import type { InviteStore } from '../ports/InviteStore.js';
+import type { ProvisionerRegistry } from '../ports/XmppProvisioner.js';
+import { hashToken, isWellFormedToken } from '../token.js';
+import { escapeHtml } from './html.js';
+import { donePage, invitePage, statusPage, type FieldName, type FormState, type StatusKind } from './pages.js';
+import { en, type Texts } from './texts.js';
+
+export interface LandingDeps {
+  store: InviteStore;
+  clock: Clock;
+  config: Pick<Config, 'webClients' | 'passwordMinLength' | 'usernameMaxLength'>;
+  texts?: Texts;
+}
+
+export interface SubmitDeps extends LandingDeps {
+  xmpp: ProvisionerRegistry;
+}
+
+/** A rendered page and what the HTTP layer needs to answer it. */
+export interface WebPage {
+  html: string;
+  /** Absent on success; otherwise the error code the HTTP layer maps to a status. */
+  error?: ErrorCode;
+  /** The invite URI, for a `Link: <…>; rel="alternate"` header. */
+  alternate?: string;
+  /** Safe to log: never the token or the password. */
+  log?: { inviteId: string; jid: string; outcome: 'created' | 'reset'; replayed: boolean };
+}
+
+export interface LandingForm {
+  username?: unknown;
+  password?: unknown;
+  confirm?: unknown;
+}
+
+const STATUS_PAGES: readonly ErrorCode[] = ['token-invalid', 'token-expired', 'token-used', 'token-revoked'];
+
+const uriOf = (invite: Invite, token: string) =>
+  inviteUri({ type: invite.type, domain: invite.domain, inviter: invite.inviter, username: invite.username, token });
+
+const qrSvg = async (texts: Texts, uri: string): Promise<string> => {
+  const svg = await QRCode.toString(uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 4 });
+  return svg.trim().replace('<svg ', `<svg class="qr" role="img" aria-label="${escapeHtml(texts.qrLabel)}" focusable="false" `);
+};
+
+const renderInvite = async (deps: LandingDeps, invite: Invite, token: string, form?: FormState, error?: ErrorCode): Promise<WebPage> => {
+  const texts = deps.texts ?? en;
+  const uri = uriOf(invite, token);
+  return {
+    html: invitePage(texts, {
+      type: invite.type,
+      domain: invite.domain,
+      inviter: invite.inviter,
+      username: invite.username,
+      expiresAt: invite.expiresAt,
+      usesLeft: usesLeft(invite),
+      uri,
+      qrSvg: await qrSvg(texts, uri),
+      clients: deps.config.webClients,
+      passwordMinLength: deps.config.passwordMinLength,
+      usernameMaxLength: deps.config.usernameMaxLength,
+      form,
+    }),
+    alternate: uri,
+    ...(error ? { error } : {}),
+  };
+};
+
+/** Pages for tokens that cannot be used, and for anything unexpected. */
+export const errorPage = (code: ErrorCode, texts: Texts = en, domain?: string): WebPage => {
+  const kind: StatusKind = STATUS_PAGES.includes(code) ? (code as StatusKind) : 'error';
+  return { html: statusPage(texts, kind, domain), error: code };
+};
+
+/** `GET /i/{token}`: never consumes the invite. */
+export const showInvitePage = async (deps: LandingDeps, token: unknown): Promise<WebPage> => {
+  try {
+    const invite = await findLiveInvite(deps, token);
+    return await renderInvite(deps, invite, token as string);
+  } catch (e) {
+    if (isInviteError(e) && STATUS_PAGES.includes(e.code)) return errorPage(e.code, deps.texts);
+    throw e;
+  }
+};
+
+const str = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+
+/** Checks the whole form up front so every problem shows at once, next to its field. */
+const checkForm = (deps: LandingDeps, invite: Invite, form: LandingForm): Partial<Record<FieldName, { code: ErrorCode; text: string }>> => {
+  const t = deps.texts ?? en;
+  const { usernameMaxLength: max, passwordMinLength: min } = deps.config;
+  const errors: Partial<Record<FieldName, { code: ErrorCode; text: string }>> = {};
+  let username = invite.username;
+  if (!username) {
+    const raw = str(form.username) ?? '';
+    if (raw.trim() === '') {
+      errors.username = { code: 'username-invalid', text: t.fieldErrors.usernameRequired };
+    } else {
+      try {
+        username = normalizeLocalpart(raw, { maxLength: max });
+      } catch {
+        errors.username = { code: 'username-invalid', text: t.fieldErrors.usernameInvalid(max) };
+      }
+    }
+  }
+  const password = str(form.password) ?? '';
+  try {
+    checkPassword(password, username ?? '', { minLength: min });
+  } catch {
+    errors.password = { code: 'password-weak', text: t.fieldErrors.passwordWeak(min) };
+  }
+  if (!errors.password && str(form.confirm) !== password) {
+    errors.confirm = { code: 'invalid-request', text: t.fieldErrors.confirmMismatch };
+  }
+  return errors;
+};
+
+/**
+ * `POST /i/{token}`: the web registration (or reset) form. No session: the
+ * page carries nothing but what the user typed, and a second submit of the
+ * same form is a retry of the same redemption (token + username + password),
+ * which the redeem use case answers with the same success.
+ */
+export const submitInviteForm = async (deps: SubmitDeps, token: unknown, form: LandingForm): Promise<WebPage> => {
+  const t = deps.texts ?? en;
+  if (!isWellFormedToken(token)) return errorPage('token-invalid', t);
+  const invite = await deps.store.get(hashToken(token));
+  if (!invite) return errorPage('token-invalid', t);
+  const status = inviteStatus(invite, deps.clock.now());
+  if (status === 'expired' || status === 'revoked') return errorPage(`token-${status}`, t);
+
+  const typed = invite.username ? undefined : str(form.username);
+  const problems = checkForm(deps, invite, form);
+  const fields = Object.keys(problems) as FieldName[];
+  if (fields.length > 0) {
+    // A used-up invite has no form to correct.
+    if (status === 'used') return errorPage('token-used', t);
+    const errors = Object.fromEntries(fields.map((f) => [f, problems[f]?.text]));
+    return renderInvite(deps, invite, token, { username: typed, errors }, problems[fields[0] as FieldName]?.code);
+  }
+
+  try {
+    const result = await redeemInvite(
+      { store: deps.store, xmpp: deps.xmpp, clock: deps.clock, config: deps.config },
+      token,
+      { username: invite.username ? undefined : typed, password: form.password }
+    );
+    return {
+      html: donePage(t, {
+        outcome: result.outcome,
+        jid: result.jid,
+        domain: invite.domain,
+        inviter: result.outcome === 'created' && result.warnings.length === 0 ? invite.inviter : undefined,
+        clients: deps.config.webClients,
+      }),
+      log: { inviteId: invite.id, jid: result.jid, outcome: result.outcome, replayed: result.replayed },
+    };
+  } catch (e) {
+    if (!isInviteError(e)) throw e;
+    if (STATUS_PAGES.includes(e.code)) return errorPage(e.code, t);
+    const again = (errors: FormState['errors'], alert?: string) =>
+      renderInvite(deps, invite, token, { username: typed, errors, ...(alert ? { alert } : {}) }, e.code);
+    const jid = `${invite.username ?? normalizeLocalpart(typed ?? '', { maxLength: deps.config.usernameMaxLength })}@${invite.domain}`;
+    switch (e.code) {
+      case 'username-taken':
+        return again({ username: t.fieldErrors.usernameTaken(jid) });
+      case 'username-invalid':
+        return again({ username: t.fieldErrors.usernameInvalid(deps.config.usernameMaxLength) });
+      case 'username-mismatch':
+        return again({ username: t.fieldErrors.usernameMismatch(invite.username ?? '') });
+      case 'password-weak':
+        return again({ password: t.fieldErrors.passwordWeak(deps.config.passwordMinLength) });
+      case 'redemption-in-progress':
+        return again({}, t.alerts.inProgress);
+      case 'xmpp-unavailable':
+      case 'xmpp-error':
+        return again({}, t.alerts.unavailable);
+      default:
+        throw e;
+    }
+  }
+};

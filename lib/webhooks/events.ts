@@ -1,0 +1,71 @@
+import type { Invite } from '../invites/Invite.js';
+import { iso } from '../invites/views.js';
+import type { WebhookEventType } from './settings.js';
+
+/** A state change of an invite, as the table's stream saw it. */
+export type InviteChange =
+  | { type: 'invite.created' | 'invite.revoked' | 'invite.expired'; changeId: string; at: number; invite: Invite }
+  | {
+      type: 'invite.redeemed';
+      changeId: string;
+      at: number;
+      inviteId: string;
+      redemption: { jid: string; kind: 'account' | 'reset'; at: number };
+    };
+
+export interface WebhookEvent {
+  /** Stable across re-deliveries of the same change: receivers dedupe on it. */
+  id: string;
+  type: WebhookEventType;
+  /** When the change happened (ISO 8601). */
+  occurredAt: string;
+  data: {
+    invite: ReturnType<typeof inviteData> | { id: string };
+    redemption?: { jid: string; kind: 'account' | 'reset'; at: string };
+  };
+}
+
+/**
+ * What receivers learn of an invite. Built field by field, never by spreading
+ * an item: the token is not in the table at all, and a password (or its
+ * fingerprint on a pending claim) must never leave through here.
+ */
+export const inviteData = (invite: Invite) => ({
+  id: invite.id,
+  type: invite.type,
+  domain: invite.domain,
+  inviter: invite.inviter ?? null,
+  username: invite.username ?? null,
+  maxUses: invite.maxUses,
+  uses: invite.uses,
+  groups: invite.groups,
+  roles: invite.roles,
+  note: invite.note ?? null,
+  source: invite.source,
+  createdAt: iso(invite.createdAt) as string,
+  expiresAt: iso(invite.expiresAt) as string,
+  revokedAt: iso(invite.revokedAt) ?? null,
+});
+
+/**
+ * The event for a change. A redemption's stream record holds only the audit
+ * item; `current` (the invite read when notifying) adds who invited and where.
+ */
+export const toWebhookEvent = (change: InviteChange, current?: Invite): WebhookEvent => {
+  const base = { id: change.changeId, type: change.type, occurredAt: iso(change.at) as string };
+  if (change.type === 'invite.redeemed') {
+    const { jid, kind, at } = change.redemption;
+    return {
+      ...base,
+      data: {
+        invite: current ? inviteData(current) : { id: change.inviteId },
+        redemption: { jid, kind, at: iso(at) as string },
+      },
+    };
+  }
+  return { ...base, data: { invite: inviteData(change.invite) } };
+};
+
+/** The domain an event is about, for endpoints that only want some domains. */
+export const eventDomain = (event: WebhookEvent): string | undefined =>
+  'domain' in event.data.invite ? event.data.invite.domain : event.data.redemption?.jid.split('@')[1];

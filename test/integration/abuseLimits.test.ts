@@ -1,0 +1,203 @@
+import { randomBytes } from 'node:crypto';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { Context } from 'aws-lambda';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { DynamoDBApiKeyStore } from '../../lib/adapters/DynamoDBApiKeyStore.js';
+import { DynamoDBInviteStore } from '../../lib/adapters/DynamoDBInviteStore.js';
+import { createApiKey } from '../../lib/apiKeys/apiKeys.js';
+import { loadConfig } from '../../lib/config.js';
+import { InviteError } from '../../lib/errors.js';
+import type { Actor } from '../../lib/invites/actor.js';
+import { issueInvite } from '../../lib/invites/issueInvite.js';
+import { systemClock, type Clock } from '../../lib/ports/Clock.js';
+import type { HttpEvent, HttpResult } from '../../functions/http.js';
+import { api, documentClientForStack, issue, uniqueName, useStackEnv } from '../support/stack.js';
+
+/**
+ * The shared stack runs with limits no test reaches; here the check handler
+ * runs in this process with low ones (set before it is first imported, since
+ * a handler reads its configuration once per container).
+ */
+const LOW_LIMITS = {
+  RATE_LIMIT_WINDOW_SECONDS: '60',
+  RATE_LIMIT_CHECK_PER_IP: '3',
+  RATE_LIMIT_CHECK_PER_TOKEN: '5',
+};
+
+const lambdaContext = (): Context =>
+  ({
+    functionName: 'checkInvite',
+    functionVersion: '$LATEST',
+    invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:checkInvite',
+    memoryLimitInMB: '512',
+    awsRequestId: randomBytes(8).toString('hex'),
+    logGroupName: '/aws/lambda/checkInvite',
+    logStreamName: 'test',
+    callbackWaitsForEmptyEventLoop: false,
+    getRemainingTimeInMillis: () => 10_000,
+  }) as Context;
+
+const checkEvent = (token: string, sourceIp: string): HttpEvent =>
+  ({
+    version: '2.0',
+    routeKey: 'GET /invites/{token}',
+    rawPath: `/invites/${token}`,
+    rawQueryString: '',
+    headers: { host: 'localhost' },
+    pathParameters: { token },
+    isBase64Encoded: false,
+    requestContext: {
+      accountId: 'offline',
+      apiId: 'local',
+      domainName: 'localhost',
+      domainPrefix: 'localhost',
+      requestId: randomBytes(8).toString('hex'),
+      routeKey: 'GET /invites/{token}',
+      stage: '$default',
+      time: new Date().toISOString(),
+      timeEpoch: Date.now(),
+      http: { method: 'GET', path: `/invites/${token}`, protocol: 'HTTP/1.1', sourceIp, userAgent: 'vitest' },
+    },
+  }) as HttpEvent;
+
+/** A documentation address (RFC 5737) per test, so counters never collide. */
+const testIp = () => `192.0.2.${1 + Math.floor(Math.random() * 254)}-${randomBytes(3).toString('hex')}`;
+
+type Handler = (event: HttpEvent, context: Context) => Promise<HttpResult>;
+let check: Handler;
+
+beforeAll(async () => {
+  useStackEnv();
+  Object.assign(process.env, LOW_LIMITS);
+  ({ handler: check } = (await import('../../functions/checkInvite.js')) as unknown as { handler: Handler });
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe('Middleware: rateLimit (check route, in-process, low limits)', () => {
+  it('answers 429 rate-limited with Retry-After once an address is over its limit', async () => {
+    // Prepare
+    const { token } = await issue({});
+    const ip = testIp();
+
+    // Act
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i++) statuses.push((await check(checkEvent(token, ip), lambdaContext())).statusCode as number);
+    const limited = await check(checkEvent(token, ip), lambdaContext());
+
+    // Assess
+    expect(statuses).toEqual([200, 200, 200]);
+    expect(limited.statusCode).toBe(429);
+    expect(JSON.parse(limited.body as string)).toMatchObject({ error: 'rate-limited' });
+    const retryAfter = Number(limited.headers?.['retry-after']);
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    // Another address is not affected.
+    expect((await check(checkEvent(token, testIp()), lambdaContext())).statusCode).toBe(200);
+  });
+
+  it('limits one token across addresses', async () => {
+    const { token } = await issue({});
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) statuses.push((await check(checkEvent(token, testIp()), lambdaContext())).statusCode as number);
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 429]);
+    // Another token from a fresh address is not affected.
+    const other = await issue({});
+    expect((await check(checkEvent(other.token, testIp()), lambdaContext())).statusCode).toBe(200);
+  });
+
+  it('keeps counters in DynamoDB with a TTL, keyed by a hash of the token, never the token', async () => {
+    const { token } = await issue({});
+    const ip = testIp();
+    await check(checkEvent(token, ip), lambdaContext());
+    const now = Math.floor(Date.now() / 1000);
+    const windowStart = now - (now % 60);
+    const db = documentClientForStack();
+    const { Item } = await db.send(
+      new GetCommand({ TableName: process.env.INVITES_TABLE, Key: { pk: `RATE#check#ip#${ip}#${windowStart}`, sk: 'RATE' } })
+    );
+    expect(Item).toMatchObject({ count: 1, kind: 'rate' });
+    expect(Item?.expiresAt).toBeGreaterThan(now);
+    expect(Item?.expiresAt).toBeLessThanOrEqual(windowStart + 60 + 60);
+    expect(JSON.stringify(Item)).not.toContain(token);
+  });
+
+  it('counts a failed token lookup as a FailedTokenLookup metric (EMF log line)', async () => {
+    const lines: string[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    vi.spyOn(process.stdout, 'write').mockImplementation(((chunk: string | Uint8Array, ...rest: unknown[]) => {
+      lines.push(String(chunk));
+      return (write as (...a: unknown[]) => boolean)(chunk, ...rest);
+    }) as typeof process.stdout.write);
+
+    const res = await check(checkEvent(randomBytes(18).toString('base64url'), testIp()), lambdaContext());
+
+    expect(res.statusCode).toBe(404);
+    const emf = lines
+      .flatMap((l) => l.split('\n'))
+      .filter((l) => l.includes('"FailedTokenLookup"'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(emf).toHaveLength(1);
+    expect(emf[0]).toMatchObject({ FailedTokenLookup: 1, route: 'check', reason: 'token-invalid' });
+  });
+});
+
+describe('Use case: issueInvite quotas (real store)', () => {
+  const cfg = () => loadConfig({ ...process.env, INVITES_DOMAINS: 'localhost' });
+  const store = () => new DynamoDBInviteStore({ tableName: process.env.INVITES_TABLE as string, client: documentClientForStack() });
+  const fakeClock = (start: number) => {
+    let now = start;
+    return { clock: { now: () => now } as Clock, advance: (s: number) => (now += s) };
+  };
+
+  it('limits live invites per API key (maxLiveInvites): revoked and expired ones free the quota', async () => {
+    const { clock, advance } = fakeClock(systemClock.now());
+    const actor: Actor = { source: `api-key:${uniqueName('q')}`, domains: ['localhost'], admin: false, maxLiveInvites: 2 };
+    const deps = { store: store(), clock, config: cfg() };
+
+    const first = await issueInvite(deps, actor, { ttlSeconds: 120 });
+    await issueInvite(deps, actor, { ttlSeconds: 3600 });
+    await expect(issueInvite(deps, actor, {})).rejects.toMatchObject({ code: 'quota-exceeded' });
+
+    await deps.store.revoke(first.invite.id, clock.now());
+    const third = await issueInvite(deps, actor, { ttlSeconds: 120 });
+    await expect(issueInvite(deps, actor, {})).rejects.toBeInstanceOf(InviteError);
+
+    advance(121); // `third` has expired (TTL has not deleted it: the count must not trust presence)
+    await issueInvite(deps, actor, {});
+    await expect(issueInvite(deps, actor, {})).rejects.toMatchObject({ code: 'quota-exceeded' });
+    expect(third.invite.expiresAt).toBeLessThanOrEqual(clock.now());
+  });
+
+  it('limits live invites per inviter for non-admin actors; admins are exempt', async () => {
+    const deps = { store: store(), clock: systemClock, config: cfg(), quota: { perInviter: 2 } };
+    const inviter = `${uniqueName('inv')}@localhost`;
+    const user: Actor = { source: 'webhook:test', domains: ['localhost'], admin: false };
+    const admin: Actor = { source: 'cli', domains: ['*'], admin: true };
+
+    await issueInvite(deps, user, { inviter });
+    await issueInvite(deps, user, { inviter });
+    await expect(issueInvite(deps, user, { inviter })).rejects.toMatchObject({ code: 'quota-exceeded', details: { limit: 2 } });
+    // Another inviter has its own quota; an admin is not limited.
+    await issueInvite(deps, user, { inviter: `${uniqueName('inv')}@localhost` });
+    await issueInvite(deps, admin, { inviter });
+  });
+
+  it('answers 403 quota-exceeded over HTTP for an API key with maxLiveInvites', async () => {
+    const keys = new DynamoDBApiKeyStore({ tableName: process.env.INVITES_TABLE as string, client: documentClientForStack() });
+    const { secret } = await createApiKey({ store: keys, clock: systemClock }, { name: uniqueName('k'), domains: ['localhost'], maxLiveInvites: 1 });
+
+    const first = await api('POST', '/invites', { auth: secret, body: {} });
+    const second = await api('POST', '/invites', { auth: secret, body: {} });
+    expect(first.status).toBe(201);
+    expect(second.status).toBe(403);
+    expect(second.body).toMatchObject({ error: 'quota-exceeded' });
+    // Unlimited invites stay admin-only.
+    expect((await api('POST', '/invites', { auth: secret, body: { maxUses: null } })).body).toMatchObject({ error: 'max-uses-invalid' });
+
+    expect((await api('DELETE', `/invites/${first.body.id}`, { auth: secret })).status).toBe(204);
+    expect((await api('POST', '/invites', { auth: secret, body: {} })).status).toBe(201);
+  });
+});

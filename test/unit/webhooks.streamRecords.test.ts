@@ -1,0 +1,104 @@
+import { marshall } from '@aws-sdk/util-dynamodb';
+import { describe, expect, it } from 'vitest';
+import { toItem } from '../../lib/adapters/DynamoDBInviteStore.js';
+import { changesFromStreamRecord, type StreamRecord } from '../../lib/adapters/inviteStreamRecords.js';
+import type { Invite } from '../../lib/invites/Invite.js';
+import { toWebhookEvent } from '../../lib/webhooks/events.js';
+
+const invite: Invite = {
+  id: 'A'.repeat(43),
+  type: 'account',
+  domain: 'example.com',
+  inviter: 'romeo@example.com',
+  maxUses: 1,
+  uses: 0,
+  pending: 0,
+  expiresAt: 1_800_000_000,
+  createdAt: 1_799_000_000,
+  groups: ['Friends'],
+  roles: [],
+  note: 'hi',
+  source: 'api-key:k1',
+  redemptions: [],
+};
+const image = (item: Record<string, unknown>) => marshall(item, { removeUndefinedValues: true });
+const record = (eventName: StreamRecord['eventName'], images: { old?: Record<string, unknown>; new?: Record<string, unknown> }, extra: Partial<StreamRecord> = {}): StreamRecord => ({
+  eventID: 'e1',
+  eventName,
+  dynamodb: { ApproximateCreationDateTime: 1_799_500_000, SequenceNumber: '1', NewImage: images.new && image(images.new), OldImage: images.old && image(images.old) },
+  ...extra,
+});
+const TTL = { userIdentity: { type: 'Service', principalId: 'dynamodb.amazonaws.com' } };
+
+describe('Function: changesFromStreamRecord', () => {
+  it('INSERT of an invite item is invite.created', () => {
+    const [change] = changesFromStreamRecord(record('INSERT', { new: toItem(invite) }));
+    expect(change).toMatchObject({ type: 'invite.created', changeId: 'e1', at: invite.createdAt, invite: { id: invite.id, inviter: invite.inviter } });
+  });
+
+  it('MODIFY that sets revokedAt is invite.revoked; other modifications say nothing', () => {
+    const revoked = { ...toItem(invite), revokedAt: 1_799_400_000 };
+    expect(changesFromStreamRecord(record('MODIFY', { old: toItem(invite), new: revoked }))).toMatchObject([
+      { type: 'invite.revoked', at: 1_799_400_000 },
+    ]);
+    expect(changesFromStreamRecord(record('MODIFY', { old: revoked, new: revoked }))).toEqual([]);
+    expect(changesFromStreamRecord(record('MODIFY', { old: toItem(invite), new: { ...toItem(invite), uses: 1, pending: 1 } }))).toEqual([]);
+  });
+
+  it('INSERT of the redemption audit item is invite.redeemed', () => {
+    const audit = { pk: `INV#${invite.id}`, sk: 'RED#juliet@example.com', kind: 'audit', jid: 'juliet@example.com', at: 1_799_600_000, claimKind: 'account', expiresAt: 1_900_000_000 };
+    expect(changesFromStreamRecord(record('INSERT', { new: audit }))).toEqual([
+      { type: 'invite.redeemed', changeId: 'e1', at: 1_799_600_000, inviteId: invite.id, redemption: { jid: 'juliet@example.com', kind: 'account', at: 1_799_600_000 } },
+    ]);
+  });
+
+  it('REMOVE by the TTL service is invite.expired, at the invite\'s expiry', () => {
+    expect(changesFromStreamRecord(record('REMOVE', { old: toItem(invite) }, TTL))).toMatchObject([
+      { type: 'invite.expired', at: invite.expiresAt, invite: { id: invite.id } },
+    ]);
+  });
+
+  it('says nothing for deletes by anyone else, locks, keys, dedupe records or records without an id', () => {
+    expect(changesFromStreamRecord(record('REMOVE', { old: toItem(invite) }))).toEqual([]);
+    expect(changesFromStreamRecord(record('REMOVE', { old: toItem(invite) }, { userIdentity: { type: 'Service', principalId: 'someone.else' } }))).toEqual([]);
+    expect(changesFromStreamRecord(record('INSERT', { new: { pk: 'JID#juliet@example.com', sk: 'ACCOUNT', kind: 'redemption', status: 'pending', fingerprint: 'x', salt: 'y' } }))).toEqual([]);
+    expect(changesFromStreamRecord(record('INSERT', { new: { pk: 'HOOK#form#abc', sk: 'EVENT', inviteId: invite.id } }))).toEqual([]);
+    expect(changesFromStreamRecord(record('INSERT', { new: { pk: 'KEY#abc', sk: 'KEY' } }))).toEqual([]);
+    expect(changesFromStreamRecord({ ...record('INSERT', { new: toItem(invite) }), eventID: undefined })).toEqual([]);
+  });
+});
+
+describe('Function: toWebhookEvent', () => {
+  it('carries the listed invite fields only, with ISO times', () => {
+    const [change] = changesFromStreamRecord(record('INSERT', { new: { ...toItem(invite), fingerprint: 'x', salt: 'y', password: 'p' } }));
+    const event = toWebhookEvent(change!);
+    expect(event).toEqual({
+      id: 'e1',
+      type: 'invite.created',
+      occurredAt: new Date(invite.createdAt * 1000).toISOString(),
+      data: {
+        invite: {
+          id: invite.id,
+          type: 'account',
+          domain: 'example.com',
+          inviter: 'romeo@example.com',
+          username: null,
+          maxUses: 1,
+          uses: 0,
+          groups: ['Friends'],
+          roles: [],
+          note: 'hi',
+          source: 'api-key:k1',
+          createdAt: new Date(invite.createdAt * 1000).toISOString(),
+          expiresAt: new Date(invite.expiresAt * 1000).toISOString(),
+          revokedAt: null,
+        },
+      },
+    });
+  });
+
+  it('a redemption without its invite (gone) still says which invite and which JID', () => {
+    const event = toWebhookEvent({ type: 'invite.redeemed', changeId: 'e2', at: 1, inviteId: invite.id, redemption: { jid: 'j@example.com', kind: 'reset', at: 1 } });
+    expect(event.data).toEqual({ invite: { id: invite.id }, redemption: { jid: 'j@example.com', kind: 'reset', at: '1970-01-01T00:00:01.000Z' } });
+  });
+});
