@@ -423,6 +423,8 @@ const main = async () => {
         timeoutMs: 5000,
         tlsCaFile: prosody.caFile,
       }),
+      userConnection: (jid, password) =>
+        new XmppConnection({ service: prosody.service, jid, password: () => password, timeoutMs: 5000, tlsCaFile: prosody.caFile }),
     });
     const inviter = `${uniq('inviter')}@${prosody.domain}`;
     await admin.createAccount(inviter, PASSWORD);

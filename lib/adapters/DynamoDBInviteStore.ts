@@ -91,7 +91,7 @@ const toClaim = (item: Item): ClaimRecord => ({
   inviteId: item.inviteId as string,
   jid: item.jid as string,
   status: item.status as ClaimRecord['status'],
-  accountCreated: item.accountCreated === true,
+  leaseUntil: typeof item.leaseUntil === 'number' ? item.leaseUntil : undefined,
   fingerprint: item.fingerprint as string | undefined,
   salt: item.salt as string | undefined,
   createdAt: Number(item.createdAt),
@@ -326,13 +326,13 @@ export class DynamoDBInviteStore implements InviteStore {
     return count;
   }
 
-  public async claim({ invite, jid, kind, now, fingerprint }: ClaimRequest): Promise<ClaimResult> {
+  public async claim({ invite, jid, kind, now, leaseSeconds, fingerprint }: ClaimRequest): Promise<ClaimResult> {
     const [salt, hash] = fingerprint.split(':');
     const claim: ClaimRecord = {
       inviteId: invite.id,
       jid,
       status: 'pending',
-      accountCreated: false,
+      leaseUntil: now + leaseSeconds,
       fingerprint: hash,
       salt,
       createdAt: now,
@@ -399,16 +399,27 @@ export class DynamoDBInviteStore implements InviteStore {
     }
   }
 
-  public async markAccountCreated(claim: ClaimRecord, kind: ClaimKind): Promise<void> {
-    await this.#db.send(
-      new UpdateCommand({
-        TableName: this.#table,
-        Key: lockKey(kind, claim.jid, claim.inviteId),
-        UpdateExpression: 'SET accountCreated = :true',
-        ConditionExpression: 'inviteId = :id',
-        ExpressionAttributeValues: { ':true': true, ':id': claim.inviteId },
-      })
-    );
+  public async renewLease(claim: ClaimRecord, kind: ClaimKind, now: number, leaseSeconds: number): Promise<ClaimRecord | undefined> {
+    try {
+      const { Attributes } = await this.#db.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: lockKey(kind, claim.jid, claim.inviteId),
+          UpdateExpression: 'SET leaseUntil = :until',
+          // Still pending for this invite, and its lease has run out (or it
+          // predates leases); of parallel retries only one gets past this.
+          ConditionExpression:
+            'inviteId = :id AND #status = :pending AND (attribute_not_exists(leaseUntil) OR leaseUntil <= :now)',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':id': claim.inviteId, ':pending': 'pending', ':now': now, ':until': now + leaseSeconds },
+          ReturnValues: 'ALL_NEW',
+        })
+      );
+      return toClaim(Attributes as Item);
+    } catch (e) {
+      if (e instanceof ConditionalCheckFailedException) return undefined;
+      throw e;
+    }
   }
 
   public async complete(claim: ClaimRecord, kind: ClaimKind, now: number): Promise<void> {
@@ -418,16 +429,16 @@ export class DynamoDBInviteStore implements InviteStore {
           Update: {
             TableName: this.#table,
             Key: lockKey(kind, claim.jid, claim.inviteId),
-            UpdateExpression: 'SET #status = :completed, completedAt = :now, accountCreated = :true REMOVE fingerprint, salt',
+            UpdateExpression: 'SET #status = :completed, completedAt = :now REMOVE fingerprint, salt, leaseUntil',
             ConditionExpression: 'inviteId = :id AND #status = :pending',
             ExpressionAttributeNames: { '#status': 'status' },
             ExpressionAttributeValues: {
               ':completed': 'completed',
               ':pending': 'pending',
               ':now': now,
-              ':true': true,
               ':id': claim.inviteId,
             },
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           },
         },
         {
@@ -455,9 +466,13 @@ export class DynamoDBInviteStore implements InviteStore {
         },
       ]);
     } catch (e) {
-      // Completed by a parallel retry of the same request: nothing left to do.
-      if (e instanceof TransactionCanceledException && e.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed') {
-        return;
+      const lockReason = e instanceof TransactionCanceledException ? e.CancellationReasons?.[0] : undefined;
+      if (lockReason?.Code === 'ConditionalCheckFailed') {
+        // Already completed (a retry answered first): nothing left to do. A
+        // lock that is gone or belongs to another invite is a broken claim.
+        const lock = reasonItem(lockReason);
+        if (lock?.inviteId === claim.inviteId && lock.status === 'completed') return;
+        throw new Error(`claim on ${claim.jid} was lost before completion`, { cause: e });
       }
       throw e;
     }

@@ -51,6 +51,11 @@ export class EjabberdProvisioner implements XmppProvisioner {
     return (await this.#call('check_account', splitJid(jid))) === 0;
   }
 
+  public async verifyPassword(jid: string, password: string): Promise<boolean> {
+    // A rescode: 0 the password is right, 1 it is not (or no such account).
+    return (await this.#call('check_password', { ...splitJid(jid), password }, password)) === 0;
+  }
+
   public async linkRosters({ a, b, groups, nameOfAForB, nameOfBForA }: RosterLink): Promise<void> {
     // add_rosteritem joins groups with ';' and answers success even for a
     // user that does not exist (it writes a roster for nobody): check first.

@@ -10,6 +10,8 @@ const ADMIN = 'http://jabber.org/protocol/admin';
 export interface ProsodyProvisionerOptions {
   domain: string;
   connection: XmppConnection;
+  /** Opens a c2s session as a user, to check a password by logging in. */
+  userConnection: (jid: string, password: string) => XmppConnection;
 }
 
 const field = (name: string, value: string, type?: string) =>
@@ -23,10 +25,27 @@ const field = (name: string, value: string, type?: string) =>
 export class ProsodyProvisioner implements XmppProvisioner {
   readonly #domain: string;
   readonly #xmpp: XmppConnection;
+  readonly #userConnection: ProsodyProvisionerOptions['userConnection'];
 
   public constructor(options: ProsodyProvisionerOptions) {
     this.#domain = options.domain;
     this.#xmpp = options.connection;
+    this.#userConnection = options.userConnection;
+  }
+
+  /** Prosody has no admin command for it: log in as the user. */
+  public async verifyPassword(jid: string, password: string): Promise<boolean> {
+    const session = this.#userConnection(jid, password);
+    try {
+      await session.connect();
+      return true;
+    } catch (e) {
+      // A refused login is an answer; an unreachable server is not.
+      if (e instanceof InviteError && e.details?.sasl === 'not-authorized') return false;
+      throw e;
+    } finally {
+      await session.close();
+    }
   }
 
   public async createAccount(jid: string, password: string): Promise<void> {

@@ -52,7 +52,9 @@ export class ProvisionerRegistryFromConfig implements ProvisionerRegistry {
         timeoutMs: server.timeoutMs,
         tlsCaFile: this.#tlsCaFile,
       });
-      return new ProsodyProvisioner({ domain, connection });
+      const userConnection = (jid: string, userPassword: string) =>
+        new XmppConnection({ service: server.service, jid, password: () => userPassword, timeoutMs: server.timeoutMs, tlsCaFile: this.#tlsCaFile });
+      return new ProsodyProvisioner({ domain, connection, userConnection });
     }
     const { EjabberdProvisioner } = await import('./EjabberdProvisioner.js');
     return new EjabberdProvisioner({ server, password });

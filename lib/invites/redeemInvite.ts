@@ -8,6 +8,12 @@ import { hashToken, isWellFormedToken } from '../token.js';
 import { inviteStatus, statusError, type Invite } from './Invite.js';
 import { checkPassword, fingerprintMatches, passwordFingerprint } from './password.js';
 
+/**
+ * How long a claim belongs to the request that made it. Longer than the redeem
+ * function's timeout (serverless.yml), so the holder is gone when it expires.
+ */
+export const CLAIM_LEASE_SECONDS = 30;
+
 export interface RedeemDeps {
   store: InviteStore;
   xmpp: ProvisionerRegistry;
@@ -55,38 +61,36 @@ export const redeemInvite = async (deps: RedeemDeps, token: unknown, input: Rede
   const kind: ClaimKind = invite.type === 'reset' ? 'reset' : 'account';
   const outcome = kind === 'reset' ? 'reset' : 'created';
 
-  const claimed = await store.claim({ invite, jid, kind, now: clock.now(), fingerprint: passwordFingerprint(password) });
+  const now = clock.now();
+  const claimed = await store.claim({
+    invite,
+    jid,
+    kind,
+    now,
+    leaseSeconds: CLAIM_LEASE_SECONDS,
+    fingerprint: passwordFingerprint(password),
+  });
   let claim = claimed.claim;
-  if (claimed.outcome === 'existing') {
-    if (claim.status === 'completed') return { jid, outcome, replayed: true, invite, warnings: [] };
-    if (!fingerprintMatches(password, claim.salt, claim.fingerprint)) {
-      throw new InviteError('redemption-in-progress', `${jid} is being created with this invite by another request`);
-    }
-  }
   const resumed = claimed.outcome === 'existing';
+  if (resumed) {
+    if (claim.status === 'completed') return { jid, outcome, replayed: true, invite, warnings: [] };
+    claim = await takeOver(store, claim, kind, password, jid, now);
+  }
 
+  // From here this request alone holds the claim (its lease outlives a Lambda
+  // timeout), so releasing it on failure can never undo a parallel success.
   const xmpp = await deps.xmpp.forDomain(invite.domain).catch((cause: unknown) => {
     return releaseAndThrow(store, claim, kind, invite, cause);
   });
-  if (!claim.accountCreated) {
-    try {
-      if (kind === 'reset') {
-        await xmpp.setPassword(jid, password);
-      } else {
-        await createOrAdopt(xmpp, jid, password, resumed);
-      }
-    } catch (cause) {
-      // A resumed claim meeting an existing account: the earlier attempt may
-      // still be creating it, or may have died after creating it. Never adopt
-      // it (see createOrAdopt) and never give a use back that may be taken.
-      if (resumed && isInviteError(cause) && cause.code === 'username-taken') {
-        throw new InviteError('redemption-in-progress', `${jid} is being created with this invite by another request`);
-      }
-      // Nothing exists yet on the server: give the use back.
-      return releaseAndThrow(store, claim, kind, invite, cause);
+  try {
+    if (kind === 'reset') {
+      await xmpp.setPassword(jid, password);
+    } else {
+      await createOrAdopt(xmpp, jid, password, resumed);
     }
-    await store.markAccountCreated(claim, kind);
-    claim = { ...claim, accountCreated: true };
+  } catch (cause) {
+    // Nothing of ours exists on the server: give the use back.
+    return releaseAndThrow(store, claim, kind, invite, cause);
   }
   let warnings: string[] = [];
   if (kind === 'account' && invite.inviter) {
@@ -117,17 +121,39 @@ const chooseUsername = (invite: Invite, raw: unknown, maxLength: number): string
 };
 
 /**
- * An account that already exists is never adopted, not even on a resumed
- * claim: the JID lock only orders redemptions through this service, it says
- * nothing about accounts made elsewhere. Adopting (setting this request's
- * password) let two concurrent redeems naming an existing user (`admin`)
- * take that account over. The price: if a Lambda died after creating the
- * account but before markAccountCreated, a retry answers
- * redemption-in-progress and the claim stays pending; the account exists
- * with the password its owner chose.
+ * A resumed claim may find the account already there: the attempt it took
+ * over may have created it just before dying. The JID was locked by this
+ * invite all along, but an account can also be made outside this service, so
+ * it is adopted only if it accepts this request's password (the same one, by
+ * the claim's fingerprint). Anything else is someone else's account: it is
+ * never touched, and the claim is released.
  */
-const createOrAdopt = async (xmpp: XmppProvisioner, jid: string, password: string, _resumed: boolean) => {
-  await xmpp.createAccount(jid, password);
+const createOrAdopt = async (xmpp: XmppProvisioner, jid: string, password: string, resumed: boolean) => {
+  try {
+    await xmpp.createAccount(jid, password);
+  } catch (e) {
+    if (resumed && isInviteError(e) && e.code === 'username-taken' && (await xmpp.verifyPassword(jid, password))) return;
+    throw e;
+  }
+};
+
+/**
+ * A pending claim is resumed only by a retry of the same request (same
+ * password) and only once its lease has run out, that is once the attempt
+ * holding it cannot still be running; then one retry takes the lease over.
+ */
+const takeOver = async (store: InviteStore, claim: ClaimRecord, kind: ClaimKind, password: string, jid: string, now: number) => {
+  if (!fingerprintMatches(password, claim.salt, claim.fingerprint)) {
+    throw new InviteError('redemption-in-progress', `${jid} is being created with this invite by another request`);
+  }
+  const busy = () =>
+    new InviteError('redemption-in-progress', `${jid} is being created by an earlier request; retry shortly`, {
+      retryAfter: Math.max(1, (claim.leaseUntil ?? now) - now),
+    });
+  if (claim.leaseUntil !== undefined && claim.leaseUntil > now) throw busy();
+  const taken = await store.renewLease(claim, kind, now, CLAIM_LEASE_SECONDS);
+  if (!taken) throw busy();
+  return taken;
 };
 
 const releaseAndThrow = async (

@@ -24,6 +24,8 @@ export interface ClaimRequest {
   jid: string;
   kind: ClaimKind;
   now: number;
+  /** How long the claim belongs to this request before a retry may take it over. */
+  leaseSeconds: number;
   /** Fingerprint of the request's password, kept only while the claim is pending. */
   fingerprint: string;
 }
@@ -32,8 +34,8 @@ export interface ClaimRecord {
   inviteId: string;
   jid: string;
   status: 'pending' | 'completed';
-  /** True once the provisioner has created (or reset) the account. */
-  accountCreated: boolean;
+  /** Epoch seconds until which the request that holds the claim may still be running. */
+  leaseUntil?: number;
   fingerprint?: string;
   salt?: string;
   createdAt: number;
@@ -79,7 +81,11 @@ export interface InviteStore {
    * `token-invalid|expired|used|revoked` or `username-taken`.
    */
   claim(request: ClaimRequest): Promise<ClaimResult>;
-  markAccountCreated(claim: ClaimRecord, kind: ClaimKind): Promise<void>;
+  /**
+   * Takes over a pending claim whose lease has run out (a retry of a request
+   * that died); undefined if it is not pending any more or another retry won.
+   */
+  renewLease(claim: ClaimRecord, kind: ClaimKind, now: number, leaseSeconds: number): Promise<ClaimRecord | undefined>;
   /** Makes the use final and writes the audit record. */
   complete(claim: ClaimRecord, kind: ClaimKind, now: number): Promise<void>;
   /** Gives the use back (and the preset username's reservation) after a failure. */

@@ -30,6 +30,8 @@ export interface XmppProvisioner {
   setPassword(jid: string, password: string): Promise<void>;
   /** Does the account exist? */
   accountExists(jid: string): Promise<boolean>;
+  /** Does the account exist and accept this password? (Adopting an account a dead attempt created.) */
+  verifyPassword(jid: string, password: string): Promise<boolean>;
   /** Mutual subscription (both/both) without either user's password. Idempotent; `account-not-found` if either is missing. */
   linkRosters(link: RosterLink): Promise<void>;
   /** Reads a user's roster (for tests and checks). */

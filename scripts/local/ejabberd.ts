@@ -31,7 +31,7 @@ export interface EjabberdOptions {
 }
 
 /** The commands the EjabberdProvisioner uses: mod_http_api allows nothing else. */
-export const EJABBERD_API_COMMANDS = ['register', 'check_account', 'change_password', 'add_rosteritem', 'get_roster'] as const;
+export const EJABBERD_API_COMMANDS = ['register', 'check_account', 'check_password', 'change_password', 'add_rosteritem', 'get_roster'] as const;
 
 const EJABBERDCTL = ['/usr/sbin/ejabberdctl', '/usr/local/sbin/ejabberdctl'].find((p) => existsSync(p));
 

@@ -10,6 +10,8 @@ provisionerContract('Prosody', () => {
     new ProsodyProvisioner({
       domain: p.domain,
       connection: new XmppConnection({ service, jid: p.adminJid, password: () => password, timeoutMs, tlsCaFile: p.caFile }),
+      userConnection: (jid, userPassword) =>
+        new XmppConnection({ service, jid, password: () => userPassword, timeoutMs, tlsCaFile: p.caFile }),
     });
   return {
     domain: p.domain,

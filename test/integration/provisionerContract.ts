@@ -54,6 +54,23 @@ export const provisionerContract = (serverName: string, target: () => Provisione
       await Promise.all(made.map((p) => p.close()));
     });
 
+    describe('Method: verifyPassword', () => {
+      it('says whether an account accepts a password, without changing anything', async () => {
+        // Prepare
+        const user = jid('verify');
+        await xmpp.createAccount(user, 'verified password 1');
+
+        // Act
+        const right = await xmpp.verifyPassword(user, 'verified password 1');
+        const wrong = await xmpp.verifyPassword(user, 'some other password');
+        const missing = await xmpp.verifyPassword(jid('nobody'), 'verified password 1');
+
+        // Assess
+        expect([right, wrong, missing]).toEqual([true, false, false]);
+        expect(await t.canLogin(user, 'verified password 1')).toBe(true);
+      });
+    });
+
     describe('Method: createAccount', () => {
       it('creates an account that can log in with its password', async () => {
         // Prepare

@@ -71,15 +71,19 @@ const captureOutput = () => {
   };
 };
 
+const adminOf = (p: LocalProsody) =>
+  new ProsodyProvisioner({
+    domain: p.domain,
+    connection: new XmppConnection({ service: p.service, jid: p.adminJid, password: () => p.adminPassword, timeoutMs: 3000, tlsCaFile: p.caFile }),
+    userConnection: (jid, password) => new XmppConnection({ service: p.service, jid, password: () => password, timeoutMs: 3000, tlsCaFile: p.caFile }),
+  });
+
 beforeAll(async () => {
   // Our own directory, so the server can stop and come back with its data.
   dir = mkdtempSync(join(tmpdir(), 'xmpp-invites-failures-'));
   prosody = await startProsody({ dir });
   store = new DynamoDBInviteStore({ tableName: stack().env.INVITES_TABLE as string, client: documentClientForStack() });
-  admin = new ProsodyProvisioner({
-    domain: prosody.domain,
-    connection: new XmppConnection({ service: prosody.service, jid: prosody.adminJid, password: () => prosody.adminPassword, timeoutMs: 3000, tlsCaFile: prosody.caFile }),
-  });
+  admin = adminOf(prosody);
   inviter = `${uniqueName('inviter')}@localhost`;
   await admin.createAccount(inviter, 'inviter password 1');
 });
@@ -112,10 +116,7 @@ describe('an XMPP server that goes away', () => {
 
     // The server comes back on the same port with the same data.
     prosody = await startProsody({ c2sPort: port, httpPort: prosody.httpPort, adminPassword, dir });
-    admin = new ProsodyProvisioner({
-      domain: prosody.domain,
-      connection: new XmppConnection({ service: prosody.service, jid: prosody.adminJid, password: () => prosody.adminPassword, timeoutMs: 3000, tlsCaFile: prosody.caFile }),
-    });
+    admin = adminOf(prosody);
     const back = await redeemWith(handler, invite.token, { username, password: PASSWORD });
     expect(back.status).toBe(201);
     expect((await admin.getRoster(inviter)).find((i) => i.jid === `${username}@localhost`)?.subscription).toBe('both');
@@ -155,7 +156,8 @@ describe('a redemption cut off half-way', () => {
     const username = uniqueName('resume');
     const jid = `${username}@localhost`;
     const full = (await store.get(invite.id))!;
-    await store.claim({ invite: full, jid, kind: 'account', now: systemClock.now(), fingerprint: passwordFingerprint(PASSWORD) });
+    // The attempt that made this claim died a minute ago: its lease has run out.
+    await store.claim({ invite: full, jid, kind: 'account', now: systemClock.now() - 60, leaseSeconds: 30, fingerprint: passwordFingerprint(PASSWORD) });
     expect(await store.get(invite.id)).toMatchObject({ uses: 1, pending: 1 });
 
     const other = await redeemWith(handler, invite.token, { username, password: 'another password' });
@@ -170,15 +172,45 @@ describe('a redemption cut off half-way', () => {
     expect(await store.get(invite.id)).toMatchObject({ uses: 1, pending: 0 });
   });
 
+  it('answers redemption-in-progress with Retry-After while the claim may still be running', async () => {
+    const handler = await freshHandler('../../functions/redeemInvite.js', envFor(prosody));
+    const invite = await issue({});
+    const username = uniqueName('busy');
+    const full = (await store.get(invite.id))!;
+    await store.claim({ invite: full, jid: `${username}@localhost`, kind: 'account', now: systemClock.now(), leaseSeconds: 30, fingerprint: passwordFingerprint(PASSWORD) });
+    const res = await redeemWith(handler, invite.token, { username, password: PASSWORD });
+    expect(res.status).toBe(409);
+    expect(res.body.error).toBe('redemption-in-progress');
+    expect(Number(res.headers['retry-after'])).toBeGreaterThan(20);
+    expect(await admin.accountExists(`${username}@localhost`)).toBe(false);
+  });
+
+  it('never adopts an account made elsewhere with another password, and gives the use back', async () => {
+    const handler = await freshHandler('../../functions/redeemInvite.js', envFor(prosody));
+    const invite = await issue({ inviter });
+    const username = uniqueName('elsewhere');
+    const jid = `${username}@localhost`;
+    const full = (await store.get(invite.id))!;
+    await store.claim({ invite: full, jid, kind: 'account', now: systemClock.now() - 60, leaseSeconds: 30, fingerprint: passwordFingerprint(PASSWORD) });
+    await admin.createAccount(jid, 'the owner password');
+    const res = await redeemWith(handler, invite.token, { username, password: PASSWORD });
+    expect(res.status).toBe(409);
+    expect(res.body.error).toBe('username-taken');
+    expect(await admin.verifyPassword(jid, 'the owner password')).toBe(true);
+    expect(await store.get(invite.id)).toMatchObject({ uses: 0, pending: 0 });
+    expect((await admin.getRoster(inviter)).find((i) => i.jid === jid)).toBeUndefined();
+  });
+
   it('resumes after the account was created but before the rosters were linked', async () => {
     const handler = await freshHandler('../../functions/redeemInvite.js', envFor(prosody));
     const invite = await issue({ inviter, groups: ['Team'] });
     const username = uniqueName('halfway');
     const jid = `${username}@localhost`;
     const full = (await store.get(invite.id))!;
-    const { claim } = await store.claim({ invite: full, jid, kind: 'account', now: systemClock.now(), fingerprint: passwordFingerprint(PASSWORD) });
+    await store.claim({ invite: full, jid, kind: 'account', now: systemClock.now() - 60, leaseSeconds: 30, fingerprint: passwordFingerprint(PASSWORD) });
+    // It died right after creating the account: the retry adopts it, since
+    // the account accepts the very password of the claim.
     await admin.createAccount(jid, PASSWORD);
-    await store.markAccountCreated(claim, 'account');
 
     const retry = await redeemWith(handler, invite.token, { username, password: PASSWORD });
     expect(retry.status).toBe(201);

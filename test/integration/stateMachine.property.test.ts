@@ -62,6 +62,10 @@ class RecordingProvisioner implements XmppProvisioner, ProvisionerRegistry {
     return this.accounts.has(jid);
   }
 
+  public async verifyPassword(jid: string, password: string): Promise<boolean> {
+    return this.accounts.get(jid) === password;
+  }
+
   public async linkRosters(link: RosterLink): Promise<void> {
     for (const jid of [link.a, link.b]) {
       if (!this.accounts.has(jid)) throw new InviteError('account-not-found', `no account ${jid}`);
@@ -224,15 +228,17 @@ class RedeemCommand implements fc.AsyncCommand<Model, Real> {
 }
 
 /**
- * k redeems of one invite at the same time: each with its own name, or all
+ * k redeems of one invite at the same time: each with its own name; or all
  * naming an account that already exists (the same request k times: a
- * takeover attempt if the service ever adopted existing accounts).
+ * takeover attempt if the service ever adopted existing accounts); or the
+ * same request k times for a new name (a client retrying impatiently).
  */
 class ConcurrentRedeemCommand implements fc.AsyncCommand<Model, Real> {
   public constructor(
     private readonly index: number,
     private readonly k: number,
-    private readonly existing: boolean
+    private readonly existing: boolean,
+    private readonly same = false
   ) {}
   public check = (m: Readonly<Model>) => m.invites.length > 0;
   public async run(m: Model, r: Real) {
@@ -247,10 +253,24 @@ class ConcurrentRedeemCommand implements fc.AsyncCommand<Model, Real> {
       for (const c of codes) expect(allowed).toContain(c);
       return checkInvariants(m, r);
     }
+    if (this.same && status === 'valid' && !i.username) {
+      // One request, k copies: one account, one use; the copies answer ok
+      // (after completion) or redemption-in-progress (while it runs).
+      const username = uniqueName(r.prefix);
+      const codes = await Promise.all(
+        Array.from({ length: this.k }, () => codeOf(redeemInvite(deps(r), i.token, { username, password: PASSWORD })))
+      );
+      expect(codes, codes.join(',')).toContain('ok');
+      for (const c of codes) expect(['ok', 'redemption-in-progress']).toContain(c);
+      i.uses += 1;
+      i.names.add(username);
+      m.taken.add(username);
+      m.expectedCreated.push(`${username}@${DOMAIN}`);
+      return checkInvariants(m, r);
+    }
     const names = Array.from({ length: this.k }, () => i.username ?? uniqueName(r.prefix));
     // A preset invite redeemed by k people at once: same name, each their own
-    // password. (The same request k times at once is not modelled: see the
-    // report on issue #7, a release/resume race.)
+    // password.
     const codes = await Promise.all(
       names.map((username, n) => codeOf(redeemInvite(deps(r), i.token, { username, password: i.username ? `${PASSWORD} ${n}` : PASSWORD })))
     );
@@ -280,7 +300,8 @@ class ConcurrentRedeemCommand implements fc.AsyncCommand<Model, Real> {
     }
     await checkInvariants(m, r);
   }
-  public toString = () => `redeemConcurrently(#${this.index}, k=${this.k}${this.existing ? ', existing account' : ''})`;
+  public toString = () =>
+    `redeemConcurrently(#${this.index}, k=${this.k}${this.existing ? ', existing account' : ''}${this.same ? ', same request' : ''})`;
 }
 
 class RevokeCommand implements fc.AsyncCommand<Model, Real> {
@@ -316,7 +337,7 @@ const commands = [
   fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 60, max: 600 }), fc.boolean()).map(([u, t, p]) => new IssueCommand(u, t, p)),
   index.map((i) => new CheckCommand(i)),
   fc.tuple(index, name, fc.boolean()).map(([i, n, f]) => new RedeemCommand(i, n, f)),
-  fc.tuple(index, fc.integer({ min: 2, max: 4 }), fc.boolean()).map(([i, k, e]) => new ConcurrentRedeemCommand(i, k, e)),
+  fc.tuple(index, fc.integer({ min: 2, max: 4 }), fc.boolean(), fc.boolean()).map(([i, k, e, same]) => new ConcurrentRedeemCommand(i, k, e, same)),
   index.map((i) => new RevokeCommand(i)),
   fc.integer({ min: 1, max: 400 }).map((s) => new AdvanceClockCommand(s)),
 ];

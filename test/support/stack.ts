@@ -77,7 +77,9 @@ export const prosodyAdmin = () => {
     timeoutMs: 5000,
     tlsCaFile: p.caFile,
   });
-  return new ProsodyProvisioner({ domain: p.domain, connection });
+  const userConnection = (jid: string, password: string) =>
+    new XmppConnection({ service: p.service, jid, password: () => password, timeoutMs: 5000, tlsCaFile: p.caFile });
+  return new ProsodyProvisioner({ domain: p.domain, connection, userConnection });
 };
 
 /** Logs in as a user with a real c2s connection: proves the password works. */

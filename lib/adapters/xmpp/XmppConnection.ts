@@ -260,8 +260,9 @@ const unavailable = (cause: unknown): InviteError => {
   if (cause instanceof InviteError) return cause;
   const e = cause as { name?: string; condition?: string; code?: string };
   if (e?.name === 'SASLError') {
-    return new InviteError('xmpp-unavailable', `the XMPP server refused the admin login (${e.condition})`, {
+    return new InviteError('xmpp-unavailable', `the XMPP server refused the login (${e.condition})`, {
       retryAfter: 30,
+      details: { sasl: e.condition },
     });
   }
   return new InviteError('xmpp-unavailable', `cannot reach the XMPP server (${e?.code ?? e?.name ?? 'error'})`, {
