@@ -1,0 +1,32 @@
+import type { MiddlewareObj } from '@middy/core';
+import httpUrlencodeBodyParser from '@middy/http-urlencode-body-parser';
+import { errorPage, type WebPage } from '../lib/web/landing.js';
+import { PAGE_HEADERS } from '../lib/web/headers.js';
+import { cfg, clock, store } from './deps.js';
+import { STATUS, type HttpEvent, type HttpResult, type RouteOptions } from './http.js';
+
+/** What both landing functions share: dependencies, the HTML response, the route options. */
+export const landingDeps = { store, clock, config: cfg };
+
+// Its types expect a JSON event; it only turns the form body into an object.
+export const formBody = httpUrlencodeBodyParser() as unknown as MiddlewareObj<HttpEvent, HttpResult>;
+
+export const html = (page: WebPage, headers: Record<string, string> = {}): HttpResult => ({
+  statusCode: page.error ? STATUS[page.error] : 200,
+  headers: {
+    ...PAGE_HEADERS,
+    ...(page.alternate ? { link: `<${page.alternate}>; rel="alternate"` } : {}),
+    ...headers,
+  },
+  body: page.html,
+});
+
+export const landingRoute: RouteOptions = {
+  cors: false,
+  // The JSON routes' CSP forbids forms; the page sets its own, and a
+  // Permissions-Policy without names browsers reject (lib/web/headers.ts).
+  // The token is in the URL: no referrer may carry it to the app stores.
+  securityHeaders: { contentSecurityPolicy: false, permissionsPolicy: false, referrerPolicy: { policy: 'no-referrer' } },
+  errorResponse: (error, _status, headers) => html(errorPage(error.code), headers),
+};
+
