@@ -26,7 +26,7 @@ import type { Invite } from '../lib/invites/Invite.js';
 import { redeemInvite } from '../lib/invites/redeemInvite.js';
 import { systemClock } from '../lib/ports/Clock.js';
 import { generateToken, hashToken } from '../lib/token.js';
-import { ROOT, startStack, type Stack } from '../scripts/local/stack.js';
+import { ROOT, prosodyEnv, startStack, type Stack } from '../scripts/local/stack.js';
 import { startProsody, type LocalProsody } from '../scripts/local/prosody.js';
 import { bundleFunctions, type BundleReport } from './lib/bundles.js';
 import { meteredClient, type Consumed } from './lib/capacity.js';
@@ -401,13 +401,7 @@ const main = async () => {
     stack = await startStack({
       prosody: false,
       env: {
-        XMPP_KIND: 'prosody',
-        XMPP_DOMAIN: prosody.domain,
-        XMPP_SERVICE: prosody.service,
-        XMPP_ADMIN_JID: prosody.adminJid,
-        XMPP_ADMIN_PASSWORD: prosody.adminPassword,
-        XMPP_TLS_CA_FILE: prosody.caFile,
-        INVITES_DOMAINS: prosody.domain,
+        ...prosodyEnv(prosody),
         POWERTOOLS_LOG_LEVEL: 'ERROR',
         POWERTOOLS_METRICS_DISABLED: 'true',
         ...NO_LIMITS,

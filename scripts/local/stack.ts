@@ -12,6 +12,17 @@ import { startProsody, type LocalProsody } from './prosody.js';
 import { createTableFromInfra, localClient } from './table.js';
 import { startLocalNotifier } from './streamPoller.js';
 
+/** The functions' settings for a private Prosody (XMPP_* shorthand). */
+export const prosodyEnv = (p: LocalProsody): Record<string, string> => ({
+  XMPP_KIND: 'prosody',
+  XMPP_DOMAIN: p.domain,
+  XMPP_SERVICE: p.service,
+  XMPP_ADMIN_JID: p.adminJid,
+  XMPP_ADMIN_PASSWORD: p.adminPassword,
+  XMPP_TLS_CA_FILE: p.caFile,
+  INVITES_DOMAINS: p.domain,
+});
+
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 export interface StackOptions {
@@ -73,15 +84,7 @@ export const startStack = async (options: StackOptions = {}): Promise<Stack> => 
       log('starting a private Prosody');
       prosody = await startProsody();
       stops.push(prosody.stop);
-      Object.assign(env, {
-        XMPP_KIND: 'prosody',
-        XMPP_DOMAIN: prosody.domain,
-        XMPP_SERVICE: prosody.service,
-        XMPP_ADMIN_JID: prosody.adminJid,
-        XMPP_ADMIN_PASSWORD: prosody.adminPassword,
-        XMPP_TLS_CA_FILE: prosody.caFile,
-        INVITES_DOMAINS: prosody.domain,
-      });
+      Object.assign(env, prosodyEnv(prosody));
     }
     Object.assign(env, options.env ?? {});
     if (options.notifier ?? Boolean(env.WEBHOOK_ENDPOINTS)) {

@@ -3,7 +3,6 @@ import { DynamoDBInviteStore } from '../../lib/adapters/DynamoDBInviteStore.js';
 import { EjabberdProvisioner } from '../../lib/adapters/EjabberdProvisioner.js';
 import { ProsodyProvisioner } from '../../lib/adapters/ProsodyProvisioner.js';
 import { ProvisionerRegistryFromConfig } from '../../lib/adapters/ProvisionerRegistry.js';
-import { XmppConnection } from '../../lib/adapters/xmpp/XmppConnection.js';
 import { loadConfig, type Config } from '../../lib/config.js';
 import type { Actor } from '../../lib/invites/actor.js';
 import { issueInvite, type IssueInput } from '../../lib/invites/issueInvite.js';
@@ -27,17 +26,7 @@ const ejabberdAt = (apiUrl: string, password: string, timeoutMs = 5000) =>
   new EjabberdProvisioner({ server: { adminJid: ej.adminJid, apiUrl, timeoutMs }, password: () => password });
 
 /** A real c2s login (STARTTLS, self-signed certificate) proves the password. */
-const canLoginEjabberd = async (jid: string, password: string): Promise<boolean> => {
-  const c = new XmppConnection({ service: ej.service, jid, password: () => password, timeoutMs: 5000, tlsCaFile: ej.caFile });
-  try {
-    await c.connect();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await c.close();
-  }
-};
+const canLoginEjabberd = (jid: string, password: string) => canLoginProsody(jid, password, ej);
 
 provisionerContract('ejabberd', () => ({
   domain: ej.domain,

@@ -15,6 +15,7 @@ import { issueInvite, type IssueInput } from '../../lib/invites/issueInvite.js';
 import { passwordFingerprint } from '../../lib/invites/password.js';
 import { systemClock } from '../../lib/ports/Clock.js';
 import { startProsody, type LocalProsody } from '../../scripts/local/prosody.js';
+import { prosodyEnv } from '../../scripts/local/stack.js';
 import { invoke } from '../support/lambda.js';
 import { documentClientForStack, stack, uniqueName } from '../support/stack.js';
 
@@ -27,12 +28,8 @@ let dir: string;
 
 const envFor = (p: LocalProsody, overrides: Record<string, string> = {}) => ({
   ...stack().env,
-  XMPP_KIND: 'prosody',
-  XMPP_DOMAIN: p.domain,
-  XMPP_SERVICE: p.service,
-  XMPP_ADMIN_JID: p.adminJid,
-  XMPP_ADMIN_PASSWORD: p.adminPassword,
-  XMPP_TLS_CA_FILE: p.caFile,
+  ...prosodyEnv(p),
+  INVITES_DOMAINS: stack().env.INVITES_DOMAINS as string,
   XMPP_TIMEOUT_MS: '2000',
   ...overrides,
 });

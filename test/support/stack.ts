@@ -83,9 +83,12 @@ export const prosodyAdmin = () => {
 };
 
 /** Logs in as a user with a real c2s connection: proves the password works. */
-export const canLogin = async (jid: string, password: string): Promise<boolean> => {
-  const p = stack().prosody;
-  const c = new XmppConnection({ service: p.service, jid, password: () => password, timeoutMs: 5000, tlsCaFile: p.caFile });
+export const canLogin = async (
+  jid: string,
+  password: string,
+  server: { service: string; caFile: string } = stack().prosody
+): Promise<boolean> => {
+  const c = new XmppConnection({ service: server.service, jid, password: () => password, timeoutMs: 5000, tlsCaFile: server.caFile });
   try {
     await c.connect();
     return true;
