@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     pool: 'forks',
+    reporters: ['default', './test/support/summaryReporter.ts'],
     // Two cores: two test files at a time, against one shared local stack.
     maxWorkers: 2,
     projects: [
