@@ -77,6 +77,7 @@ export const fromItem = (item: Item): Invite => ({
   maxUses: typeof item.maxUses === 'number' ? item.maxUses : null,
   uses: Number(item.uses ?? 0),
   pending: Number(item.pending ?? 0),
+  pendingJids: item.pendingJids instanceof Set ? [...(item.pendingJids as Set<string>)] : [],
   expiresAt: Number(item.expiresAt),
   createdAt: Number(item.createdAt),
   revokedAt: typeof item.revokedAt === 'number' ? item.revokedAt : undefined,
@@ -349,10 +350,11 @@ export class DynamoDBInviteStore implements InviteStore {
                 Update: {
                   TableName: this.#table,
                   Key: inviteKey(invite.id),
-                  UpdateExpression: 'SET uses = uses + :one, pending = pending + :one',
+                  // pendingJids names the claims in flight, so a stale one can be found.
+                  UpdateExpression: 'SET uses = uses + :one, pending = pending + :one ADD pendingJids :jid',
                   ConditionExpression:
                     'attribute_exists(pk) AND attribute_not_exists(revokedAt) AND expiresAt > :now AND (attribute_not_exists(maxUses) OR uses < maxUses)',
-                  ExpressionAttributeValues: { ':one': 1, ':now': now },
+                  ExpressionAttributeValues: { ':one': 1, ':now': now, ':jid': new Set([jid]) },
                   ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
                 },
               },
@@ -397,6 +399,13 @@ export class DynamoDBInviteStore implements InviteStore {
         throw e;
       }
     }
+  }
+
+  public async getClaim(kind: ClaimKind, jid: string, inviteId: string): Promise<ClaimRecord | undefined> {
+    const { Item } = await this.#db.send(
+      new GetCommand({ TableName: this.#table, Key: lockKey(kind, jid, inviteId), ConsistentRead: true })
+    );
+    return Item && Item.kind === 'redemption' && Item.inviteId === inviteId ? toClaim(Item) : undefined;
   }
 
   public async renewLease(claim: ClaimRecord, kind: ClaimKind, now: number, leaseSeconds: number): Promise<ClaimRecord | undefined> {
@@ -445,9 +454,9 @@ export class DynamoDBInviteStore implements InviteStore {
           Update: {
             TableName: this.#table,
             Key: inviteKey(claim.inviteId),
-            UpdateExpression: 'SET pending = pending - :one',
+            UpdateExpression: 'SET pending = pending - :one DELETE pendingJids :jid',
             ConditionExpression: 'attribute_exists(pk) AND pending > :zero',
-            ExpressionAttributeValues: { ':one': 1, ':zero': 0 },
+            ExpressionAttributeValues: { ':one': 1, ':zero': 0, ':jid': new Set([claim.jid]) },
           },
         },
         {
@@ -514,9 +523,9 @@ export class DynamoDBInviteStore implements InviteStore {
           Update: {
             TableName: this.#table,
             Key: inviteKey(claim.inviteId),
-            UpdateExpression: 'SET uses = uses - :one, pending = pending - :one',
+            UpdateExpression: 'SET uses = uses - :one, pending = pending - :one DELETE pendingJids :jid',
             ConditionExpression: 'attribute_exists(pk) AND pending > :zero',
-            ExpressionAttributeValues: { ':one': 1, ':zero': 0 },
+            ExpressionAttributeValues: { ':one': 1, ':zero': 0, ':jid': new Set([claim.jid]) },
           },
         },
       ]);

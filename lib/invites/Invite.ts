@@ -26,6 +26,8 @@ export interface Invite {
   uses: number;
   /** Claims whose provisioning has not finished yet. */
   pending: number;
+  /** The JIDs of those claims. */
+  pendingJids?: string[];
   /** Epoch seconds; also the table's TTL attribute. */
   expiresAt: number;
   createdAt: number;

@@ -62,13 +62,13 @@ export const redeemInvite = async (deps: RedeemDeps, token: unknown, input: Rede
   const outcome = kind === 'reset' ? 'reset' : 'created';
 
   const now = clock.now();
-  const claimed = await store.claim({
-    invite,
-    jid,
-    kind,
-    now,
-    leaseSeconds: CLAIM_LEASE_SECONDS,
-    fingerprint: passwordFingerprint(password),
+  const request = { invite, jid, kind, now, leaseSeconds: CLAIM_LEASE_SECONDS, fingerprint: passwordFingerprint(password) };
+  const claimed = await store.claim(request).catch(async (e: unknown) => {
+    // Used up, perhaps only by claims whose requests died: free those and try once more.
+    if (isInviteError(e) && e.code === 'token-used' && (await releaseStaleClaims(deps, invite.id)) > 0) {
+      return store.claim(request);
+    }
+    throw e;
   });
   let claim = claimed.claim;
   const resumed = claimed.outcome === 'existing';
@@ -154,6 +154,32 @@ const takeOver = async (store: InviteStore, claim: ClaimRecord, kind: ClaimKind,
   const taken = await store.renewLease(claim, kind, now, CLAIM_LEASE_SECONDS);
   if (!taken) throw busy();
   return taken;
+};
+
+/**
+ * Claims whose lease ran out belong to requests that died; nobody may ever
+ * retry them. Where no account exists for such a claim, nothing was created:
+ * its use is given back. Where the account exists, the use was spent and the
+ * claim stays for its owner's retry. Returns how many uses came back.
+ */
+export const releaseStaleClaims = async (deps: Pick<RedeemDeps, 'store' | 'xmpp' | 'clock'>, inviteId: string): Promise<number> => {
+  const invite = await deps.store.get(inviteId);
+  if (!invite || invite.pending === 0) return 0;
+  const kind: ClaimKind = invite.type === 'reset' ? 'reset' : 'account';
+  let released = 0;
+  for (const jid of invite.pendingJids ?? []) {
+    const now = deps.clock.now();
+    const claim = await deps.store.getClaim(kind, jid, invite.id);
+    if (!claim || claim.status !== 'pending' || (claim.leaseUntil !== undefined && claim.leaseUntil > now)) continue;
+    const taken = await deps.store.renewLease(claim, kind, now, CLAIM_LEASE_SECONDS);
+    if (!taken) continue;
+    const xmpp = await deps.xmpp.forDomain(invite.domain);
+    if (kind === 'account' && !(await xmpp.accountExists(jid))) {
+      await deps.store.release(taken, kind, invite);
+      released++;
+    }
+  }
+  return released;
 };
 
 const releaseAndThrow = async (

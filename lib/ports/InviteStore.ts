@@ -81,6 +81,8 @@ export interface InviteStore {
    * `token-invalid|expired|used|revoked` or `username-taken`.
    */
   claim(request: ClaimRequest): Promise<ClaimResult>;
+  /** A claim of this invite on this JID, read consistently. */
+  getClaim(kind: ClaimKind, jid: string, inviteId: string): Promise<ClaimRecord | undefined>;
   /**
    * Takes over a pending claim whose lease has run out (a retry of a request
    * that died); undefined if it is not pending any more or another retry won.

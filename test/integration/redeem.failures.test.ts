@@ -220,6 +220,48 @@ describe('a redemption cut off half-way', () => {
   });
 });
 
+describe('a claim whose request died and is never retried', () => {
+  it('gives its use back to the next person when nothing was created', async () => {
+    const handler = await freshHandler('../../functions/redeemInvite.js', envFor(prosody));
+    const invite = await issue({ inviter });
+    const gone = `${uniqueName('gone')}@localhost`;
+    const full = (await store.get(invite.id))!;
+    await store.claim({ invite: full, jid: gone, kind: 'account', now: systemClock.now() - 60, leaseSeconds: 30, fingerprint: passwordFingerprint(PASSWORD) });
+    expect(await store.get(invite.id)).toMatchObject({ uses: 1, pending: 1, pendingJids: [gone] });
+
+    const username = uniqueName('next');
+    const res = await redeemWith(handler, invite.token, { username, password: PASSWORD });
+    expect(res.status).toBe(201);
+    expect(await store.getWithRedemptions(invite.id)).toMatchObject({
+      invite: { uses: 1, pending: 0, pendingJids: [] },
+      redemptions: [{ jid: `${username}@localhost` }],
+    });
+    expect(await store.getClaim('account', gone, invite.id)).toBeUndefined();
+  });
+
+  it('keeps the use when the account was created, for its owner to resume', async () => {
+    const handler = await freshHandler('../../functions/redeemInvite.js', envFor(prosody));
+    const invite = await issue({ inviter });
+    const owner = uniqueName('owner');
+    const jid = `${owner}@localhost`;
+    const full = (await store.get(invite.id))!;
+    await store.claim({ invite: full, jid, kind: 'account', now: systemClock.now() - 60, leaseSeconds: 30, fingerprint: passwordFingerprint(PASSWORD) });
+    await admin.createAccount(jid, PASSWORD);
+
+    const other = await redeemWith(handler, invite.token, { username: uniqueName('late'), password: PASSWORD });
+    expect([other.status, other.body.error]).toEqual([410, 'token-used']);
+    expect(await store.get(invite.id)).toMatchObject({ uses: 1, pending: 1 });
+
+    // The recovery took the lease for a moment; once it ran out the owner resumes.
+    const claim = (await store.getClaim('account', jid, invite.id))!;
+    await store.renewLease({ ...claim }, 'account', (claim.leaseUntil as number) + 1, -60);
+    const resumed = await redeemWith(handler, invite.token, { username: owner, password: PASSWORD });
+    expect(resumed.status).toBe(201);
+    expect((await admin.getRoster(inviter)).find((i) => i.jid === jid)?.subscription).toBe('both');
+    expect(await store.get(invite.id)).toMatchObject({ uses: 1, pending: 0 });
+  });
+});
+
 describe('POST /register with registrationInviteOnly = false', () => {
   it('creates accounts without an invite, with the same validation', async () => {
     const handler = await freshHandler('../../functions/register.js', envFor(prosody, { REGISTRATION_INVITE_ONLY: 'false' }));
