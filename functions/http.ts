@@ -32,7 +32,6 @@ export const STATUS: Record<ErrorCode, number> = {
   'ttl-invalid': 400,
   'max-uses-invalid': 400,
   'password-weak': 400,
-  'type-mismatch': 400,
   unauthorized: 401,
   forbidden: 403,
   'registration-closed': 403,

@@ -11,6 +11,7 @@ export const handler = httpRoute(
     const body = (event.body ?? {}) as { username?: string; password?: string };
     const result = await redeemInvite({ store, xmpp, clock, config: cfg }, pathParam(event, 'token'), body);
     logger.info('invite redeemed', { inviteId: result.invite.id, jid: result.jid, outcome: result.outcome, replayed: result.replayed });
+    for (const warning of result.warnings) logger.warn('invite redeemed with a warning', { inviteId: result.invite.id, warning });
     return json(result.outcome === 'reset' ? 200 : 201, { jid: result.jid });
   },
   { body: redeemBody, use: publicGuards('redeem') }

@@ -22,7 +22,6 @@ export const ErrorCodes = [
   'ttl-invalid',
   'max-uses-invalid',
   'password-weak',
-  'type-mismatch',
   'unauthorized',
   'forbidden',
   'registration-closed',

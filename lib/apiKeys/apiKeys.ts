@@ -10,11 +10,14 @@ const KEY_PREFIX = 'xik_';
 const KEY_PATTERN = /^xik_[A-Za-z0-9_-]{43}$/;
 
 /** 256-bit secret; shown once, stored as its SHA-256. */
+export const generateApiKeySecret = (): string => `${KEY_PREFIX}${randomBytes(32).toString('base64url')}`;
+
+/** Stores a new key (a given `secret`, or a fresh one) and returns it once. */
 export const createApiKey = async (
   { store, clock }: { store: ApiKeyStore; clock: Clock },
   input: { name: string; domains: string[]; maxLiveInvites?: number; secret?: string }
 ) => {
-  const secret = input.secret ?? `${KEY_PREFIX}${randomBytes(32).toString('base64url')}`;
+  const secret = input.secret ?? generateApiKeySecret();
   if (!KEY_PATTERN.test(secret)) {
     throw new InviteError('invalid-request', 'an API key looks like xik_ followed by 43 base64url characters');
   }
@@ -32,7 +35,6 @@ export const createApiKey = async (
   return { apiKey, secret };
 };
 
-export const generateApiKeySecret = (): string => `${KEY_PREFIX}${randomBytes(32).toString('base64url')}`;
 
 /** `Authorization: Bearer <key>` -> the actor, or `unauthorized`. */
 export const authenticate = async (store: ApiKeyStore, authorization: string | undefined): Promise<Actor> => {

@@ -83,7 +83,7 @@ export const issueInvite = async (deps: IssueDeps, actor: Actor, input: IssueInp
     throw new InviteError('username-invalid', 'the preset username is the inviter itself');
   }
 
-  let maxUses: number | null = input.maxUses === undefined ? 1 : input.maxUses;
+  const maxUses: number | null = input.maxUses === undefined ? 1 : input.maxUses;
   if (maxUses === null) {
     if (!actor.admin) throw new InviteError('max-uses-invalid', 'only admins may issue unlimited invites');
   } else if (!Number.isInteger(maxUses) || maxUses < 1 || maxUses > MAX_USES_LIMIT) {
@@ -92,7 +92,6 @@ export const issueInvite = async (deps: IssueDeps, actor: Actor, input: IssueInp
   if ((username || type === 'reset') && maxUses !== 1) {
     throw new InviteError('max-uses-invalid', 'an invite with a preset username can be used once');
   }
-  maxUses = maxUses === null ? null : maxUses;
 
   const ttl = input.ttlSeconds ?? config.defaultTtlSeconds;
   if (!Number.isInteger(ttl) || ttl < 60 || ttl > config.maxTtlSeconds) {

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, portOpen, startChild, waitFor } from './process.js';
@@ -135,9 +135,4 @@ VirtualHost "${domain}"
       if (!options.dir) rmSync(dir, { recursive: true, force: true });
     },
   };
-};
-
-/** Kept for callers that chown things into the instance directory. */
-export const chownToProsody = (path: string) => {
-  if (isRoot()) chownSync(path, Number(execFileSync('id', ['-u', 'prosody']).toString()), Number(execFileSync('id', ['-g', 'prosody']).toString()));
 };

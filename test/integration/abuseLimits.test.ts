@@ -11,6 +11,7 @@ import type { Actor } from '../../lib/invites/actor.js';
 import { issueInvite } from '../../lib/invites/issueInvite.js';
 import { systemClock, type Clock } from '../../lib/ports/Clock.js';
 import type { HttpEvent, HttpResult } from '../../functions/http.js';
+import { httpEvent, invoke, lambdaContext } from '../support/lambda.js';
 import { api, documentClientForStack, issue, uniqueName, useStackEnv } from '../support/stack.js';
 
 /**
@@ -22,43 +23,11 @@ const LOW_LIMITS = {
   RATE_LIMIT_WINDOW_SECONDS: '60',
   RATE_LIMIT_CHECK_PER_IP: '3',
   RATE_LIMIT_CHECK_PER_TOKEN: '5',
+  RATE_LIMIT_REDEEM_PER_IP: '2',
 };
 
-const lambdaContext = (): Context =>
-  ({
-    functionName: 'checkInvite',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:checkInvite',
-    memoryLimitInMB: '512',
-    awsRequestId: randomBytes(8).toString('hex'),
-    logGroupName: '/aws/lambda/checkInvite',
-    logStreamName: 'test',
-    callbackWaitsForEmptyEventLoop: false,
-    getRemainingTimeInMillis: () => 10_000,
-  }) as Context;
-
 const checkEvent = (token: string, sourceIp: string): HttpEvent =>
-  ({
-    version: '2.0',
-    routeKey: 'GET /invites/{token}',
-    rawPath: `/invites/${token}`,
-    rawQueryString: '',
-    headers: { host: 'localhost' },
-    pathParameters: { token },
-    isBase64Encoded: false,
-    requestContext: {
-      accountId: 'offline',
-      apiId: 'local',
-      domainName: 'localhost',
-      domainPrefix: 'localhost',
-      requestId: randomBytes(8).toString('hex'),
-      routeKey: 'GET /invites/{token}',
-      stage: '$default',
-      time: new Date().toISOString(),
-      timeEpoch: Date.now(),
-      http: { method: 'GET', path: `/invites/${token}`, protocol: 'HTTP/1.1', sourceIp, userAgent: 'vitest' },
-    },
-  }) as HttpEvent;
+  httpEvent({ method: 'GET', path: `/invites/${token}`, routeKey: 'GET /invites/{token}', pathParameters: { token }, sourceIp });
 
 /** A documentation address (RFC 5737) per test, so counters never collide. */
 const testIp = () => `192.0.2.${1 + Math.floor(Math.random() * 254)}-${randomBytes(3).toString('hex')}`;
@@ -141,6 +110,24 @@ describe('Middleware: rateLimit (check route, in-process, low limits)', () => {
       .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(emf).toHaveLength(1);
     expect(emf[0]).toMatchObject({ FailedTokenLookup: 1, route: 'check', reason: 'token-invalid' });
+  });
+});
+
+describe('Middleware: rateLimit (open registration)', () => {
+  it('limits POST /register per address like redeem, before anything else is looked at', async () => {
+    // Prepare
+    const { handler: register } = await import('../../functions/register.js');
+    const sourceIp = testIp();
+    const call = () =>
+      invoke(register, { method: 'POST', path: '/register', body: { username: uniqueName(), password: 'correct horse battery' }, sourceIp });
+
+    // Act
+    const answers = [await call(), await call(), await call()];
+
+    // Assess: closed registration answers 403 until the address is over its limit.
+    expect(answers.map((a) => a.status)).toEqual([403, 403, 429]);
+    expect(answers[2]?.body.error).toBe('rate-limited');
+    expect(Number(answers[2]?.headers['retry-after'])).toBeGreaterThanOrEqual(1);
   });
 });
 
