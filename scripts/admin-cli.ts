@@ -32,8 +32,12 @@ Environment: INVITES_TABLE, AWS_REGION, AWS credentials; AWS_ENDPOINT_URL_DYNAMO
 const CLI_ACTOR: Actor = { source: 'cli', domains: ['*'], admin: true };
 
 export const main = async (argv: string[], out: (s: string) => void = console.log): Promise<number> => {
+  // Ids are base64url and may start with '-': after `revoke`, the next
+  // argument is the id, never an option.
+  const revokedId = argv[1] === 'revoke' ? argv[2] : undefined;
+  const args = revokedId === undefined ? argv : [...argv.slice(0, 2), ...argv.slice(3)];
   const { values, positionals } = parseArgs({
-    args: argv,
+    args,
     allowPositionals: true,
     options: {
       name: { type: 'string' },
@@ -50,7 +54,8 @@ export const main = async (argv: string[], out: (s: string) => void = console.lo
       help: { type: 'boolean', short: 'h' },
     },
   });
-  const [area, verb, arg] = positionals;
+  const [area, verb] = positionals;
+  const arg = revokedId ?? positionals[2];
   if (values.help || !area || !verb) {
     out(USAGE);
     return values.help ? 0 : 2;

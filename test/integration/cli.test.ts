@@ -33,7 +33,13 @@ describe('invites-admin', () => {
 
     expect((await cli('keys', 'revoke', id)).code).toBe(0);
     expect((await api('POST', '/invites', { body: { domain: 'other.example' }, auth: key })).status).toBe(401);
-    expect((await cli('keys', 'revoke', 'no-such-key')).code).toBe(1);
+    const missing = await cli('keys', 'revoke', 'no-such-key');
+    expect([missing.code, missing.out.trim()]).toEqual([1, 'no API key no-such-key']);
+    // base64url ids may start with '-': still an id, not an option.
+    const dashed = await cli('keys', 'revoke', '-starts-with-a-dash');
+    expect([dashed.code, dashed.out.trim()]).toEqual([1, 'no API key -starts-with-a-dash']);
+    const dashedInvite = await cli('invites', 'revoke', `-${'A'.repeat(42)}`);
+    expect([dashedInvite.code, dashedInvite.out.trim()]).toEqual([1, 'error: invite-not-found: no invite with this id']);
   });
 
   it('issues and revokes invites from the shell', async () => {
