@@ -1,7 +1,7 @@
 /**
  * The only reader of process.env. Everything else receives a Config.
  */
-import { normalizeDomain } from './jid.js';
+import { formatJid, normalizeDomain, parseBareJid } from './jid.js';
 import { parseSignupSources, parseWebhookEndpoints, type SignupSource, type WebhookDelivery } from './webhooks/settings.js';
 import { parseClientApps, type ClientApp } from './web/clients.js';
 
@@ -50,6 +50,11 @@ export interface Config {
   quotaLiveInvitesPerInviter?: number;
   /** Fixed-window limits on the public routes; 0 turns a limit off. */
   rateLimits: RateLimits;
+  /**
+   * Accounts no reset invite may touch: every provisioning JID plus
+   * `PROTECTED_JIDS` (comma-separated bare JIDs, e.g. the servers' admins).
+   */
+  protectedJids: string[];
 }
 
 /** Requests per window, per client address and per token, for each public route. */
@@ -144,7 +149,18 @@ export const loadConfig = (env: Env = process.env): Config => {
   if (defaultTtlSeconds > maxTtlSeconds) {
     throw new Error('configuration INVITES_DEFAULT_TTL_SECONDS must not exceed INVITES_MAX_TTL_SECONDS');
   }
+  const protectedJids = [
+    ...Object.values(xmpp).map((s) => s.adminJid),
+    ...(env.PROTECTED_JIDS ?? '').split(',').map((j) => j.trim()).filter(Boolean),
+  ].map((raw) => {
+    try {
+      return formatJid(parseBareJid(raw));
+    } catch {
+      throw new Error(`configuration PROTECTED_JIDS: ${JSON.stringify(raw)} is not a bare JID`);
+    }
+  });
   return {
+    protectedJids: [...new Set(protectedJids)],
     tableName: env.INVITES_TABLE || 'xmpp-invites',
     domains,
     defaultDomain: domains[0] as string,

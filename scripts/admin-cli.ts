@@ -4,6 +4,8 @@
  * AWS_ENDPOINT_URL_DYNAMODB for DynamoDB Local).
  *
  *   invites-admin keys create --name signup-form --domain example.com [--domain other.org] [--max-live-invites 100]
+ *                             [--allow-reset] [--inviter JID... | --any-inviter | --no-inviters]
+ *   invites-admin keys create --name prosody --domain example.com --xmpp-server
  *   invites-admin keys list
  *   invites-admin keys revoke <key-id>
  *   invites-admin invites create [--type account|contact|reset] [--domain D] [--inviter JID] [--username U] [--max-uses N|unlimited] [--ttl SECONDS] [--note TEXT]
@@ -18,10 +20,16 @@ import { isInviteError } from '../lib/errors.js';
 import { revokeInvite } from '../lib/invites/adminInvites.js';
 import type { Actor } from '../lib/invites/actor.js';
 import { issueInvite } from '../lib/invites/issueInvite.js';
+import type { ApiKey } from '../lib/ports/ApiKeyStore.js';
 import { systemClock } from '../lib/ports/Clock.js';
 
 const USAGE = `usage:
   invites-admin keys create --name NAME --domain DOMAIN [--domain DOMAIN...] [--max-live-invites N]
+                            [--allow-reset] [--inviter JID... | --any-inviter | --no-inviters]
+      Reset invites need --allow-reset. Keys with --max-live-invites may name no
+      inviter unless given --inviter JID (repeatable) or --any-inviter.
+  invites-admin keys create --name NAME --domain DOMAIN --xmpp-server
+      The credential of an XMPP server's module (modules/README.md).
   invites-admin keys list
   invites-admin keys revoke KEY_ID
   invites-admin invites create [--type account|contact|reset] [--domain D] [--inviter JID] [--username U]
@@ -29,7 +37,22 @@ const USAGE = `usage:
   invites-admin invites revoke INVITE_ID
 Environment: INVITES_TABLE, AWS_REGION, AWS credentials; AWS_ENDPOINT_URL_DYNAMODB for DynamoDB Local.`;
 
-const CLI_ACTOR: Actor = { source: 'cli', domains: ['*'], admin: true };
+// The operator's own shell: every grant.
+const CLI_ACTOR: Actor = { source: 'cli', domains: ['*'], admin: true, allowReset: true, inviters: 'any' };
+
+/** What a key may do, without its secret (shown only by `keys create`). */
+const keyView = (k: ApiKey, secret?: string) => ({
+  id: k.id,
+  name: k.name,
+  kind: k.kind,
+  domains: k.domains,
+  maxLiveInvites: k.maxLiveInvites ?? null,
+  allowReset: k.allowReset === true,
+  inviters: k.kind === 'xmpp-server' ? 'its users' : (k.inviters ?? (k.maxLiveInvites === undefined ? 'any' : [])),
+  createdAt: new Date(k.createdAt * 1000).toISOString(),
+  revokedAt: k.revokedAt ? new Date(k.revokedAt * 1000).toISOString() : null,
+  ...(secret ? { key: secret } : {}),
+});
 
 export const main = async (argv: string[], out: (s: string) => void = console.log): Promise<number> => {
   // Ids are base64url and may start with '-': after `revoke`, the next
@@ -43,8 +66,12 @@ export const main = async (argv: string[], out: (s: string) => void = console.lo
       name: { type: 'string' },
       domain: { type: 'string', multiple: true },
       'max-live-invites': { type: 'string' },
+      'allow-reset': { type: 'boolean' },
+      'any-inviter': { type: 'boolean' },
+      'no-inviters': { type: 'boolean' },
+      'xmpp-server': { type: 'boolean' },
       type: { type: 'string' },
-      inviter: { type: 'string' },
+      inviter: { type: 'string', multiple: true },
       username: { type: 'string' },
       'max-uses': { type: 'string' },
       ttl: { type: 'string' },
@@ -67,34 +94,29 @@ export const main = async (argv: string[], out: (s: string) => void = console.lo
       const store = new DynamoDBApiKeyStore({ tableName: config.tableName });
       if (verb === 'create') {
         const max = values['max-live-invites'];
+        const inviterOptions = [values.inviter !== undefined, values['any-inviter'], values['no-inviters']].filter(Boolean);
+        if (inviterOptions.length > 1) {
+          out('error: invalid-request: give one of --inviter, --any-inviter, --no-inviters');
+          return 2;
+        }
         const { apiKey, secret } = await createApiKey(
           { store, clock },
           {
             name: values.name ?? '',
             domains: values.domain ?? [],
+            kind: values['xmpp-server'] ? 'xmpp-server' : 'api',
             maxLiveInvites: max === undefined ? undefined : Number(max),
+            allowReset: values['allow-reset'] === true,
+            inviters: values['any-inviter'] ? 'any' : values['no-inviters'] ? [] : values.inviter?.length ? values.inviter : undefined,
           }
         );
-        out(JSON.stringify({ id: apiKey.id, name: apiKey.name, domains: apiKey.domains, key: secret }, null, 2));
+        out(JSON.stringify(keyView(apiKey, secret), null, 2));
         out('Store the key now: it is shown once and only its hash is kept.');
         return 0;
       }
       if (verb === 'list') {
         const keys = await store.list();
-        out(
-          JSON.stringify(
-            keys.map((k) => ({
-              id: k.id,
-              name: k.name,
-              domains: k.domains,
-              maxLiveInvites: k.maxLiveInvites ?? null,
-              createdAt: new Date(k.createdAt * 1000).toISOString(),
-              revokedAt: k.revokedAt ? new Date(k.revokedAt * 1000).toISOString() : null,
-            })),
-            null,
-            2
-          )
-        );
+        out(JSON.stringify(keys.map((k) => keyView(k)), null, 2));
         return 0;
       }
       if (verb === 'revoke' && arg) {
@@ -113,7 +135,7 @@ export const main = async (argv: string[], out: (s: string) => void = console.lo
         const { view } = await issueInvite({ store, clock, config }, CLI_ACTOR, {
           type: values.type as 'account' | undefined,
           domain: values.domain?.[0],
-          inviter: values.inviter,
+          inviter: values.inviter?.[0],
           username: values.username,
           maxUses: maxUses === undefined ? undefined : maxUses === 'unlimited' ? null : Number(maxUses),
           ttlSeconds: values.ttl === undefined ? undefined : Number(values.ttl),

@@ -10,10 +10,14 @@ const KEYS_PARTITION = 'APIKEYS';
 const fromItem = (item: Record<string, unknown>): ApiKey => ({
   id: item.id as string,
   name: item.name as string,
+  // `kind` is the item's type, as on every item; keys made before key kinds existed are API keys.
+  kind: item.keyKind === 'xmpp-server' ? 'xmpp-server' : 'api',
   domains: (item.domains as string[]) ?? [],
   createdAt: Number(item.createdAt),
   revokedAt: typeof item.revokedAt === 'number' ? item.revokedAt : undefined,
   maxLiveInvites: typeof item.maxLiveInvites === 'number' ? item.maxLiveInvites : undefined,
+  allowReset: item.allowReset === true,
+  inviters: item.inviters === 'any' ? 'any' : Array.isArray(item.inviters) ? (item.inviters as string[]) : undefined,
 });
 
 export class DynamoDBApiKeyStore implements ApiKeyStore {
@@ -31,8 +35,9 @@ export class DynamoDBApiKeyStore implements ApiKeyStore {
         TableName: this.#table,
         Item: {
           ...key(apiKey.id),
-          kind: 'api-key',
           ...apiKey,
+          kind: 'api-key',
+          keyKind: apiKey.kind,
           gsi2pk: KEYS_PARTITION,
           gsi2sk: `${String(apiKey.createdAt).padStart(12, '0')}#${apiKey.id}`,
         },

@@ -4,7 +4,7 @@ import { formatJid, normalizeDomain, normalizeLocalpart, parseBareJid } from '..
 import type { Clock } from '../ports/Clock.js';
 import type { InviteStore } from '../ports/InviteStore.js';
 import { generateToken, hashToken } from '../token.js';
-import { assertDomainInScope, type Actor } from './actor.js';
+import { assertDomainInScope, assertMayIssueReset, assertMayNameInviter, type Actor } from './actor.js';
 import { InviteTypes, type Invite, type InviteType } from './Invite.js';
 import { inviteUri, landingUrl } from './uris.js';
 import { iso } from './views.js';
@@ -24,7 +24,7 @@ export interface IssueInput {
 export interface IssueDeps {
   store: InviteStore;
   clock: Clock;
-  config: Pick<Config, 'domains' | 'defaultDomain' | 'defaultTtlSeconds' | 'maxTtlSeconds' | 'baseUrl' | 'usernameMaxLength'>;
+  config: Pick<Config, 'domains' | 'defaultDomain' | 'defaultTtlSeconds' | 'maxTtlSeconds' | 'baseUrl' | 'usernameMaxLength' | 'protectedJids'>;
   /** Live invites an inviter may hold (non-admin actors); undefined = no quota. */
   quota?: { perInviter?: number };
   /** Where the token comes from; signed webhooks derive it from the event id so a replay gets the same invite. */
@@ -49,6 +49,13 @@ const checkLabels = (name: string, values: unknown): string[] => {
   return [...new Set(out)];
 };
 
+/** The provisioning accounts and the configured protected JIDs can never be taken over by a reset invite. */
+export const assertResettable = (config: Pick<Config, 'protectedJids'>, jid: string): void => {
+  if (config.protectedJids.includes(jid)) {
+    throw new InviteError('forbidden', `${jid} is protected: its password cannot be reset with an invite`);
+  }
+};
+
 export const issueInvite = async (deps: IssueDeps, actor: Actor, input: IssueInput) => {
   const { config, clock, store } = deps;
   const type = input.type ?? 'account';
@@ -69,6 +76,7 @@ export const issueInvite = async (deps: IssueDeps, actor: Actor, input: IssueInp
       throw new InviteError('jid-invalid', `the inviter must be an account on ${domain}`);
     }
     inviter = formatJid(jid);
+    assertMayNameInviter(actor, inviter);
   }
   if (type === 'contact' && !inviter) {
     throw new InviteError('invalid-request', 'a contact invite needs an inviter');
@@ -76,8 +84,10 @@ export const issueInvite = async (deps: IssueDeps, actor: Actor, input: IssueInp
 
   const username =
     input.username === undefined ? undefined : normalizeLocalpart(input.username, { maxLength: config.usernameMaxLength });
-  if (type === 'reset' && !username) {
-    throw new InviteError('username-required', 'a reset invite needs the username of the account to reset');
+  if (type === 'reset') {
+    assertMayIssueReset(actor);
+    if (!username) throw new InviteError('username-required', 'a reset invite needs the username of the account to reset');
+    assertResettable(config, `${username}@${domain}`);
   }
   if (username && inviter === `${username}@${domain}`) {
     throw new InviteError('username-invalid', 'the preset username is the inviter itself');

@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { InviteError } from '../errors.js';
+import { formatJid, parseBareJid } from '../jid.js';
 import type { Actor } from '../invites/actor.js';
 import type { Invite } from '../invites/Invite.js';
 import { issueInvite, type IssueDeps, type IssueInput } from '../invites/issueInvite.js';
@@ -168,8 +169,11 @@ export const toIssueInput = (source: SignupSource, payload: Payload): IssueInput
 export const webhookActor = (name: string, source: SignupSource, defaultDomain: string): Actor => ({
   source: `webhook:${name}`,
   domains: [source.domain ?? defaultDomain],
-  // Not an admin: no unlimited invites, quotas apply.
+  // Not an admin: no unlimited invites, quotas apply, no resets; the one
+  // inviter the operator configured for this source.
   admin: false,
+  allowReset: false,
+  inviters: source.inviter ? [formatJid(parseBareJid(source.inviter))] : [],
   maxLiveInvites: source.maxLiveInvites,
 });
 

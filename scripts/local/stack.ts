@@ -94,7 +94,7 @@ export const startStack = async (options: StackOptions = {}): Promise<Stack> => 
 
     const apiKey = options.devApiKey ?? generateApiKeySecret();
     const keys = new DynamoDBApiKeyStore({ tableName, client: DynamoDBDocumentClient.from(raw) });
-    await createApiKey({ store: keys, clock: systemClock }, { name: 'development', domains: ['*'], secret: apiKey });
+    await createApiKey({ store: keys, clock: systemClock }, { name: 'development', domains: ['*'], secret: apiKey, allowReset: true });
 
     let baseUrl: string | undefined;
     let offline: Child | undefined;

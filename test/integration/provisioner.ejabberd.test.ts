@@ -87,7 +87,7 @@ describe('Class: ProvisionerRegistryFromConfig', () => {
 });
 
 describe('Use case: redeemInvite on ejabberd (DynamoDB Local + real ejabberd)', () => {
-  const actor: Actor = { source: 'cli', domains: ['*'], admin: true };
+  const actor: Actor = { source: 'cli', domains: ['*'], admin: true, allowReset: true };
   let config: Config;
   let store: DynamoDBInviteStore;
   let registry: ProvisionerRegistryFromConfig;

@@ -122,6 +122,7 @@ const config = {
   baseUrl: 'http://localhost',
   usernameMaxLength: 64,
   passwordMinLength: 8,
+  protectedJids: [],
 };
 
 const deps = (r: Real) => ({ store: r.store, clock: r.clock, config, xmpp: r.xmpp });
