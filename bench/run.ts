@@ -20,6 +20,7 @@ import { XmppConnection } from '../lib/adapters/xmpp/XmppConnection.js';
 import { enforceRateLimits, tokenRateKey } from '../lib/abuse/rateLimit.js';
 import { authenticate } from '../lib/apiKeys/apiKeys.js';
 import { loadConfig } from '../lib/config.js';
+import { claimKeyResolver } from '../lib/adapters/secrets.js';
 import { findLiveInvite } from '../lib/invites/checkInvite.js';
 import { issueInvite } from '../lib/invites/issueInvite.js';
 import type { Invite } from '../lib/invites/Invite.js';
@@ -158,7 +159,7 @@ const benchRedeem = async (ctx: Ctx, bundles: string) => {
     try {
       for (let i = 0; i < REDEEM_SAMPLES + 3; i++) {
         const { token } = await ourIssue(ctx, { inviter: ctx.inviter });
-        const [ms] = await time(() => redeemInvite({ store, xmpp, clock: systemClock, config }, token, { username: uniq('ip'), password: PASSWORD }));
+        const [ms] = await time(() => redeemInvite({ store, xmpp, clock: systemClock, config, claimKey: claimKeyResolver(config) }, token, { username: uniq('ip'), password: PASSWORD }));
         if (i >= 3) inProcess.push(ms);
       }
     } finally {
@@ -343,7 +344,7 @@ const benchCost = async (ctx: Ctx) => {
     await measure('check: lookup', () => findLiveInvite({ store, clock }, token));
     await measure('redeem: rate limits', () => limits('redeem', token));
     await measure('redeem: claim, provision, complete', () =>
-      redeemInvite({ store, xmpp, clock, config }, token, { username: uniq('cost'), password: PASSWORD })
+      redeemInvite({ store, xmpp, clock, config, claimKey: claimKeyResolver(config) }, token, { username: uniq('cost'), password: PASSWORD })
     );
   } finally {
     await xmpp.close();
@@ -407,7 +408,11 @@ const main = async () => {
         ...NO_LIMITS,
       },
     });
-    const prosodyKey = prosody.ctl('mod_invites_api', 'create', prosody.domain, 'bench').trim();
+    // prosodyctl may print warnings on stdout first (a missing optional Lua
+    // library, say): the key is the last line that looks like one.
+    const ctlOutput = prosody.ctl('mod_invites_api', 'create', prosody.domain, 'bench');
+    const prosodyKey = ctlOutput.split('\n').map((l) => l.trim()).filter((l) => /^[A-Za-z0-9_-]{8,}$/.test(l)).pop();
+    if (!prosodyKey) throw new Error(`mod_invites_api printed no key:\n${ctlOutput}`);
     admin = new ProsodyProvisioner({
       domain: prosody.domain,
       connection: new XmppConnection({

@@ -8,7 +8,7 @@ import { transpileSchema } from '@middy/validator/transpile';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { config } from '../lib/config.js';
-import { InviteError, isInviteError, type ErrorCode } from '../lib/errors.js';
+import { InviteError, isInviteError, redactError, type ErrorCode } from '../lib/errors.js';
 import { logger } from './observability.js';
 
 /** The one place domain errors become HTTP. */
@@ -43,7 +43,6 @@ export const STATUS: Record<ErrorCode, number> = {
   'account-not-found': 404,
   'signature-invalid': 401,
   'signature-stale': 401,
-  'source-unknown': 404,
   'payload-invalid': 400,
   'event-duplicate': 409,
   internal: 500,
@@ -101,7 +100,7 @@ const httpErrors = (render: ErrorResponse = jsonError): MiddlewareObj<HttpEvent,
     const error = toInviteError(request.error);
     const status = STATUS[error.code];
     if (status >= 500) {
-      logger.error('request failed', { code: error.code, error: request.error as Error });
+      logger.error('request failed', { code: error.code, error: redactError(request.error) });
     } else {
       logger.info('request rejected', { code: error.code });
     }

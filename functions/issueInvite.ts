@@ -1,15 +1,20 @@
 import { issueInvite, type IssueInput } from '../lib/invites/issueInvite.js';
 import { adminAuth, cfg, clock, store, type AdminContext } from './deps.js';
 import { httpRoute, json } from './http.js';
+import { logger } from './observability.js';
 import { issueBody } from './schemas.js';
 
 export const handler = httpRoute(
   async (event, context) => {
-    const { view } = await issueInvite(
+    const { view, invite } = await issueInvite(
       { store, clock, config: cfg, quota: { perInviter: cfg.quotaLiveInvitesPerInviter } },
       (context as AdminContext).actor,
       (event.body ?? {}) as IssueInput
     );
+    // Resets take over an account: each one is in the log with who asked, besides the audit trail.
+    if (invite.type === 'reset') {
+      logger.info('reset invite issued', { inviteId: invite.id, jid: `${invite.username}@${invite.domain}`, source: invite.source });
+    }
     return json(201, view, { location: `/invites/by-id/${view.id}` });
   },
   { body: issueBody, use: [adminAuth()], cors: false }

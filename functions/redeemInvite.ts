@@ -4,12 +4,12 @@ import { httpRoute, json, pathParam } from './http.js';
 import { logger } from './observability.js';
 import { publicGuards } from './rateLimit.js';
 import { redeemBody } from './schemas.js';
-import { xmpp } from './xmpp.js';
+import { claimKey, xmpp } from './xmpp.js';
 
 export const handler = httpRoute(
   async (event) => {
     const body = (event.body ?? {}) as { username?: string; password?: string };
-    const result = await redeemInvite({ store, xmpp, clock, config: cfg }, pathParam(event, 'token'), body);
+    const result = await redeemInvite({ store, xmpp, clock, config: cfg, claimKey }, pathParam(event, 'token'), body);
     logger.info('invite redeemed', { inviteId: result.invite.id, jid: result.jid, outcome: result.outcome, replayed: result.replayed });
     for (const warning of result.warnings) logger.warn('invite redeemed with a warning', { inviteId: result.invite.id, warning });
     return json(result.outcome === 'reset' ? 200 : 201, { jid: result.jid });

@@ -1,5 +1,9 @@
 import { ProvisionerRegistryFromConfig } from '../lib/adapters/ProvisionerRegistry.js';
+import { claimKeyResolver } from '../lib/adapters/secrets.js';
 import { cfg } from './deps.js';
 
 /** One registry (and so one warm admin connection per server) per container. */
 export const xmpp = new ProvisionerRegistryFromConfig(cfg.xmpp, { tlsCaFile: cfg.xmppTlsCaFile });
+
+/** The key of claim fingerprints, read once per container; with `xmpp`, what every redeeming function needs. */
+export const claimKey = claimKeyResolver(cfg);

@@ -1,6 +1,7 @@
 /**
  * The only reader of process.env. Everything else receives a Config.
  */
+import { PASSWORD_MIN_LENGTH_FLOOR } from './invites/password.js';
 import { formatJid, normalizeDomain, parseBareJid } from './jid.js';
 import { parseSignupSources, parseWebhookEndpoints, type SignupSource, type WebhookDelivery } from './webhooks/settings.js';
 import { parseClientApps, type ClientApp } from './web/clients.js';
@@ -55,6 +56,12 @@ export interface Config {
    * `PROTECTED_JIDS` (comma-separated bare JIDs, e.g. the servers' admins).
    */
   protectedJids: string[];
+  /**
+   * Key of the HMAC that fingerprints a pending claim's password: `CLAIM_KEY`
+   * (local), or the SSM SecureString named by `CLAIM_KEY_PARAMETER` (cloud).
+   */
+  claimKey?: string;
+  claimKeyParameter?: string;
 }
 
 /** Requests per window, per client address and per token, for each public route. */
@@ -135,6 +142,39 @@ const checkServer = (s: Partial<XmppServerConfig>): XmppServerConfig => {
   return { ...s, service: s.service ?? "" } as XmppServerConfig;
 };
 
+/**
+ * Each kind of secret sits under its own path below `SECRETS_PATH` (set by
+ * serverless.yml), because each function's role may read only its own kind
+ * (infra/iam.yml). A parameter elsewhere would fail at the first request
+ * with AccessDenied; this names it at start instead.
+ */
+export const SecretPaths = {
+  xmpp: '/xmpp/',
+  claims: '/claims/',
+  signup: '/hooks/signup/',
+  webhooksOut: '/hooks/out/',
+} as const;
+
+const checkSecretPaths = (env: Env, config: Config): void => {
+  const root = (env.SECRETS_PATH ?? '').replace(/\/+$/, '');
+  if (!root) return;
+  const check = (what: string, parameter: string | undefined, sub: string) => {
+    if (parameter !== undefined && !parameter.startsWith(`${root}${sub}`)) {
+      throw new Error(`configuration ${what}: the SSM parameter ${parameter} must be under ${root}${sub} (only that path is readable by the functions that need it)`);
+    }
+  };
+  for (const s of Object.values(config.xmpp)) check(`XMPP server ${s.domain} adminPasswordParameter`, s.adminPasswordParameter, SecretPaths.xmpp);
+  check('CLAIM_KEY_PARAMETER', config.claimKeyParameter, SecretPaths.claims);
+  for (const [name, s] of Object.entries(config.signupSources)) check(`SIGNUP_SOURCES.${name}.secretParameter`, s.secretParameter, SecretPaths.signup);
+  for (const e of config.webhooks.endpoints) check(`WEBHOOK_ENDPOINTS.${e.name}.secretParameter`, e.secretParameter, SecretPaths.webhooksOut);
+};
+
+const claimKey = (env: Env): string | undefined => {
+  const key = env.CLAIM_KEY || undefined;
+  if (key !== undefined && key.length < 32) throw new Error('configuration CLAIM_KEY must be at least 32 characters of random text');
+  return key;
+};
+
 export const loadConfig = (env: Env = process.env): Config => {
   const timeoutMs = int(env, 'XMPP_TIMEOUT_MS', 5000, 100);
   const xmpp = parseXmppServers(env, timeoutMs);
@@ -159,8 +199,10 @@ export const loadConfig = (env: Env = process.env): Config => {
       throw new Error(`configuration PROTECTED_JIDS: ${JSON.stringify(raw)} is not a bare JID`);
     }
   });
-  return {
+  const config: Config = {
     protectedJids: [...new Set(protectedJids)],
+    claimKey: claimKey(env),
+    claimKeyParameter: env.CLAIM_KEY_PARAMETER || undefined,
     tableName: env.INVITES_TABLE || 'xmpp-invites',
     domains,
     defaultDomain: domains[0] as string,
@@ -168,7 +210,7 @@ export const loadConfig = (env: Env = process.env): Config => {
     defaultTtlSeconds,
     maxTtlSeconds,
     registrationInviteOnly: bool(env, 'REGISTRATION_INVITE_ONLY', true),
-    passwordMinLength: int(env, 'PASSWORD_MIN_LENGTH', 8, 1),
+    passwordMinLength: int(env, 'PASSWORD_MIN_LENGTH', 8, PASSWORD_MIN_LENGTH_FLOOR),
     usernameMaxLength: int(env, 'USERNAME_MAX_LENGTH', 64, 1),
     maxBodyBytes: int(env, 'MAX_BODY_BYTES', 16 * 1024, 256),
     xmpp,
@@ -201,6 +243,8 @@ export const loadConfig = (env: Env = process.env): Config => {
       },
     },
   };
+  checkSecretPaths(env, config);
+  return config;
 };
 
 let cached: Config | undefined;

@@ -33,7 +33,6 @@ export const ErrorCodes = [
   'account-not-found',
   'signature-invalid',
   'signature-stale',
-  'source-unknown',
   'payload-invalid',
   'event-duplicate',
   'internal',
@@ -61,3 +60,24 @@ export class InviteError extends Error {
 }
 
 export const isInviteError = (e: unknown): e is InviteError => e instanceof InviteError;
+
+/**
+ * An error fit for a log line: names, messages, stack and cause chain, with
+ * only the codes of vendor fields. Loggers print every enumerable property of
+ * an error, and a DynamoDB TransactionCanceledException carries the items of
+ * its cancellation reasons (ReturnValuesOnConditionCheckFailure), which can be
+ * another request's claim.
+ */
+export const redactError = (error: unknown, depth = 0): Error => {
+  if (!(error instanceof Error)) return new Error(typeof error === 'string' ? error : 'non-error thrown');
+  const out = new Error(error.message);
+  out.name = error.name;
+  out.stack = error.stack;
+  const e = error as Error & { code?: unknown; CancellationReasons?: { Code?: string }[]; $metadata?: { httpStatusCode?: number } };
+  const fields = out as Error & Record<string, unknown>;
+  if (typeof e.code === 'string') fields.code = e.code;
+  if (Array.isArray(e.CancellationReasons)) fields.reasons = e.CancellationReasons.map((r) => r?.Code ?? 'None');
+  if (e.$metadata?.httpStatusCode !== undefined) fields.httpStatusCode = e.$metadata.httpStatusCode;
+  if (error.cause !== undefined && depth < 5) out.cause = redactError(error.cause, depth + 1);
+  return out;
+};

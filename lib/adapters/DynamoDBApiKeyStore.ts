@@ -1,11 +1,10 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ApiKey, ApiKeyStore } from '../ports/ApiKeyStore.js';
-import { TableSchema, documentClient } from './dynamodb.js';
+import { documentClient } from './dynamodb.js';
+import { IndexPrefix, TableSchema, apiKeyKey as key } from './tableKeys.js';
 
-const key = (id: string) => ({ pk: `KEY#${id}`, sk: 'KEY' });
-// All keys share one index partition: there are few of them and listing is rare.
-const KEYS_PARTITION = 'APIKEYS';
+const KEYS_PARTITION = IndexPrefix.apiKeys;
 
 const fromItem = (item: Record<string, unknown>): ApiKey => ({
   id: item.id as string,

@@ -1,11 +1,12 @@
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { DeadLetter, DeadLetterEntry } from '../ports/DeadLetter.js';
 import { documentClient } from './dynamodb.js';
+import { deadLetterKey } from './tableKeys.js';
+
+export { deadLetterKey };
 
 /** Dead letters kept this long locally, then TTL removes them. */
 const RETENTION_SECONDS = 14 * 24 * 3600;
-
-export const deadLetterKey = (eventId: string, endpoint: string) => ({ pk: `DLQ#${eventId}`, sk: `ENDPOINT#${endpoint}` });
 
 export interface DynamoDBDeadLetterOptions {
   tableName: string;

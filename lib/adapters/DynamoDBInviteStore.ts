@@ -25,13 +25,17 @@ import type {
   Page,
   RedemptionRecord,
 } from '../ports/InviteStore.js';
-import { TableSchema, documentClient } from './dynamodb.js';
+import { documentClient } from './dynamodb.js';
+import {
+  IndexPrefix,
+  SortKey,
+  TableSchema,
+  accountLockKey,
+  auditKey,
+  inviteKey,
+  resetLockKey,
+} from './tableKeys.js';
 
-const INVITE_SK = 'INV';
-const ACCOUNT_SK = 'ACCOUNT';
-const inviteKey = (id: string) => ({ pk: `INV#${id}`, sk: INVITE_SK });
-const accountLockKey = (jid: string) => ({ pk: `JID#${jid}`, sk: ACCOUNT_SK });
-const resetLockKey = (jid: string, inviteId: string) => ({ pk: `JID#${jid}`, sk: `RESET#${inviteId}` });
 const lockKey = (kind: ClaimKind, jid: string, inviteId: string) =>
   kind === 'account' ? accountLockKey(jid) : resetLockKey(jid, inviteId);
 
@@ -62,9 +66,9 @@ export const toItem = (invite: Invite): Item => ({
   note: invite.note,
   source: invite.source,
   ...(invite.inviter
-    ? { gsi1pk: `INVITER#${invite.inviter}`, gsi1sk: sortKey(invite.createdAt, invite.id) }
+    ? { gsi1pk: `${IndexPrefix.inviter}${invite.inviter}`, gsi1sk: sortKey(invite.createdAt, invite.id) }
     : {}),
-  gsi2pk: `DOMAIN#${invite.domain}`,
+  gsi2pk: `${IndexPrefix.domain}${invite.domain}`,
   gsi2sk: sortKey(invite.createdAt, invite.id),
 });
 
@@ -155,7 +159,7 @@ export class DynamoDBInviteStore implements InviteStore {
     const put = {
       TableName: this.#table,
       Item: options.countBySource
-        ? { ...toItem(invite), gsi3pk: `SOURCE#${invite.source}`, gsi3sk: sortKey(invite.expiresAt, invite.id) }
+        ? { ...toItem(invite), gsi3pk: `${IndexPrefix.source}${invite.source}`, gsi3sk: sortKey(invite.expiresAt, invite.id) }
         : toItem(invite),
       ConditionExpression: 'attribute_not_exists(pk)',
     };
@@ -182,8 +186,10 @@ export class DynamoDBInviteStore implements InviteStore {
                   expiresAt: invite.expiresAt,
                   createdAt: invite.createdAt,
                 },
-                ConditionExpression: 'attribute_not_exists(pk) OR (kind = :reservation AND expiresAt <= :now)',
-                ExpressionAttributeValues: { ':reservation': 'reservation', ':now': now },
+                // An abandoned open registration (its lease ran out) frees the name too.
+                ConditionExpression:
+                  'attribute_not_exists(pk) OR ((kind = :reservation OR kind = :registration) AND expiresAt <= :now)',
+                ExpressionAttributeValues: { ':reservation': 'reservation', ':registration': 'registration', ':now': now },
               },
             },
           ],
@@ -209,12 +215,12 @@ export class DynamoDBInviteStore implements InviteStore {
       new QueryCommand({
         TableName: this.#table,
         KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': `INV#${id}` },
+        ExpressionAttributeValues: { ':pk': inviteKey(id).pk },
       })
     );
-    const inviteItem = Items.find((i) => i.sk === INVITE_SK);
+    const inviteItem = Items.find((i) => i.sk === SortKey.invite);
     if (!inviteItem) return undefined;
-    const redemptions = Items.filter((i) => typeof i.sk === 'string' && i.sk.startsWith('RED#')).map((i) => ({
+    const redemptions = Items.filter((i) => typeof i.sk === 'string' && i.sk.startsWith(SortKey.audit)).map((i) => ({
       jid: i.jid as string,
       at: Number(i.at),
       kind: i.claimKind as ClaimKind,
@@ -224,7 +230,7 @@ export class DynamoDBInviteStore implements InviteStore {
 
   public async list(query: ListQuery): Promise<Page<Invite>> {
     const index = query.inviter ? TableSchema.byInviter : TableSchema.byDomain;
-    const partition = query.inviter ? `INVITER#${query.inviter}` : `DOMAIN#${query.domain}`;
+    const partition = query.inviter ? `${IndexPrefix.inviter}${query.inviter}` : `${IndexPrefix.domain}${query.domain}`;
     let startKey = query.cursor ? decodeCursor(query.cursor, index.pk, index.sk, partition) : undefined;
     const items: Invite[] = [];
     const filters: string[] = [];
@@ -306,7 +312,7 @@ export class DynamoDBInviteStore implements InviteStore {
             IndexName: TableSchema.byInviter.name,
             KeyConditionExpression: 'gsi1pk = :p',
             FilterExpression: STATUS_FILTERS.valid,
-            ExpressionAttributeValues: { ':p': `INVITER#${by.inviter}`, ':now': now },
+            ExpressionAttributeValues: { ':p': `${IndexPrefix.inviter}${by.inviter}`, ':now': now },
             Select: 'COUNT',
             ExclusiveStartKey: startKey,
           }
@@ -316,7 +322,7 @@ export class DynamoDBInviteStore implements InviteStore {
             IndexName: TableSchema.bySource.name,
             KeyConditionExpression: 'gsi3pk = :p AND gsi3sk > :after',
             FilterExpression: STATUS_FILTERS.valid,
-            ExpressionAttributeValues: { ':p': `SOURCE#${by.source}`, ':after': sortKey(now, '~'), ':now': now },
+            ExpressionAttributeValues: { ':p': `${IndexPrefix.source}${by.source}`, ':after': sortKey(now, '~'), ':now': now },
             Select: 'COUNT',
             ExclusiveStartKey: startKey,
           };
@@ -365,8 +371,8 @@ export class DynamoDBInviteStore implements InviteStore {
                   TableName: this.#table,
                   Item: { ...lockKey(kind, jid, invite.id), kind: 'redemption', ...claim },
                   ConditionExpression:
-                    'attribute_not_exists(pk) OR (kind = :reservation AND (inviteId = :id OR expiresAt <= :now))',
-                  ExpressionAttributeValues: { ':reservation': 'reservation', ':id': invite.id, ':now': now },
+                    'attribute_not_exists(pk) OR (kind = :reservation AND (inviteId = :id OR expiresAt <= :now)) OR (kind = :registration AND expiresAt <= :now)',
+                  ExpressionAttributeValues: { ':reservation': 'reservation', ':registration': 'registration', ':id': invite.id, ':now': now },
                   ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
                 },
               },
@@ -463,8 +469,7 @@ export class DynamoDBInviteStore implements InviteStore {
           Put: {
             TableName: this.#table,
             Item: {
-              pk: `INV#${claim.inviteId}`,
-              sk: `RED#${claim.jid}`,
+              ...auditKey(claim.inviteId, claim.jid),
               kind: 'audit',
               jid: claim.jid,
               at: now,
@@ -487,9 +492,26 @@ export class DynamoDBInviteStore implements InviteStore {
     }
   }
 
-  public async release(claim: ClaimRecord, kind: ClaimKind, invite: Invite): Promise<void> {
+  public async release(
+    claim: ClaimRecord,
+    kind: ClaimKind,
+    invite: Invite,
+    options: { onlyIfLeaseUnchanged?: boolean } = {}
+  ): Promise<boolean> {
     const key = lockKey(kind, claim.jid, claim.inviteId);
     const restoreReservation = kind === 'account' && invite.username !== undefined;
+    // Still this invite's pending claim; and, for an abandoned claim, still
+    // under the lease that was seen expired (a retry that took it over wins).
+    const sameLease = claim.leaseUntil === undefined ? 'attribute_not_exists(leaseUntil)' : 'leaseUntil = :lease';
+    const ownClaim = {
+      ConditionExpression: `inviteId = :id AND #status = :pending${options.onlyIfLeaseUnchanged ? ` AND ${sameLease}` : ''}`,
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: {
+        ':id': claim.inviteId,
+        ':pending': 'pending',
+        ...(options.onlyIfLeaseUnchanged && claim.leaseUntil !== undefined ? { ':lease': claim.leaseUntil } : {}),
+      },
+    };
     try {
       await this.#transact([
         restoreReservation
@@ -505,20 +527,10 @@ export class DynamoDBInviteStore implements InviteStore {
                   expiresAt: invite.expiresAt,
                   createdAt: invite.createdAt,
                 },
-                ConditionExpression: 'inviteId = :id AND #status = :pending',
-                ExpressionAttributeNames: { '#status': 'status' },
-                ExpressionAttributeValues: { ':id': claim.inviteId, ':pending': 'pending' },
+                ...ownClaim,
               },
             }
-          : {
-              Delete: {
-                TableName: this.#table,
-                Key: key,
-                ConditionExpression: 'inviteId = :id AND #status = :pending',
-                ExpressionAttributeNames: { '#status': 'status' },
-                ExpressionAttributeValues: { ':id': claim.inviteId, ':pending': 'pending' },
-              },
-            },
+          : { Delete: { TableName: this.#table, Key: key, ...ownClaim } },
         {
           Update: {
             TableName: this.#table,
@@ -529,10 +541,11 @@ export class DynamoDBInviteStore implements InviteStore {
           },
         },
       ]);
+      return true;
     } catch (e) {
-      // Already released or completed by a parallel retry.
+      // Already released, completed or taken over by a parallel request.
       if (e instanceof TransactionCanceledException && e.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed') {
-        return;
+        return false;
       }
       throw e;
     }

@@ -1,6 +1,7 @@
 import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { RateLimiter } from '../ports/RateLimiter.js';
 import { documentClient } from './dynamodb.js';
+import { rateKey } from './tableKeys.js';
 
 /** Counters outlive their window a little, then TTL removes them. */
 const GRACE_SECONDS = 60;
@@ -25,7 +26,7 @@ export class DynamoDBRateLimiter implements RateLimiter {
         const { Attributes } = await this.#db.send(
           new UpdateCommand({
             TableName: this.#table,
-            Key: { pk: `RATE#${key}#${windowStart}`, sk: 'RATE' },
+            Key: rateKey(key, windowStart),
             UpdateExpression: 'ADD #count :one SET expiresAt = if_not_exists(expiresAt, :expires), kind = if_not_exists(kind, :kind)',
             ExpressionAttributeNames: { '#count': 'count' },
             ExpressionAttributeValues: { ':one': 1, ':expires': windowStart + windowSeconds + GRACE_SECONDS, ':kind': 'rate' },

@@ -3,9 +3,10 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SignupEventRecord, SignupEventStore } from '../ports/SignupEventStore.js';
 import { documentClient } from './dynamodb.js';
+import { signupEventKey } from './tableKeys.js';
 
 /** One item per delivery: HOOK#<source>#<sha256(event id)>/EVENT, TTL on expiresAt. */
-const key = (source: string, eventKey: string) => ({ pk: `HOOK#${source}#${eventKey}`, sk: 'EVENT' });
+const key = signupEventKey;
 
 type Item = Record<string, unknown>;
 const toRecord = (item: Item): SignupEventRecord => ({

@@ -12,13 +12,4 @@ export const documentClient = (): DynamoDBDocumentClient =>
     marshallOptions: { removeUndefinedValues: true },
   }));
 
-/** Table keys and indexes, shared by the adapters, infra and the local setup. */
-export const TableSchema = {
-  partitionKey: 'pk',
-  sortKey: 'sk',
-  ttlAttribute: 'expiresAt',
-  byInviter: { name: 'byInviter', pk: 'gsi1pk', sk: 'gsi1sk' },
-  byDomain: { name: 'byDomain', pk: 'gsi2pk', sk: 'gsi2sk' },
-  /** Sparse: only invites of quota'd sources, sorted by expiry. */
-  bySource: { name: 'bySource', pk: 'gsi3pk', sk: 'gsi3sk' },
-} as const;
+export { TableSchema } from './tableKeys.js';

@@ -2,6 +2,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { ClaimKind } from '../ports/InviteStore.js';
 import type { InviteChange } from '../webhooks/events.js';
 import { fromItem } from './DynamoDBInviteStore.js';
+import { inviteIdOf, isAuditItem, isInviteItem } from './tableKeys.js';
 
 /**
  * The parts of a DynamoDB Streams record we read; the Lambda event's records
@@ -22,10 +23,8 @@ export interface StreamRecord {
 type Item = Record<string, unknown>;
 const image = (raw: Record<string, unknown> | undefined): Item | undefined => (raw ? unmarshall(raw as never) : undefined);
 
-const isInvite = (item: Item | undefined): boolean =>
-  item !== undefined && typeof item.pk === 'string' && item.pk.startsWith('INV#') && item.sk === 'INV';
-const isRedemptionAudit = (item: Item | undefined): boolean =>
-  item !== undefined && typeof item.pk === 'string' && item.pk.startsWith('INV#') && typeof item.sk === 'string' && item.sk.startsWith('RED#');
+const isInvite = isInviteItem;
+const isRedemptionAudit = isAuditItem;
 
 /** DynamoDB's TTL deletes are the only REMOVEs done by the service itself. */
 export const isTtlRemoval = (record: StreamRecord): boolean =>
@@ -62,7 +61,7 @@ export const changesFromStreamRecord = (record: StreamRecord): InviteChange[] =>
             type: 'invite.redeemed',
             changeId,
             at,
-            inviteId: (audit.pk as string).slice('INV#'.length),
+            inviteId: inviteIdOf(audit.pk as string),
             redemption: { jid: audit.jid as string, kind: (audit.claimKind as ClaimKind | undefined) ?? 'account', at },
           },
         ];

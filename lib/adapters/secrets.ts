@@ -25,3 +25,19 @@ export const secretResolver = (value: string | undefined, parameterName: string 
     return cached;
   };
 };
+
+/**
+ * The HMAC key of claim fingerprints (lib/invites/password.ts): `CLAIM_KEY`
+ * locally, the SSM parameter `CLAIM_KEY_PARAMETER` in the cloud. Every
+ * container of every function that redeems must use the same key.
+ */
+export const claimKeyResolver = (config: { claimKey?: string; claimKeyParameter?: string }): (() => Promise<string>) => {
+  if (!config.claimKey && !config.claimKeyParameter) {
+    return () => Promise.reject(new InviteError('internal', 'configuration: set CLAIM_KEY or CLAIM_KEY_PARAMETER (the claim fingerprint key)'));
+  }
+  const resolve = secretResolver(config.claimKey, config.claimKeyParameter);
+  return () =>
+    resolve().catch((cause: unknown) => {
+      throw new InviteError('internal', 'the claim fingerprint key could not be read', { cause });
+    });
+};

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { InviteError } from '../errors.js';
 import { safeEqual } from '../token.js';
 
@@ -7,6 +7,15 @@ export interface PasswordPolicy {
 }
 
 export const MAX_PASSWORD_LENGTH = 1024;
+/** No configuration may ask for less. */
+export const PASSWORD_MIN_LENGTH_FLOOR = 8;
+
+/**
+ * What an XML stream cannot carry (XML 1.0 `Char`), besides controls: lone
+ * surrogates and noncharacters (U+FFFE, U+FFFF, U+FDD0..U+FDEF, ...). The
+ * server's parser closes the admin stream on them, so they are refused here.
+ */
+const NOT_XML = /[\p{Cs}\p{Noncharacter_Code_Point}]/u;
 
 /**
  * Servers accept weak passwords (Prosody even creates an account with an
@@ -16,9 +25,13 @@ export const checkPassword = (password: unknown, username: string, policy: Passw
   if (typeof password !== 'string') throw new InviteError('password-weak', 'password must be a string');
   // Control characters break SASL PLAIN (NUL) and are never intended.
   if (/\p{Cc}/u.test(password)) throw new InviteError('password-weak', 'password contains control characters');
+  if (NOT_XML.test(password)) {
+    throw new InviteError('password-weak', 'password contains characters that are not text (noncharacters or lone surrogates)');
+  }
   const length = [...password].length;
-  if (length < policy.minLength) {
-    throw new InviteError('password-weak', `password must be at least ${policy.minLength} characters`);
+  const minLength = Math.max(policy.minLength, PASSWORD_MIN_LENGTH_FLOOR);
+  if (length < minLength) {
+    throw new InviteError('password-weak', `password must be at least ${minLength} characters`);
   }
   if (length > MAX_PASSWORD_LENGTH) {
     throw new InviteError('password-weak', `password must be at most ${MAX_PASSWORD_LENGTH} characters`);
@@ -34,10 +47,13 @@ export const checkPassword = (password: unknown, username: string, policy: Passw
 
 /**
  * Identifies the password of a pending redemption so that only a retry of
- * the same request may resume it. Salted, and removed once the claim completes.
+ * the same request may resume it. An HMAC under a secret key that is not in
+ * the table (`CLAIM_KEY`, or the SSM parameter `CLAIM_KEY_PARAMETER`), salted
+ * per claim and removed once the claim completes: the table, its stream and
+ * its backups hold nothing a password can be guessed against.
  */
-export const passwordFingerprint = (password: string, salt = randomBytes(16).toString('base64url')): string =>
-  `${salt}:${createHash('sha256').update(salt).update(password, 'utf8').digest('base64url')}`;
+export const passwordFingerprint = (key: string, password: string, salt = randomBytes(16).toString('base64url')): string =>
+  `${salt}:${createHmac('sha256', key).update('xmpp-invites/claim-fingerprint/v2\n').update(salt).update('\n').update(password, 'utf8').digest('base64url')}`;
 
-export const fingerprintMatches = (password: string, salt: string | undefined, hash: string | undefined): boolean =>
-  salt !== undefined && hash !== undefined && safeEqual(passwordFingerprint(password, salt), `${salt}:${hash}`);
+export const fingerprintMatches = (key: string, password: string, salt: string | undefined, hash: string | undefined): boolean =>
+  salt !== undefined && hash !== undefined && safeEqual(passwordFingerprint(key, password, salt), `${salt}:${hash}`);

@@ -6,6 +6,7 @@ import type { ClaimKind, ClaimRecord, InviteStore } from '../ports/InviteStore.j
 import type { ProvisionerRegistry, XmppProvisioner } from '../ports/XmppProvisioner.js';
 import { hashToken, isWellFormedToken } from '../token.js';
 import { inviteStatus, statusError, type Invite } from './Invite.js';
+import { assertResettable } from './issueInvite.js';
 import { checkPassword, fingerprintMatches, passwordFingerprint } from './password.js';
 
 /**
@@ -14,11 +15,16 @@ import { checkPassword, fingerprintMatches, passwordFingerprint } from './passwo
  */
 export const CLAIM_LEASE_SECONDS = 30;
 
+/** At most this many abandoned claims are examined (one XMPP call each) per request. */
+export const STALE_CLAIMS_PER_REQUEST = 3;
+
 export interface RedeemDeps {
   store: InviteStore;
   xmpp: ProvisionerRegistry;
   clock: Clock;
-  config: Pick<Config, 'passwordMinLength' | 'usernameMaxLength'>;
+  config: Pick<Config, 'passwordMinLength' | 'usernameMaxLength' | 'protectedJids'>;
+  /** The HMAC key of claim fingerprints (lib/invites/password.ts); a secret, never in the table. */
+  claimKey: () => Promise<string>;
 }
 
 export interface RedeemInput {
@@ -60,9 +66,12 @@ export const redeemInvite = async (deps: RedeemDeps, token: unknown, input: Rede
   const jid = `${username}@${invite.domain}`;
   const kind: ClaimKind = invite.type === 'reset' ? 'reset' : 'account';
   const outcome = kind === 'reset' ? 'reset' : 'created';
+  // Checked again here: the list may have grown since the invite was issued.
+  if (kind === 'reset') assertResettable(config, jid);
 
+  const key = await deps.claimKey();
   const now = clock.now();
-  const request = { invite, jid, kind, now, leaseSeconds: CLAIM_LEASE_SECONDS, fingerprint: passwordFingerprint(password) };
+  const request = { invite, jid, kind, now, leaseSeconds: CLAIM_LEASE_SECONDS, fingerprint: passwordFingerprint(key, password) };
   const claimed = await store.claim(request).catch(async (e: unknown) => {
     // Used up, perhaps only by claims whose requests died: free those and try once more.
     if (isInviteError(e) && e.code === 'token-used' && (await releaseStaleClaims(deps, invite.id)) > 0) {
@@ -74,7 +83,7 @@ export const redeemInvite = async (deps: RedeemDeps, token: unknown, input: Rede
   const resumed = claimed.outcome === 'existing';
   if (resumed) {
     if (claim.status === 'completed') return { jid, outcome, replayed: true, invite, warnings: [] };
-    claim = await takeOver(store, claim, kind, password, jid, now);
+    claim = await takeOver(store, claim, kind, { key, password }, jid, now);
   }
 
   // From here this request alone holds the claim (its lease outlives a Lambda
@@ -142,8 +151,15 @@ const createOrAdopt = async (xmpp: XmppProvisioner, jid: string, password: strin
  * password) and only once its lease has run out, that is once the attempt
  * holding it cannot still be running; then one retry takes the lease over.
  */
-const takeOver = async (store: InviteStore, claim: ClaimRecord, kind: ClaimKind, password: string, jid: string, now: number) => {
-  if (!fingerprintMatches(password, claim.salt, claim.fingerprint)) {
+const takeOver = async (
+  store: InviteStore,
+  claim: ClaimRecord,
+  kind: ClaimKind,
+  { key, password }: { key: string; password: string },
+  jid: string,
+  now: number
+) => {
+  if (!fingerprintMatches(key, password, claim.salt, claim.fingerprint)) {
     throw new InviteError('redemption-in-progress', `${jid} is being created with this invite by another request`);
   }
   const busy = () =>
@@ -157,27 +173,30 @@ const takeOver = async (store: InviteStore, claim: ClaimRecord, kind: ClaimKind,
 };
 
 /**
- * Claims whose lease ran out belong to requests that died; nobody may ever
- * retry them. Where no account exists for such a claim, nothing was created:
- * its use is given back. Where the account exists, the use was spent and the
- * claim stays for its owner's retry. Returns how many uses came back.
+ * Claims whose lease ran out belong to requests that died. Where no account
+ * exists for such a claim, nothing was created: its use is given back. Where
+ * the account exists, the use was spent and the claim stays for its owner's
+ * retry. Returns how many uses came back.
+ *
+ * Anyone holding the token gets here, so the work is bounded (at most
+ * STALE_CLAIMS_PER_REQUEST claims, one XMPP call each), and a stranger never
+ * takes a lease: the release is conditional on the lease it saw, so an
+ * owner's retry that took the claim over in the meantime always wins.
  */
 export const releaseStaleClaims = async (deps: Pick<RedeemDeps, 'store' | 'xmpp' | 'clock'>, inviteId: string): Promise<number> => {
   const invite = await deps.store.get(inviteId);
-  if (!invite || invite.pending === 0) return 0;
-  const kind: ClaimKind = invite.type === 'reset' ? 'reset' : 'account';
+  if (!invite || invite.pending === 0 || invite.type === 'reset') return 0;
   let released = 0;
+  let examined = 0;
   for (const jid of invite.pendingJids ?? []) {
+    if (examined >= STALE_CLAIMS_PER_REQUEST) break;
     const now = deps.clock.now();
-    const claim = await deps.store.getClaim(kind, jid, invite.id);
+    const claim = await deps.store.getClaim('account', jid, invite.id);
     if (!claim || claim.status !== 'pending' || (claim.leaseUntil !== undefined && claim.leaseUntil > now)) continue;
-    const taken = await deps.store.renewLease(claim, kind, now, CLAIM_LEASE_SECONDS);
-    if (!taken) continue;
+    examined++;
     const xmpp = await deps.xmpp.forDomain(invite.domain);
-    if (kind === 'account' && !(await xmpp.accountExists(jid))) {
-      await deps.store.release(taken, kind, invite);
-      released++;
-    }
+    if (await xmpp.accountExists(jid)) continue;
+    if (await deps.store.release(claim, 'account', invite, { onlyIfLeaseUnchanged: true })) released++;
   }
   return released;
 };

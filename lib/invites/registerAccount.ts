@@ -1,20 +1,26 @@
 import type { Config } from '../config.js';
 import { InviteError } from '../errors.js';
 import { normalizeDomain, normalizeLocalpart } from '../jid.js';
+import type { Clock } from '../ports/Clock.js';
+import type { RegistrationLocks } from '../ports/RegistrationLocks.js';
 import type { ProvisionerRegistry } from '../ports/XmppProvisioner.js';
 import { checkPassword } from './password.js';
+import { CLAIM_LEASE_SECONDS } from './redeemInvite.js';
 
 export interface RegisterDeps {
   xmpp: ProvisionerRegistry;
+  locks: RegistrationLocks;
+  clock: Clock;
   config: Pick<Config, 'registrationInviteOnly' | 'domains' | 'defaultDomain' | 'passwordMinLength' | 'usernameMaxLength'>;
 }
 
 /**
  * Open registration without an invite, like mod_invites_register with
- * `registration_invite_only = false`. Closed by default.
+ * `registration_invite_only = false`. Closed by default. It takes the JID
+ * lock a redemption takes, so a username an invite reserved stays reserved.
  */
 export const registerAccount = async (
-  { xmpp, config }: RegisterDeps,
+  { xmpp, locks, clock, config }: RegisterDeps,
   input: { username?: unknown; password?: unknown; domain?: unknown }
 ) => {
   if (config.registrationInviteOnly) {
@@ -28,6 +34,13 @@ export const registerAccount = async (
   const password = checkPassword(input.password, username, { minLength: config.passwordMinLength });
   const jid = `${username}@${domain}`;
   const provisioner = await xmpp.forDomain(domain);
-  await provisioner.createAccount(jid, password);
+  const lock = await locks.lock(jid, clock.now(), CLAIM_LEASE_SECONDS);
+  try {
+    await provisioner.createAccount(jid, password);
+  } catch (e) {
+    await locks.release(jid, lock);
+    throw e;
+  }
+  await locks.complete(jid, lock, clock.now());
   return { jid };
 };

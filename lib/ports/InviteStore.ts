@@ -90,6 +90,11 @@ export interface InviteStore {
   renewLease(claim: ClaimRecord, kind: ClaimKind, now: number, leaseSeconds: number): Promise<ClaimRecord | undefined>;
   /** Makes the use final and writes the audit record. */
   complete(claim: ClaimRecord, kind: ClaimKind, now: number): Promise<void>;
-  /** Gives the use back (and the preset username's reservation) after a failure. */
-  release(claim: ClaimRecord, kind: ClaimKind, invite: Invite): Promise<void>;
+  /**
+   * Gives the use back (and the preset username's reservation) after a
+   * failure. `onlyIfLeaseUnchanged`: only if nobody took the claim over since
+   * it was read (releasing someone else's abandoned claim). False if the
+   * claim was not pending any more (or was taken over).
+   */
+  release(claim: ClaimRecord, kind: ClaimKind, invite: Invite, options?: { onlyIfLeaseUnchanged?: boolean }): Promise<boolean>;
 }

@@ -24,6 +24,8 @@ export interface LandingDeps {
 
 export interface SubmitDeps extends LandingDeps {
   xmpp: ProvisionerRegistry;
+  config: LandingDeps['config'] & Pick<Config, 'protectedJids'>;
+  claimKey: () => Promise<string>;
 }
 
 /** A rendered page and what the HTTP layer needs to answer it. */
@@ -151,7 +153,7 @@ export const submitInviteForm = async (deps: SubmitDeps, token: unknown, form: L
 
   try {
     const result = await redeemInvite(
-      { store: deps.store, xmpp: deps.xmpp, clock: deps.clock, config: deps.config },
+      { store: deps.store, xmpp: deps.xmpp, clock: deps.clock, config: deps.config, claimKey: deps.claimKey },
       token,
       { username: invite.username ? undefined : typed, password: form.password }
     );

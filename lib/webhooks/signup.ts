@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { InviteError } from '../errors.js';
 import { formatJid, parseBareJid } from '../jid.js';
 import type { Actor } from '../invites/actor.js';
@@ -177,14 +177,17 @@ export const webhookActor = (name: string, source: SignupSource, defaultDomain: 
   maxLiveInvites: source.maxLiveInvites,
 });
 
+const UNKNOWN_SOURCE_SECRET = randomBytes(32).toString('base64url');
+
 export const handleSignup = async (deps: SignupDeps, request: SignupRequest): Promise<SignupResult> => {
   const { store, clock, config } = deps;
   const name = request.source ?? '';
   const source = Object.hasOwn(deps.sources, name) ? deps.sources[name] : undefined;
-  if (!source) throw new InviteError('source-unknown', 'no signup source of that name');
 
-  // Authenticity first, on the raw bytes, before anything reads the body.
-  const secret = await deps.secret(name);
+  // Authenticity first, on the raw bytes, before anything reads the body. An
+  // unknown source fails the same check against a secret nobody has, so
+  // strangers cannot tell which source names exist.
+  const secret = source ? await deps.secret(name) : UNKNOWN_SOURCE_SECRET;
   verifySignature({
     header: request.signature,
     body: request.body,
@@ -192,6 +195,7 @@ export const handleSignup = async (deps: SignupDeps, request: SignupRequest): Pr
     now: clock.now(),
     toleranceSeconds: deps.toleranceSeconds,
   });
+  if (!source) throw new InviteError('signature-invalid', 'the signature does not match the body');
 
   const payload = parsePayload(request.body, request.contentType);
   const eventId = readEventId(payload, source.fields.eventId);

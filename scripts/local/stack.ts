@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -76,6 +77,8 @@ export const startStack = async (options: StackOptions = {}): Promise<Stack> => 
       AWS_SECRET_ACCESS_KEY: 'local',
       AWS_REGION: 'us-east-1',
       INVITES_TABLE: tableName,
+      // The claim fingerprint key (lib/invites/password.ts): one per stack, shared by its functions.
+      CLAIM_KEY: randomBytes(32).toString('base64url'),
       POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
     };
 

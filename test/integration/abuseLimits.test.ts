@@ -161,7 +161,7 @@ describe('Use case: issueInvite quotas (real store)', () => {
   it('limits live invites per inviter for non-admin actors; admins are exempt', async () => {
     const deps = { store: store(), clock: systemClock, config: cfg(), quota: { perInviter: 2 } };
     const inviter = `${uniqueName('inv')}@localhost`;
-    const user: Actor = { source: 'webhook:test', domains: ['localhost'], admin: false };
+    const user: Actor = { source: 'webhook:test', domains: ['localhost'], admin: false, inviters: 'any' };
     const admin: Actor = { source: 'cli', domains: ['*'], admin: true };
 
     await issueInvite(deps, user, { inviter });

@@ -4,6 +4,7 @@ import { EjabberdProvisioner } from '../../lib/adapters/EjabberdProvisioner.js';
 import { ProsodyProvisioner } from '../../lib/adapters/ProsodyProvisioner.js';
 import { ProvisionerRegistryFromConfig } from '../../lib/adapters/ProvisionerRegistry.js';
 import { loadConfig, type Config } from '../../lib/config.js';
+import { claimKeyResolver } from '../../lib/adapters/secrets.js';
 import type { Actor } from '../../lib/invites/actor.js';
 import { issueInvite, type IssueInput } from '../../lib/invites/issueInvite.js';
 import { redeemInvite } from '../../lib/invites/redeemInvite.js';
@@ -38,7 +39,7 @@ provisionerContract('ejabberd', () => ({
 
 /** XMPP_SERVERS as an operator writes it, for the given servers. */
 const configFor = (servers: Record<string, Record<string, unknown>>, extra: Record<string, string> = {}): Config =>
-  loadConfig({ XMPP_SERVERS: JSON.stringify(servers), INVITES_TABLE: stack().env.INVITES_TABLE, ...extra });
+  loadConfig({ XMPP_SERVERS: JSON.stringify(servers), INVITES_TABLE: stack().env.INVITES_TABLE, CLAIM_KEY: stack().env.CLAIM_KEY, ...extra });
 
 const ejabberdEntry = () => ({
   kind: 'ejabberd',
@@ -105,7 +106,7 @@ describe('Use case: redeemInvite on ejabberd (DynamoDB Local + real ejabberd)', 
 
   const issue = async (input: IssueInput) => (await issueInvite({ store, clock: systemClock, config }, actor, input)).token;
   const redeem = (token: string, username: string, password: string) =>
-    redeemInvite({ store, xmpp: registry, clock: systemClock, config }, token, { username, password });
+    redeemInvite({ store, xmpp: registry, clock: systemClock, config, claimKey: claimKeyResolver(config) }, token, { username, password });
 
   it('creates the account and links it with the inviter: both rosters both, with the groups', async () => {
     // Prepare

@@ -154,7 +154,7 @@ describe('a redemption cut off half-way', () => {
     const jid = `${username}@localhost`;
     const full = (await store.get(invite.id))!;
     // The attempt that made this claim died a minute ago: its lease has run out.
-    await store.claim({ invite: full, jid, kind: 'account', now: systemClock.now() - 60, leaseSeconds: 30, fingerprint: passwordFingerprint(PASSWORD) });
+    await store.claim({ invite: full, jid, kind: 'account', now: systemClock.now() - 60, leaseSeconds: 30, fingerprint: passwordFingerprint(stack().env.CLAIM_KEY as string, PASSWORD) });
     expect(await store.get(invite.id)).toMatchObject({ uses: 1, pending: 1 });
 
     const other = await redeemWith(handler, invite.token, { username, password: 'another password' });
@@ -174,7 +174,7 @@ describe('a redemption cut off half-way', () => {
     const invite = await issue({});
     const username = uniqueName('busy');
     const full = (await store.get(invite.id))!;
-    await store.claim({ invite: full, jid: `${username}@localhost`, kind: 'account', now: systemClock.now(), leaseSeconds: 30, fingerprint: passwordFingerprint(PASSWORD) });
+    await store.claim({ invite: full, jid: `${username}@localhost`, kind: 'account', now: systemClock.now(), leaseSeconds: 30, fingerprint: passwordFingerprint(stack().env.CLAIM_KEY as string, PASSWORD) });
     const res = await redeemWith(handler, invite.token, { username, password: PASSWORD });
     expect(res.status).toBe(409);
     expect(res.body.error).toBe('redemption-in-progress');
@@ -188,7 +188,7 @@ describe('a redemption cut off half-way', () => {
     const username = uniqueName('elsewhere');
     const jid = `${username}@localhost`;
     const full = (await store.get(invite.id))!;
-    await store.claim({ invite: full, jid, kind: 'account', now: systemClock.now() - 60, leaseSeconds: 30, fingerprint: passwordFingerprint(PASSWORD) });
+    await store.claim({ invite: full, jid, kind: 'account', now: systemClock.now() - 60, leaseSeconds: 30, fingerprint: passwordFingerprint(stack().env.CLAIM_KEY as string, PASSWORD) });
     await admin.createAccount(jid, 'the owner password');
     const res = await redeemWith(handler, invite.token, { username, password: PASSWORD });
     expect(res.status).toBe(409);
@@ -204,7 +204,7 @@ describe('a redemption cut off half-way', () => {
     const username = uniqueName('halfway');
     const jid = `${username}@localhost`;
     const full = (await store.get(invite.id))!;
-    await store.claim({ invite: full, jid, kind: 'account', now: systemClock.now() - 60, leaseSeconds: 30, fingerprint: passwordFingerprint(PASSWORD) });
+    await store.claim({ invite: full, jid, kind: 'account', now: systemClock.now() - 60, leaseSeconds: 30, fingerprint: passwordFingerprint(stack().env.CLAIM_KEY as string, PASSWORD) });
     // It died right after creating the account: the retry adopts it, since
     // the account accepts the very password of the claim.
     await admin.createAccount(jid, PASSWORD);
@@ -226,7 +226,7 @@ describe('a claim whose request died and is never retried', () => {
     const invite = await issue({ inviter });
     const gone = `${uniqueName('gone')}@localhost`;
     const full = (await store.get(invite.id))!;
-    await store.claim({ invite: full, jid: gone, kind: 'account', now: systemClock.now() - 60, leaseSeconds: 30, fingerprint: passwordFingerprint(PASSWORD) });
+    await store.claim({ invite: full, jid: gone, kind: 'account', now: systemClock.now() - 60, leaseSeconds: 30, fingerprint: passwordFingerprint(stack().env.CLAIM_KEY as string, PASSWORD) });
     expect(await store.get(invite.id)).toMatchObject({ uses: 1, pending: 1, pendingJids: [gone] });
 
     const username = uniqueName('next');
@@ -245,7 +245,7 @@ describe('a claim whose request died and is never retried', () => {
     const owner = uniqueName('owner');
     const jid = `${owner}@localhost`;
     const full = (await store.get(invite.id))!;
-    await store.claim({ invite: full, jid, kind: 'account', now: systemClock.now() - 60, leaseSeconds: 30, fingerprint: passwordFingerprint(PASSWORD) });
+    await store.claim({ invite: full, jid, kind: 'account', now: systemClock.now() - 60, leaseSeconds: 30, fingerprint: passwordFingerprint(stack().env.CLAIM_KEY as string, PASSWORD) });
     await admin.createAccount(jid, PASSWORD);
 
     const other = await redeemWith(handler, invite.token, { username: uniqueName('late'), password: PASSWORD });

@@ -125,7 +125,8 @@ const config = {
   protectedJids: [],
 };
 
-const deps = (r: Real) => ({ store: r.store, clock: r.clock, config, xmpp: r.xmpp });
+const CLAIM_KEY = 'property-test-claim-key-0123456789abcdef';
+const deps = (r: Real) => ({ store: r.store, clock: r.clock, config, xmpp: r.xmpp, claimKey: async () => CLAIM_KEY });
 
 const codeOf = async (p: Promise<unknown>): Promise<string> => {
   try {

@@ -172,10 +172,17 @@ describe('POST /hooks/signup/{source}', () => {
     await expectNothingCreated('test-form', eventId);
   });
 
-  it('answers 404 source-unknown for a source that is not configured', async () => {
-    const res = await post('no-such-form', JSON.stringify({ id: randomUUID() }), { secret: 'whatever-secret-1234' });
-    expect(res.status).toBe(404);
-    expect(res.body).toMatchObject({ error: 'source-unknown' });
+  it('answers a source that is not configured exactly like a bad signature, so names cannot be probed', async () => {
+    const body = JSON.stringify({ id: randomUUID() });
+    const unknown = await post('no-such-form', body, { secret: 'whatever-secret-1234' });
+    const badSignature = await post('test-form', body, { secret: 'whatever-secret-1234' });
+    expect(unknown.status).toBe(401);
+    expect(unknown.body).toEqual(badSignature.body);
+    expect(unknown.body).toMatchObject({ error: 'signature-invalid' });
+    const unsignedUnknown = await post('no-such-form', body, { signature: null });
+    const unsignedKnown = await post('test-form', body, { signature: null });
+    expect(unsignedUnknown.status).toBe(401);
+    expect(unsignedUnknown.body).toEqual(unsignedKnown.body);
   });
 
   it('rejects malformed payloads with 400 payload-invalid (415 for other media types), creating nothing', async () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
 import { loadConfig } from '../../lib/config.js';
 import { InviteError } from '../../lib/errors.js';
 import { inviteStatus, usesLeft, type Invite } from '../../lib/invites/Invite.js';
@@ -140,14 +141,28 @@ describe('Module: password', () => {
     expect(codeOf(() => checkPassword(12345678, 'juliet', policy))).toBe('password-weak');
     expect(codeOf(() => checkPassword('x'.repeat(1025) + 'yz', 'juliet', policy))).toBe('password-weak');
   });
-  it('fingerprints a pending password with a salt', () => {
-    const fp = passwordFingerprint('correct horse');
+  it('fingerprints a pending password with a salted HMAC under a key that is not in the table', () => {
+    const key = 'k'.repeat(32);
+    const fp = passwordFingerprint(key, 'correct horse');
     const [salt, hash] = fp.split(':');
     expect(fp).not.toContain('correct horse');
-    expect(passwordFingerprint('correct horse')).not.toBe(fp);
-    expect(fingerprintMatches('correct horse', salt, hash)).toBe(true);
-    expect(fingerprintMatches('correct horsf', salt, hash)).toBe(false);
-    expect(fingerprintMatches('correct horse', undefined, hash)).toBe(false);
+    expect(passwordFingerprint(key, 'correct horse')).not.toBe(fp);
+    expect(fingerprintMatches(key, 'correct horse', salt, hash)).toBe(true);
+    expect(fingerprintMatches(key, 'correct horsf', salt, hash)).toBe(false);
+    expect(fingerprintMatches(key, 'correct horse', undefined, hash)).toBe(false);
+    // Without the key, the stored value cannot be checked against a guess: a plain salted hash no longer matches.
+    const plain = createHash('sha256').update(salt as string).update('correct horse').digest('base64url');
+    expect(hash).not.toBe(plain);
+    expect(fingerprintMatches('another key of 32 characters....', 'correct horse', salt, hash)).toBe(false);
+  });
+
+  it('refuses passwords an XML stream cannot carry, and a configured minimum below the floor', () => {
+    for (const bad of ['pass\uFFFFword1', 'pass\uFFFEword1', 'pass\uFDD0word1', 'pass\u{10FFFF}word1', 'pass\uD800word1', 'pass\uDC00word1']) {
+      expect(codeOf(() => checkPassword(bad, 'juliet', { minLength: 8 })), JSON.stringify(bad)).toBe('password-weak');
+    }
+    expect(checkPassword('pass\u{1F600}word1', 'juliet', { minLength: 8 })).toBe('pass\u{1F600}word1');
+    expect(codeOf(() => checkPassword('abcdefg', 'juliet', { minLength: 1 }))).toBe('password-weak');
+    expect(() => loadConfig({ PASSWORD_MIN_LENGTH: '4' })).toThrow(/PASSWORD_MIN_LENGTH/);
   });
 });
 

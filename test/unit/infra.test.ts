@@ -3,6 +3,8 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { KeyPrefix, SortKey, TableSchema } from '../../lib/adapters/tableKeys.js';
+import { SecretPaths } from '../../lib/config.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const templatePath = join(root, '.serverless', 'cloudformation-template-update-stack.json');
@@ -80,5 +82,92 @@ describe('the functions', () => {
       const text = readFileSync(join(root, file), 'utf8');
       expect(text, file).not.toMatch(/\bScanCommand\b|\bScan\(/);
     }
+  });
+});
+
+/**
+ * What each function's role may do to which items, in terms of the one module
+ * that defines the keys (lib/adapters/tableKeys.ts). A role that can touch
+ * any other prefix (a public role writing KEY#, that is minting an API key)
+ * fails here, and so does a change of prefix that infra/ did not follow.
+ */
+const P = KeyPrefix;
+const EXPECTED_ITEM_ACCESS: Record<string, Record<string, string[]>> = {
+  IssueInviteRole: { GetItem: [P.apiKey], PutItem: [P.invite, P.jid] },
+  CheckInviteRole: { GetItem: [P.invite], UpdateItem: [P.rate] },
+  ListInvitesRole: { GetItem: [P.apiKey] },
+  ShowInviteRole: { GetItem: [P.apiKey], Query: [P.invite] },
+  RevokeInviteRole: { GetItem: [P.apiKey, P.invite], UpdateItem: [P.invite, P.jid] },
+  RedeemInviteRole: { GetItem: [P.invite, P.jid], PutItem: [P.invite, P.jid], DeleteItem: [P.invite, P.jid], UpdateItem: [P.invite, P.jid, P.rate] },
+  LandingPageRole: { GetItem: [P.invite], UpdateItem: [P.rate] },
+  LandingSubmitRole: { GetItem: [P.invite, P.jid], PutItem: [P.invite, P.jid], DeleteItem: [P.invite, P.jid], UpdateItem: [P.invite, P.jid, P.rate] },
+  RegisterRole: { PutItem: [P.jid], DeleteItem: [P.jid], UpdateItem: [P.jid, P.rate] },
+  SignupWebhookRole: { GetItem: [P.invite, P.jid, P.signupEvent], PutItem: [P.invite, P.jid, P.signupEvent] },
+  NotifierRole: { GetItem: [P.invite] },
+};
+/** Which secrets (paths below secretsPath) each role may read. */
+const EXPECTED_SECRETS: Record<string, string[]> = {
+  RedeemInviteRole: [SecretPaths.xmpp, SecretPaths.claims],
+  LandingSubmitRole: [SecretPaths.xmpp, SecretPaths.claims],
+  RegisterRole: [SecretPaths.xmpp],
+  SignupWebhookRole: [SecretPaths.signup],
+  NotifierRole: [SecretPaths.webhooksOut],
+};
+const ITEM_ACTIONS = ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query', 'ConditionCheckItem', 'BatchGetItem', 'BatchWriteItem'];
+
+describe('least privilege, derived from lib/adapters/tableKeys.ts', () => {
+  beforeAll(() => {
+    template ??= JSON.parse(readFileSync(templatePath, 'utf8'));
+  });
+  const statementsOf = (role: string): any[] =>
+    template.Resources[role]!.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement);
+  const isTable = (resource: unknown) => JSON.stringify(resource) === JSON.stringify({ 'Fn::GetAtt': ['InvitesTable', 'Arn'] });
+
+  it('limits every item action of every role to the key prefixes its function uses', () => {
+    const roles = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::IAM::Role').map(([name]) => name);
+    const withTable = roles.filter((role) => statementsOf(role).some((s) => [s.Resource].flat().some(isTable)));
+    expect(withTable.sort()).toEqual(Object.keys(EXPECTED_ITEM_ACCESS).sort());
+    for (const role of withTable) {
+      const granted: Record<string, Set<string>> = {};
+      for (const s of statementsOf(role)) {
+        if (![s.Resource].flat().some(isTable)) continue;
+        const leading = s.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'];
+        expect(leading, `${role}: ${JSON.stringify(s.Action)} on the table without dynamodb:LeadingKeys`).toBeDefined();
+        for (const action of [s.Action].flat() as string[]) {
+          const name = action.replace(/^dynamodb:/, '');
+          expect(ITEM_ACTIONS, `${role}: ${action}`).toContain(name);
+          for (const pattern of leading as string[]) {
+            expect(pattern, `${role}: a LeadingKeys pattern is a prefix and *`).toMatch(/^[A-Z]+#\*$/);
+            (granted[name] ??= new Set()).add(pattern.slice(0, -1));
+          }
+        }
+      }
+      const actual = Object.fromEntries(Object.entries(granted).map(([a, set]) => [a, [...set].sort()]));
+      const expected = Object.fromEntries(Object.entries(EXPECTED_ITEM_ACCESS[role]!).map(([a, list]) => [a, [...list].sort()]));
+      expect(actual, role).toEqual(expected);
+    }
+  });
+
+  it('lets each role read only its own kind of secret', () => {
+    const roles = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::IAM::Role').map(([name]) => name);
+    for (const role of roles) {
+      const paths = statementsOf(role)
+        .filter((s) => [s.Action].flat().includes('ssm:GetParameter'))
+        .flatMap((s) => [s.Resource].flat())
+        .map((r: any) => /parameter\/xmpp-invites\/dev(\/.*)\*$/.exec(r['Fn::Sub'] ?? '')?.[1] ?? `unexpected ${JSON.stringify(r)}`);
+      expect(paths.sort(), role).toEqual([...(EXPECTED_SECRETS[role] ?? [])].sort());
+    }
+  });
+
+  it('filters the notifier stream with the invite and audit sort keys, and names the indexes of the schema', () => {
+    const mapping = Object.values(template.Resources).find((r) => r.Type === 'AWS::Lambda::EventSourceMapping')!;
+    const patterns = JSON.stringify(mapping.Properties.FilterCriteria);
+    expect(patterns).toContain(JSON.stringify({ dynamodb: { Keys: { sk: { S: [SortKey.invite] } } } }).replace(/"/g, '\\"'));
+    expect(patterns).toContain(JSON.stringify({ dynamodb: { Keys: { sk: { S: [{ prefix: SortKey.audit }] } } } }).replace(/"/g, '\\"'));
+    const table = Object.values(template.Resources).find((r) => r.Type === 'AWS::DynamoDB::Table')!;
+    const indexes = table.Properties.GlobalSecondaryIndexes.map((i: any) => [i.IndexName, i.KeySchema.map((k: any) => k.AttributeName)]);
+    const { byInviter, byDomain, bySource } = TableSchema;
+    expect(indexes).toEqual([byInviter, byDomain, bySource].map((i) => [i.name, [i.pk, i.sk]]));
+    expect(table.Properties.KeySchema.map((k: any) => k.AttributeName)).toEqual([TableSchema.partitionKey, TableSchema.sortKey]);
   });
 });

@@ -1,0 +1,73 @@
+import { randomBytes } from 'node:crypto';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { InviteError } from '../errors.js';
+import type { RegistrationLocks } from '../ports/RegistrationLocks.js';
+import { documentClient } from './dynamodb.js';
+import { accountLockKey } from './tableKeys.js';
+
+/**
+ * The lock is the JID#<jid>/ACCOUNT item that reservations and redemption
+ * claims use (DynamoDBInviteStore). A pending registration expires with its
+ * lease (a Lambda that died frees the name); a completed one has no
+ * expiresAt and holds the name for good.
+ */
+export class DynamoDBRegistrationLocks implements RegistrationLocks {
+  readonly #table: string;
+  readonly #db: DynamoDBDocumentClient;
+
+  public constructor(options: { tableName: string; client?: DynamoDBDocumentClient }) {
+    this.#table = options.tableName;
+    this.#db = options.client ?? documentClient();
+  }
+
+  public async lock(jid: string, now: number, leaseSeconds: number): Promise<string> {
+    const lockToken = randomBytes(12).toString('base64url');
+    try {
+      await this.#db.send(
+        new PutCommand({
+          TableName: this.#table,
+          Item: { ...accountLockKey(jid), kind: 'registration', jid, lockToken, createdAt: now, expiresAt: now + leaseSeconds },
+          // Free, or only an expired reservation or an expired (abandoned) registration.
+          ConditionExpression:
+            'attribute_not_exists(pk) OR ((kind = :reservation OR kind = :registration) AND expiresAt <= :now)',
+          ExpressionAttributeValues: { ':reservation': 'reservation', ':registration': 'registration', ':now': now },
+        })
+      );
+      return lockToken;
+    } catch (e) {
+      if (e instanceof ConditionalCheckFailedException) {
+        throw new InviteError('username-taken', `${jid} is reserved or taken`);
+      }
+      throw e;
+    }
+  }
+
+  public async complete(jid: string, lockToken: string, now: number): Promise<void> {
+    await this.#db.send(
+      new UpdateCommand({
+        TableName: this.#table,
+        Key: accountLockKey(jid),
+        UpdateExpression: 'SET #status = :completed, completedAt = :now REMOVE expiresAt, lockToken',
+        ConditionExpression: 'kind = :registration AND lockToken = :token',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':completed': 'completed', ':now': now, ':registration': 'registration', ':token': lockToken },
+      })
+    );
+  }
+
+  public async release(jid: string, lockToken: string): Promise<void> {
+    try {
+      await this.#db.send(
+        new DeleteCommand({
+          TableName: this.#table,
+          Key: accountLockKey(jid),
+          ConditionExpression: 'kind = :registration AND lockToken = :token',
+          ExpressionAttributeValues: { ':registration': 'registration', ':token': lockToken },
+        })
+      );
+    } catch (e) {
+      if (!(e instanceof ConditionalCheckFailedException)) throw e;
+    }
+  }
+}

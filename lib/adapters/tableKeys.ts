@@ -1,0 +1,84 @@
+/**
+ * The table's key schema in one place: attribute names, index names, and the
+ * partition-key prefix of every kind of item. The adapters build keys only
+ * through these functions; serverless.yml's stream filters, the IAM roles'
+ * `dynamodb:LeadingKeys` conditions and infra/table.yml are checked against
+ * this module by test/unit/infra.test.ts.
+ *
+ *   INV#<id>            INV           an invite
+ *   INV#<id>            RED#<jid>     audit of one redemption (account, reset, contact)
+ *   JID#<jid>           ACCOUNT       username reservation, or the lock of an account being created
+ *   JID#<jid>           RESET#<id>    the lock of a password reset by invite <id>
+ *   KEY#<sha256>        KEY           an API key (never the key itself)
+ *   RATE#<rule>#<win>   RATE          a rate-limit counter (TTL)
+ *   HOOK#<src>#<event>  EVENT         dedupe record of a signup webhook delivery
+ *   DLQ#<event>         ENDPOINT#<n>  a dead-lettered outbound webhook (local stacks)
+ */
+export const TableSchema = {
+  partitionKey: 'pk',
+  sortKey: 'sk',
+  ttlAttribute: 'expiresAt',
+  byInviter: { name: 'byInviter', pk: 'gsi1pk', sk: 'gsi1sk' },
+  byDomain: { name: 'byDomain', pk: 'gsi2pk', sk: 'gsi2sk' },
+  /** Sparse: only invites of quota'd sources, sorted by expiry. */
+  bySource: { name: 'bySource', pk: 'gsi3pk', sk: 'gsi3sk' },
+} as const;
+
+/** Partition-key prefixes, by what the item is. */
+export const KeyPrefix = {
+  invite: 'INV#',
+  jid: 'JID#',
+  apiKey: 'KEY#',
+  rate: 'RATE#',
+  signupEvent: 'HOOK#',
+  deadLetter: 'DLQ#',
+} as const;
+export type KeyPrefixName = keyof typeof KeyPrefix;
+
+/** Sort keys and their prefixes. */
+export const SortKey = {
+  invite: 'INV',
+  audit: 'RED#',
+  account: 'ACCOUNT',
+  reset: 'RESET#',
+  apiKey: 'KEY',
+  rate: 'RATE',
+  signupEvent: 'EVENT',
+  deadLetter: 'ENDPOINT#',
+} as const;
+
+/** Index partition prefixes (gsi*pk values). */
+export const IndexPrefix = {
+  inviter: 'INVITER#',
+  domain: 'DOMAIN#',
+  source: 'SOURCE#',
+  /** All API keys share one byDomain partition: there are few and listing is rare. */
+  apiKeys: 'APIKEYS',
+} as const;
+
+export type TableKey = { pk: string; sk: string };
+
+export const inviteKey = (id: string): TableKey => ({ pk: `${KeyPrefix.invite}${id}`, sk: SortKey.invite });
+export const auditKey = (inviteId: string, jid: string): TableKey => ({ pk: `${KeyPrefix.invite}${inviteId}`, sk: `${SortKey.audit}${jid}` });
+export const accountLockKey = (jid: string): TableKey => ({ pk: `${KeyPrefix.jid}${jid}`, sk: SortKey.account });
+export const resetLockKey = (jid: string, inviteId: string): TableKey => ({ pk: `${KeyPrefix.jid}${jid}`, sk: `${SortKey.reset}${inviteId}` });
+export const apiKeyKey = (id: string): TableKey => ({ pk: `${KeyPrefix.apiKey}${id}`, sk: SortKey.apiKey });
+export const rateKey = (rule: string, windowStart: number): TableKey => ({ pk: `${KeyPrefix.rate}${rule}#${windowStart}`, sk: SortKey.rate });
+export const signupEventKey = (source: string, eventKey: string): TableKey => ({
+  pk: `${KeyPrefix.signupEvent}${source}#${eventKey}`,
+  sk: SortKey.signupEvent,
+});
+export const deadLetterKey = (eventId: string, endpoint: string): TableKey => ({
+  pk: `${KeyPrefix.deadLetter}${eventId}`,
+  sk: `${SortKey.deadLetter}${endpoint}`,
+});
+
+export const isInviteItem = (item: Record<string, unknown> | undefined): boolean =>
+  item !== undefined && typeof item.pk === 'string' && item.pk.startsWith(KeyPrefix.invite) && item.sk === SortKey.invite;
+export const isAuditItem = (item: Record<string, unknown> | undefined): boolean =>
+  item !== undefined &&
+  typeof item.pk === 'string' &&
+  item.pk.startsWith(KeyPrefix.invite) &&
+  typeof item.sk === 'string' &&
+  item.sk.startsWith(SortKey.audit);
+export const inviteIdOf = (pk: string): string => pk.slice(KeyPrefix.invite.length);
