@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { chooseMechanism } from '../../lib/adapters/xmpp/XmppConnection.js';
 import { ScramClient, ScramError } from '../../lib/adapters/xmpp/scram.js';
 import { apiUrlProblem, isLoopback } from '../../lib/adapters/xmpp/tlsPolicy.js';
+import { loadConfig } from '../../lib/config.js';
 
 describe('SCRAM client against the RFC test vectors', () => {
   it('SCRAM-SHA-1 (RFC 5802 §5)', async () => {
@@ -107,5 +108,22 @@ describe('TLS policy', () => {
     expect(apiUrlProblem('http://127.0.0.1.nip.io/api')).toMatch(/http:\/\//);
     expect(apiUrlProblem('ftp://127.0.0.1/api')).toBeDefined();
     expect(apiUrlProblem('not a url')).toBeDefined();
+  });
+});
+
+describe('configuration refuses a plaintext ejabberd API off loopback', () => {
+  const ejabberd = (apiUrl: string) => ({ kind: 'ejabberd', adminJid: 'admin@b.example', apiUrl });
+  it('names the variable in one line', () => {
+    expect(() => loadConfig({ XMPP_SERVERS: JSON.stringify({ 'b.example': ejabberd('http://xmpp.b.example:5280/api') }) })).toThrow(
+      /^configuration XMPP_SERVERS\["b\.example"\]\.apiUrl uses http:\/\/ .*not loopback/
+    );
+    expect(() =>
+      loadConfig({ XMPP_DOMAIN: 'b.example', XMPP_KIND: 'ejabberd', XMPP_ADMIN_JID: 'admin@b.example', XMPP_API_URL: 'http://10.0.0.5/api' })
+    ).toThrow(/^configuration XMPP_API_URL uses http:\/\//);
+  });
+  it('accepts https anywhere and http on loopback', () => {
+    for (const apiUrl of ['https://xmpp.b.example/api', 'http://127.0.0.1:5280/api', 'http://localhost:5280/api']) {
+      expect(loadConfig({ XMPP_SERVERS: JSON.stringify({ 'b.example': ejabberd(apiUrl) }) }).xmpp['b.example']?.apiUrl).toBe(apiUrl);
+    }
   });
 });
