@@ -1,6 +1,7 @@
 /**
  * The only reader of process.env. Everything else receives a Config.
  */
+import { apiUrlProblem } from './adapters/xmpp/tlsPolicy.js';
 import { PASSWORD_MIN_LENGTH_FLOOR } from './invites/password.js';
 import { formatJid, normalizeDomain, parseBareJid } from './jid.js';
 import { parseSignupSources, parseWebhookEndpoints, type SignupSource, type WebhookDelivery } from './webhooks/settings.js';
@@ -107,7 +108,7 @@ const parseXmppServers = (env: Env, timeoutMs: number): Record<string, XmppServe
     }
     for (const [rawDomain, value] of Object.entries(parsed as Record<string, Partial<XmppServerConfig>>)) {
       const domain = normalizeDomain(rawDomain);
-      servers[domain] = checkServer({ ...value, domain, timeoutMs: value.timeoutMs ?? timeoutMs });
+      servers[domain] = checkServer({ ...value, domain, timeoutMs: value.timeoutMs ?? timeoutMs }, `XMPP_SERVERS[${JSON.stringify(rawDomain)}].apiUrl`);
     }
   }
   // Shorthand for the common single-server case.
@@ -122,12 +123,13 @@ const parseXmppServers = (env: Env, timeoutMs: number): Record<string, XmppServe
       adminPasswordParameter: env.XMPP_ADMIN_PASSWORD_PARAMETER || undefined,
       apiUrl: env.XMPP_API_URL || undefined,
       timeoutMs,
-    });
+    }, 'XMPP_API_URL');
   }
   return servers;
 };
 
-const checkServer = (s: Partial<XmppServerConfig>): XmppServerConfig => {
+/** `apiUrlVariable` names where apiUrl came from, for the one-line error. */
+const checkServer = (s: Partial<XmppServerConfig>, apiUrlVariable: string): XmppServerConfig => {
   if (s.kind !== 'prosody' && s.kind !== 'ejabberd') {
     throw new Error(`XMPP server for ${s.domain}: kind must be "prosody" or "ejabberd"`);
   }
@@ -139,6 +141,9 @@ const checkServer = (s: Partial<XmppServerConfig>): XmppServerConfig => {
   if (s.kind === 'ejabberd' && !s.apiUrl) {
     throw new Error(`XMPP server for ${s.domain}: ejabberd needs apiUrl (mod_http_api)`);
   }
+  // The admin password travels in every API call: plaintext only on loopback.
+  const apiProblem = s.apiUrl === undefined ? undefined : apiUrlProblem(s.apiUrl);
+  if (apiProblem) throw new Error(`configuration ${apiUrlVariable} ${apiProblem}: ${JSON.stringify(s.apiUrl)}`);
   return { ...s, service: s.service ?? "" } as XmppServerConfig;
 };
 

@@ -1,10 +1,15 @@
+import { request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { XmppServerConfig } from '../config.js';
 import { InviteError } from '../errors.js';
 import type { RosterItem, RosterLink, XmppProvisioner } from '../ports/XmppProvisioner.js';
+import { apiUrlProblem, trustedCas } from './xmpp/tlsPolicy.js';
 
 export interface EjabberdProvisionerOptions {
   server: Pick<XmppServerConfig, 'adminJid' | 'apiUrl' | 'timeoutMs'>;
   password: () => Promise<string> | string;
+  /** PEM file of an extra CA to trust for the https API, on top of the system CAs. */
+  tlsCaFile?: string;
 }
 
 interface GetRosterRow {
@@ -28,6 +33,9 @@ export class EjabberdProvisioner implements XmppProvisioner {
   readonly #adminJid: string;
   readonly #timeoutMs: number;
   readonly #password: () => Promise<string> | string;
+  readonly #tlsCaFile: string | undefined;
+  /** Made on the first https call: it holds the trust anchors and keeps connections warm. */
+  #httpsAgent: HttpsAgent | undefined;
 
   public constructor(options: EjabberdProvisionerOptions) {
     if (!options.server.apiUrl) throw new Error('ejabberd needs apiUrl (mod_http_api)');
@@ -35,6 +43,7 @@ export class EjabberdProvisioner implements XmppProvisioner {
     this.#adminJid = options.server.adminJid;
     this.#timeoutMs = options.server.timeoutMs;
     this.#password = options.password;
+    this.#tlsCaFile = options.tlsCaFile;
   }
 
   public async createAccount(jid: string, password: string): Promise<void> {
@@ -94,7 +103,9 @@ export class EjabberdProvisioner implements XmppProvisioner {
   }
 
   public async close(): Promise<void> {
-    // Stateless HTTP: nothing held.
+    // Stateless HTTP: only idle keep-alive sockets are held.
+    this.#httpsAgent?.destroy();
+    this.#httpsAgent = undefined;
   }
 
   async #mustExist(jid: string): Promise<void> {
@@ -105,29 +116,79 @@ export class EjabberdProvisioner implements XmppProvisioner {
 
   /** POSTs one command; `secret` is a user password that must never reach a message. */
   async #call(command: string, args: Record<string, string>, secret?: string): Promise<unknown> {
+    // Checked at use too (config does it at start): the admin password rides on every call.
+    if (apiUrlProblem(this.#apiUrl)) {
+      throw new InviteError('xmpp-unavailable', 'the ejabberd API URL is refused: plaintext HTTP off loopback', { retryAfter: 300 });
+    }
     const adminPassword = await this.#password();
-    let res: Response;
-    let text: string;
+    const url = new URL(`${this.#apiUrl}/${command}`);
+    let answer: { status: number; text: string };
     try {
-      res = await fetch(`${this.#apiUrl}/${command}`, {
-        method: 'POST',
+      answer = await post(url, {
         headers: {
           authorization: `Basic ${Buffer.from(`${this.#adminJid}:${adminPassword}`).toString('base64')}`,
           'content-type': 'application/json',
         },
         body: JSON.stringify(args),
-        signal: AbortSignal.timeout(this.#timeoutMs),
+        timeoutMs: this.#timeoutMs,
+        agent: url.protocol === 'https:' ? this.#agent() : undefined,
       });
-      text = await res.text();
     } catch (cause) {
-      const e = cause as { name?: string; cause?: { code?: string } };
-      const why = e.name === 'TimeoutError' ? `no answer within ${this.#timeoutMs} ms` : (e.cause?.code ?? e.name ?? 'error');
+      if (cause instanceof InviteError) throw cause;
+      const e = cause as { name?: string; code?: string };
+      const why = e.name === 'TimeoutError' ? `no answer within ${this.#timeoutMs} ms` : (e.code ?? e.name ?? 'error');
       throw new InviteError('xmpp-unavailable', `cannot reach the ejabberd API (${why})`, { retryAfter: 5 });
     }
-    if (res.ok) return parse(text);
-    throw apiError(command, res.status, parse(text), [adminPassword, secret]);
+    if (answer.status >= 200 && answer.status < 300) return parse(answer.text);
+    throw apiError(command, answer.status, parse(answer.text), [adminPassword, secret]);
+  }
+
+  /** System CAs plus the configured file (Node's `ca` alone would replace the system store). */
+  #agent(): HttpsAgent {
+    if (!this.#httpsAgent) {
+      let ca: string[];
+      try {
+        ca = trustedCas(this.#tlsCaFile);
+      } catch {
+        throw new InviteError('xmpp-unavailable', 'cannot read the configured XMPP TLS CA file', { retryAfter: 300 });
+      }
+      this.#httpsAgent = new HttpsAgent({ ca, rejectUnauthorized: true, keepAlive: true });
+    }
+    return this.#httpsAgent;
   }
 }
+
+/**
+ * One POST with node:http(s) rather than fetch: fetch cannot take extra CAs
+ * without a dispatcher from the undici package. Redirects are not followed,
+ * so the Basic credentials go nowhere but the configured URL.
+ */
+const post = (
+  url: URL,
+  o: { headers: Record<string, string>; body: string; timeoutMs: number; agent: HttpsAgent | undefined }
+): Promise<{ status: number; text: string }> =>
+  new Promise((resolve, reject) => {
+    const options = { method: 'POST', headers: { ...o.headers, 'content-length': String(Buffer.byteLength(o.body)) } };
+    const req = url.protocol === 'https:' ? httpsRequest(url, { ...options, agent: o.agent }) : httpRequest(url, options);
+    const timer = setTimeout(() => req.destroy(Object.assign(new Error('timeout'), { name: 'TimeoutError' })), o.timeoutMs);
+    req.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('error', (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
+      res.on('end', () => {
+        clearTimeout(timer);
+        resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') });
+      });
+    });
+    req.end(o.body);
+  });
 
 const parse = (text: string): unknown => {
   try {

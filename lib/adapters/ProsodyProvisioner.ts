@@ -1,6 +1,6 @@
 import { InviteError } from '../errors.js';
 import type { RosterItem, RosterLink, XmppProvisioner } from '../ports/XmppProvisioner.js';
-import { XmppConnection, XmppStanzaError, x, type XmlElement } from './xmpp/XmppConnection.js';
+import { XmppAuthError, XmppConnection, XmppStanzaError, x, type XmlElement } from './xmpp/XmppConnection.js';
 
 const NS_COMMANDS = 'http://jabber.org/protocol/commands';
 const NS_DATA = 'jabber:x:data';
@@ -40,8 +40,8 @@ export class ProsodyProvisioner implements XmppProvisioner {
       await session.connect();
       return true;
     } catch (e) {
-      // A refused login is an answer; an unreachable server is not.
-      if (e instanceof InviteError && e.details?.sasl === 'not-authorized') return false;
+      // A refused login is an answer; an unreachable (or untrustworthy) server is not.
+      if (e instanceof InviteError && e.cause instanceof XmppAuthError && e.cause.condition === 'not-authorized') return false;
       throw e;
     } finally {
       await session.close();

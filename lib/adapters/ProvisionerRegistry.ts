@@ -57,6 +57,6 @@ export class ProvisionerRegistryFromConfig implements ProvisionerRegistry {
       return new ProsodyProvisioner({ domain, connection, userConnection });
     }
     const { EjabberdProvisioner } = await import('./EjabberdProvisioner.js');
-    return new EjabberdProvisioner({ server, password });
+    return new EjabberdProvisioner({ server, password, tlsCaFile: this.#tlsCaFile });
   }
 }

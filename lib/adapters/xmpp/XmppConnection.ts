@@ -2,33 +2,33 @@
  * A minimal c2s client assembled from xmpp.js parts, for server-side use:
  * - no reconnect module: a Lambda must never reconnect in the background;
  *   the next call reconnects on demand;
- * - SASL PLAIN over TLS (or on loopback), else a SCRAM-SHA-1 whose PBKDF2
- *   runs in Node's native crypto (xmpp.js's own takes ~0.6 s of CPU);
- * - STARTTLS with an optional CA (xmpp.js has no option for one);
+ * - TLS cannot be stripped: off loopback, a server that offers no STARTTLS
+ *   is refused before any SASL byte; certificates are verified against the
+ *   system CAs plus the configured CA file, for the XMPP domain's name;
+ * - our own SASL: SCRAM-SHA-256 > SCRAM-SHA-1 (see scram.ts: the server must
+ *   prove it knows the password, cheap iteration counts are refused) > PLAIN,
+ *   and PLAIN only inside TLS (or on loopback). xmpp.js's SASL never reads
+ *   the server signature sent with <success/>, so it cannot do this;
  * - our own IQ tracking, so an IQ error that arrives before send() resolves
  *   never becomes an unhandled rejection.
  */
-import { pbkdf2 } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { isIP } from 'node:net';
-import { promisify } from 'node:util';
+import type { ConnectionOptions } from 'node:tls';
 import { Client } from '@xmpp/client-core';
 import _tcp from '@xmpp/tcp';
-import _tls from '@xmpp/tls';
+import ConnectionTLS from '@xmpp/tls/lib/Connection.js';
 import TlsSocket from '@xmpp/tls/lib/Socket.js';
 import _middleware from '@xmpp/middleware';
 import _streamFeatures from '@xmpp/stream-features';
 import _iqCaller from '@xmpp/iq/caller.js';
-import _sasl from '@xmpp/sasl';
 import _resourceBinding from '@xmpp/resource-binding';
 import xml from '@xmpp/xml';
-import SASLFactory from 'saslmechanisms';
-import ScramSha1 from 'sasl-scram-sha-1';
-import Plain from 'sasl-plain';
 import { InviteError } from '../../errors.js';
+import { ScramClient, ScramError, type ScramMechanism } from './scram.js';
+import { hostOf, tlsRequiredFor, trustedCas } from './tlsPolicy.js';
 
-const pbkdf2Async = promisify(pbkdf2);
 const NS_TLS = 'urn:ietf:params:xml:ns:xmpp-tls';
+const NS_SASL = 'urn:ietf:params:xml:ns:xmpp-sasl';
+const NS_STREAM = 'http://etherx.jabber.org/streams';
 
 export interface XmlElement {
   name: string;
@@ -54,33 +54,47 @@ export class XmppStanzaError extends Error {
   }
 }
 
-/** SCRAM-SHA-1 with the PBKDF2 rounds in native code; the rest stays xmpp.js's. */
-function FastScramSha1(this: Record<string, unknown>, options?: unknown) {
-  ScramSha1.call(this, options);
-}
-FastScramSha1.prototype = Object.create(ScramSha1.prototype);
-FastScramSha1.prototype.response = async function (this: Record<string, unknown>, cred: Record<string, unknown>) {
-  if (this._stage === 'challenge') {
-    const salt = this._salt as Uint8Array;
-    const salted = await pbkdf2Async(String(cred.password ?? ''), salt, Number(this._iterationCount), 20, 'sha1');
-    // The library reuses "cached" credentials when the salt matches.
-    cred = { ...cred, salt, saltedPassword: new Uint8Array(salted), clientKey: undefined, serverKey: undefined };
+/**
+ * A login that did not happen, with its SASL condition (`not-authorized`,
+ * or our own refusal such as `server-signature-mismatch`). Internal: it
+ * travels as the `cause` of a public `xmpp-unavailable`, never in its body.
+ */
+export class XmppAuthError extends Error {
+  public constructor(
+    public readonly condition: string,
+    message: string
+  ) {
+    super(message);
+    this.name = 'XmppAuthError';
   }
-  return ScramSha1.prototype.response.call(this, cred);
-};
+}
 
 export interface XmppConnectionOptions {
-  /** `xmpp://host:port` (STARTTLS when offered) or `xmpps://host:port`. */
+  /** `xmpp://host:port` (STARTTLS) or `xmpps://host:port` (direct TLS). */
   service: string;
   /** Bare JID to log in as. */
   jid: string;
   password: () => Promise<string> | string;
   timeoutMs: number;
-  /** PEM file of an extra CA to trust (self-signed local servers). */
+  /** PEM file of an extra CA to trust (self-signed local servers), on top of the system CAs. */
   tlsCaFile?: string;
+  /**
+   * Refuse to log in without TLS. Defaults to "the host is not loopback"
+   * (tlsPolicy.ts); tests force it to exercise that path on loopback.
+   */
+  requireTls?: boolean;
 }
 
-const isLoopback = (host: string) => host === 'localhost' || host.startsWith('127.') || host === '::1' || host === '[::1]';
+/** Best first; PLAIN hands the password over, so only inside TLS (or on tolerated plaintext). */
+export const chooseMechanism = (
+  offered: string[],
+  stream: { secure: boolean; requireTls: boolean }
+): ScramMechanism | 'PLAIN' | undefined => {
+  if (offered.includes('SCRAM-SHA-256')) return 'SCRAM-SHA-256';
+  if (offered.includes('SCRAM-SHA-1')) return 'SCRAM-SHA-1';
+  if (offered.includes('PLAIN') && (stream.secure || !stream.requireTls)) return 'PLAIN';
+  return undefined;
+};
 
 type Pending = { resolve: (el: XmlElement) => void; reject: (e: Error) => void; timer: NodeJS.Timeout };
 
@@ -90,9 +104,15 @@ export class XmppConnection {
   #starting: Promise<void> | undefined;
   #pending = new Map<string, Pending>();
   #counter = 0;
+  #mechanism: string | undefined;
 
   public constructor(options: XmppConnectionOptions) {
     this.#options = options;
+  }
+
+  /** The SASL mechanism of the current session (observability and tests). */
+  public get mechanism(): string | undefined {
+    return this.online ? this.#mechanism : undefined;
   }
 
   public get online(): boolean {
@@ -141,43 +161,63 @@ export class XmppConnection {
   async #start(): Promise<void> {
     const { service, jid, timeoutMs, tlsCaFile } = this.#options;
     const [local, domain] = jid.split('@') as [string, string];
-    const host = new URL(service.replace(/^xmpps?:/, 'http:')).hostname;
-    let ca: Buffer | undefined;
+    const requireTls = this.#options.requireTls ?? tlsRequiredFor(hostOf(service));
+    let ca: string[];
     try {
-      ca = tlsCaFile ? readFileSync(tlsCaFile) : undefined;
+      ca = trustedCas(tlsCaFile);
     } catch {
       throw new InviteError('xmpp-unavailable', 'cannot read the configured XMPP TLS CA file', { retryAfter: 300 });
     }
+    // The certificate must name the XMPP domain (RFC 6120 §13.7.2.1), not
+    // whatever host the service URL dials.
+    const tlsOptions: ConnectionOptions = { ca, servername: domain, rejectUnauthorized: true };
 
     const entity = new Client({ service, domain, timeout: timeoutMs });
     _tcp({ entity });
-    _tls({ entity });
+    entity.transports.push(verifiedDirectTls(tlsOptions));
     const middleware = _middleware({ entity });
+    let authenticated = false;
+    // Runs before every feature handler: decides whether this stream may go on at all.
+    middleware.use(async (ctx: { stanza: XmlElement & { is(n: string, ns: string): boolean } }, next: () => Promise<unknown>) => {
+      const features = ctx.stanza;
+      if (!features.is('features', NS_STREAM)) return next();
+      const secure = entity.isSecure();
+      const starttls = !secure && Boolean(features.getChild('starttls', NS_TLS));
+      if (!secure && requireTls && !starttls) {
+        throw new InviteError('xmpp-unavailable', 'the XMPP server does not offer STARTTLS: refusing to log in without TLS', {
+          retryAfter: 300,
+        });
+      }
+      // A server that skips SASL would hand us a session we never authenticated.
+      if (!authenticated && !starttls && !features.getChild('mechanisms', NS_SASL)) {
+        throw new XmppAuthError('no-sasl', 'the XMPP server offers no SASL login');
+      }
+      return next();
+    });
     const streamFeatures = _streamFeatures({ middleware });
     const iqCaller = _iqCaller({ middleware, entity });
-    const saslFactory = new SASLFactory();
-    saslFactory.use('SCRAM-SHA-1', FastScramSha1);
-    saslFactory.use(Plain);
 
-    // STARTTLS, with our CA and the domain as the certificate name.
-    streamFeatures.use('starttls', NS_TLS, async ({ entity: e }: { entity: any }) => {
-      const element = await e.sendReceive(x('starttls', { xmlns: NS_TLS }));
-      if (element.name !== 'proceed') throw new Error('STARTTLS_FAILURE');
-      const socket = new TlsSocket();
-      socket.connect({ socket: e.socket, host: isIP(host) ? undefined : host, servername: domain, ca });
-      await new Promise<void>((resolve, reject) => {
-        socket.once('connect', resolve);
-        socket.once('error', reject);
-      });
-      e._attachSocket(socket);
-      await e.restart();
+    streamFeatures.use('starttls', NS_TLS, async (_ctx: unknown, next: () => Promise<unknown>) => {
+      if (entity.isSecure()) return next();
+      const answer = await entity.sendReceive(x('starttls', { xmlns: NS_TLS }));
+      if (answer.name !== 'proceed') {
+        throw new InviteError('xmpp-unavailable', 'the XMPP server refused STARTTLS', { retryAfter: 30 });
+      }
+      entity._attachSocket(await upgradeToTls(entity.socket, tlsOptions, timeoutMs));
+      await entity.restart();
     });
     const password = await this.#options.password();
-    _sasl({ streamFeatures, saslFactory }, async (authenticate: any, mechanisms: string[]) => {
-      const plainOk = mechanisms.includes('PLAIN') && (entity.isSecure() || isLoopback(host));
-      const mechanism = plainOk ? 'PLAIN' : mechanisms.find((m) => m === 'SCRAM-SHA-1');
-      if (!mechanism) throw new InviteError('xmpp-unavailable', 'no usable SASL mechanism offered');
-      await authenticate({ username: local, password }, mechanism);
+    streamFeatures.use('mechanisms', NS_SASL, async (_ctx: unknown, _next: unknown, element: XmlElement) => {
+      const secure = entity.isSecure();
+      // The guard above already stopped this; kept so SASL never depends on it.
+      if (requireTls && !secure) throw new XmppAuthError('tls-required', 'refusing to log in without TLS');
+      const offered = element.getChildren('mechanism', NS_SASL).map((m) => m.text().trim());
+      const mechanism = chooseMechanism(offered, { secure, requireTls });
+      if (!mechanism) throw new XmppAuthError('no-usable-mechanism', 'the XMPP server offers no SASL mechanism we accept');
+      await authenticate(entity, mechanism, local, password, timeoutMs);
+      authenticated = true;
+      this.#mechanism = mechanism;
+      await entity.restart();
     });
     _resourceBinding({ iqCaller, streamFeatures });
 
@@ -189,6 +229,7 @@ export class XmppConnection {
     entity.on('stanza', (stanza: XmlElement) => this.#onStanza(entity, stanza));
 
     this.#entity = entity;
+    this.#mechanism = undefined;
     try {
       await entity.start();
     } catch (cause) {
@@ -255,17 +296,165 @@ const stanzaError = (stanza: XmlElement): XmppStanzaError => {
   return new XmppStanzaError(condition, error?.attrs.type ?? 'cancel', error?.getChildText('text') ?? undefined);
 };
 
-/** Connection-level failures, with no secret in the message. */
+/** The direct-TLS transport (`xmpps://`) of xmpp.js, with our certificate checks. */
+const verifiedDirectTls = (tlsOptions: ConnectionOptions) =>
+  class VerifiedDirectTls extends ConnectionTLS {
+    public socketParameters(service: string) {
+      const params = super.socketParameters(service);
+      return params && { ...params, ...tlsOptions };
+    }
+  };
+
+/** STARTTLS: wraps the plaintext socket; resolves only once the certificate is verified. */
+const upgradeToTls = (plain: unknown, tlsOptions: ConnectionOptions, timeoutMs: number): Promise<unknown> => {
+  const socket = new TlsSocket();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      socket.socket?.destroy();
+      reject(new InviteError('xmpp-unavailable', 'the TLS handshake with the XMPP server timed out', { retryAfter: 5 }));
+    }, timeoutMs);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      resolve(socket);
+    });
+    socket.once('error', (cause: { code?: string }) => {
+      clearTimeout(timer);
+      // The plaintext socket must not carry anything more (not even our stream close).
+      socket.socket?.destroy();
+      (plain as { destroy?: () => void }).destroy?.();
+      reject(
+        new InviteError('xmpp-unavailable', `TLS with the XMPP server failed (${cause?.code ?? 'handshake error'})`, {
+          retryAfter: 30,
+          cause,
+        })
+      );
+    });
+    socket.connect({ ...tlsOptions, socket: plain });
+  });
+};
+
+/** Next SASL element from the server, failing on a timeout or a dropped stream. */
+const saslReader = (entity: any, timeoutMs: number) => {
+  const queue: XmlElement[] = [];
+  let waiting: { resolve: (el: XmlElement) => void; reject: (e: Error) => void } | undefined;
+  const onNonza = (el: XmlElement) => {
+    if (el.attrs.xmlns !== NS_SASL) return;
+    const w = waiting;
+    waiting = undefined;
+    if (w) w.resolve(el);
+    else queue.push(el);
+  };
+  const onGone = () => {
+    const w = waiting;
+    waiting = undefined;
+    w?.reject(new InviteError('xmpp-unavailable', 'the XMPP server closed the connection during login', { retryAfter: 5 }));
+  };
+  entity.on('nonza', onNonza);
+  entity.on('disconnect', onGone);
+  entity.on('error', onGone);
+  return {
+    next: (): Promise<XmlElement> => {
+      const queued = queue.shift();
+      if (queued) return Promise.resolve(queued);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waiting = undefined;
+          reject(new InviteError('xmpp-unavailable', 'the XMPP server did not answer the login in time', { retryAfter: 5 }));
+        }, timeoutMs);
+        waiting = {
+          resolve: (el) => {
+            clearTimeout(timer);
+            resolve(el);
+          },
+          reject: (e) => {
+            clearTimeout(timer);
+            reject(e);
+          },
+        };
+      });
+    },
+    close: () => {
+      onGone();
+      entity.removeListener('nonza', onNonza);
+      entity.removeListener('disconnect', onGone);
+      entity.removeListener('error', onGone);
+    },
+  };
+};
+
+const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
+const unb64 = (s: string) => Buffer.from(s.trim(), 'base64').toString('utf8');
+
+/** A SASL <failure/> (or any unexpected answer) as an internal error. */
+const refused = (el: XmlElement): XmppAuthError => {
+  if (el.name !== 'failure') return new XmppAuthError('unexpected-answer', `unexpected SASL <${el.name}/> from the XMPP server`);
+  const condition = el.children.find((c): c is XmlElement => typeof c !== 'string' && c.name !== 'text')?.name;
+  const safe = condition && /^[a-z-]{1,64}$/.test(condition) ? condition : 'undefined-condition';
+  return new XmppAuthError(safe, `the XMPP server refused the login (${safe})`);
+};
+
+/**
+ * RFC 6120 §6 driven by hand: xmpp.js's SASL ignores the data of <success/>,
+ * where SCRAM's server signature travels.
+ */
+const authenticate = async (
+  entity: any,
+  mechanism: ScramMechanism | 'PLAIN',
+  username: string,
+  password: string,
+  timeoutMs: number
+): Promise<void> => {
+  const reader = saslReader(entity, timeoutMs);
+  try {
+    if (mechanism === 'PLAIN') {
+      await entity.send(x('auth', { xmlns: NS_SASL, mechanism }, b64(`\0${username}\0${password}`)));
+      const answer = await reader.next();
+      if (answer.name !== 'success') throw refused(answer);
+      return;
+    }
+    const scram = new ScramClient(mechanism, username, password);
+    await entity.send(x('auth', { xmlns: NS_SASL, mechanism }, b64(scram.clientFirst())));
+    let answer = await reader.next();
+    if (answer.name !== 'challenge') throw refused(answer);
+    let final: string;
+    try {
+      final = await scram.clientFinal(unb64(answer.text()));
+    } catch (e) {
+      // Tell the server we give up (RFC 6120 §6.4.5); nothing derived from the password was sent.
+      await entity.send(x('abort', { xmlns: NS_SASL })).catch(() => undefined);
+      throw e;
+    }
+    await entity.send(x('response', { xmlns: NS_SASL }, b64(final)));
+    answer = await reader.next();
+    // Some servers send server-final as one more challenge (RFC 6120 §6.3.10).
+    if (answer.name === 'challenge') {
+      scram.verifyServerFinal(unb64(answer.text()));
+      await entity.send(x('response', { xmlns: NS_SASL }));
+      answer = await reader.next();
+    }
+    if (answer.name !== 'success') throw refused(answer);
+    const data = answer.text().trim();
+    if (data && data !== '=') scram.verifyServerFinal(unb64(data));
+    // <success/> without a signature proves nothing about the server.
+    if (!scram.serverVerified) throw new XmppAuthError('server-signature-missing', 'the XMPP server did not prove it knows the password');
+  } catch (e) {
+    if (e instanceof ScramError) throw new XmppAuthError(e.reason, e.message);
+    throw e;
+  } finally {
+    reader.close();
+  }
+};
+
+/** Connection-level failures, with no secret and no protocol detail in the public part. */
 const unavailable = (cause: unknown): InviteError => {
   if (cause instanceof InviteError) return cause;
-  const e = cause as { name?: string; condition?: string; code?: string };
-  if (e?.name === 'SASLError') {
-    return new InviteError('xmpp-unavailable', `the XMPP server refused the login (${e.condition})`, {
-      retryAfter: 30,
-      details: { sasl: e.condition },
-    });
+  if (cause instanceof XmppAuthError) {
+    // The condition stays on the cause: ProsodyProvisioner.verifyPassword reads it, HTTP never does.
+    return new InviteError('xmpp-unavailable', 'the XMPP server refused the login', { retryAfter: 30, cause });
   }
+  const e = cause as { name?: string; code?: string };
   return new InviteError('xmpp-unavailable', `cannot reach the XMPP server (${e?.code ?? e?.name ?? 'error'})`, {
     retryAfter: 5,
+    cause,
   });
 };
