@@ -226,7 +226,6 @@ const seedOurs = async (ctx: Ctx, count: number) => {
       groups: [],
       roles: [],
       source: 'bench:seed',
-      redemptions: [],
     };
     return toItem(invite);
   });

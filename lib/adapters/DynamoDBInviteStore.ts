@@ -89,7 +89,6 @@ export const fromItem = (item: Item): Invite => ({
   roles: (item.roles as string[] | undefined) ?? [],
   note: item.note as string | undefined,
   source: (item.source as string | undefined) ?? 'unknown',
-  redemptions: [],
 });
 
 const toClaim = (item: Item): ClaimRecord => ({

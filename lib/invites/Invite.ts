@@ -6,11 +6,6 @@ export type InviteType = (typeof InviteTypes)[number];
 export type InviteStatus = 'valid' | 'expired' | 'used' | 'revoked';
 export const InviteStatuses: readonly InviteStatus[] = ['valid', 'expired', 'used', 'revoked'];
 
-export interface Redemption {
-  jid: string;
-  at: number;
-}
-
 export interface Invite {
   /** SHA-256 of the token, base64url: the public handle. */
   id: string;
@@ -37,8 +32,6 @@ export interface Invite {
   note?: string;
   /** Who or what created it: `api-key:<id>`, `webhook:<source>`, `cli`. */
   source: string;
-  /** Audit: JIDs created (or reset) with this invite. */
-  redemptions: Redemption[];
 }
 
 /**

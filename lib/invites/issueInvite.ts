@@ -149,7 +149,6 @@ export const issueInvite = async (deps: IssueDeps, actor: Actor, input: IssueInp
     roles,
     note: input.note,
     source: actor.source,
-    redemptions: [],
   };
   await store.create(invite, now, { countBySource: perSource !== undefined });
   return {

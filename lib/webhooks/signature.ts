@@ -1,5 +1,6 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { InviteError } from '../errors.js';
+import { safeEqual } from '../token.js';
 
 /**
  * Webhook signatures, Stripe's scheme, both ways (signup forms in, invite
@@ -50,12 +51,6 @@ export const parseSignatureHeader = (header: string | undefined): ParsedSignatur
   return { timestamp, signatures };
 };
 
-const equalHex = (a: string, b: string): boolean => {
-  const ab = Buffer.from(a, 'hex');
-  const bb = Buffer.from(b, 'hex');
-  return ab.length === bb.length && timingSafeEqual(ab, bb);
-};
-
 export interface VerifyInput {
   header: string | undefined;
   body: Body;
@@ -81,7 +76,7 @@ export const verifySignature = ({ header, body, secrets, now, toleranceSeconds =
   for (const secret of secrets) {
     const expected = computeSignature(secret, parsed.timestamp, body);
     // No early exit: every candidate is compared, in constant time.
-    for (const candidate of parsed.signatures) matched = equalHex(expected, candidate) || matched;
+    for (const candidate of parsed.signatures) matched = safeEqual(expected, candidate) || matched;
   }
   if (!matched) throw new InviteError('signature-invalid', 'the signature does not match the body');
   if (Math.abs(now - parsed.timestamp) > toleranceSeconds) {

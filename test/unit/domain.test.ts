@@ -112,7 +112,7 @@ describe('Module: uris', () => {
 describe('Function: inviteStatus', () => {
   const base: Invite = {
     id: 'x', type: 'account', domain: 'example.com', maxUses: 1, uses: 0, pending: 0, expiresAt: 1000, createdAt: 0,
-    groups: [], roles: [], source: 'test', redemptions: [],
+    groups: [], roles: [], source: 'test',
   };
   it('treats an invite as expired from its expiresAt on, whatever TTL has not deleted yet', () => {
     expect(inviteStatus(base, 999)).toBe('valid');

@@ -9,7 +9,7 @@ import { verifySignature } from '../../lib/webhooks/signature.js';
 
 const invite: Invite = {
   id: 'B'.repeat(43), type: 'account', domain: 'example.com', maxUses: 1, uses: 0, pending: 0,
-  expiresAt: 2_000_000_000, createdAt: 1_900_000_000, groups: [], roles: [], source: 'cli', redemptions: [],
+  expiresAt: 2_000_000_000, createdAt: 1_900_000_000, groups: [], roles: [], source: 'cli',
 };
 const created = (changeId: string, domain = 'example.com'): InviteChange => ({ type: 'invite.created', changeId, at: 1, invite: { ...invite, domain } });
 const endpoint = (name: string, extra: Partial<WebhookEndpoint> = {}): WebhookEndpoint => ({

@@ -19,7 +19,6 @@ const invite: Invite = {
   roles: [],
   note: 'hi',
   source: 'api-key:k1',
-  redemptions: [],
 };
 const image = (item: Record<string, unknown>) => marshall(item, { removeUndefinedValues: true });
 const record = (eventName: StreamRecord['eventName'], images: { old?: Record<string, unknown>; new?: Record<string, unknown> }, extra: Partial<StreamRecord> = {}): StreamRecord => ({
