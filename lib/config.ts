@@ -93,6 +93,8 @@ const bool = (env: Env, name: string, fallback: boolean): boolean => {
   throw new Error(`configuration ${name} must be true or false, got ${JSON.stringify(env[name])}`);
 };
 
+const SERVER_FIELDS = ['kind', 'service', 'adminJid', 'adminPassword', 'adminPasswordParameter', 'apiUrl', 'timeoutMs'] as const;
+
 const parseXmppServers = (env: Env, timeoutMs: number): Record<string, XmppServerConfig> => {
   const servers: Record<string, XmppServerConfig> = {};
   const json = env.XMPP_SERVERS;
@@ -107,7 +109,19 @@ const parseXmppServers = (env: Env, timeoutMs: number): Record<string, XmppServe
       throw new Error('configuration XMPP_SERVERS must be a JSON object keyed by domain');
     }
     for (const [rawDomain, value] of Object.entries(parsed as Record<string, Partial<XmppServerConfig>>)) {
-      const domain = normalizeDomain(rawDomain);
+      const where = `XMPP_SERVERS[${JSON.stringify(rawDomain)}]`;
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`configuration ${where} must be an object`);
+      // A misspelt field would otherwise surface as a 503 on the first redeem.
+      const unknown = Object.keys(value).filter((k) => !(SERVER_FIELDS as readonly string[]).includes(k));
+      if (unknown.length > 0) {
+        throw new Error(`configuration ${where}: unknown field ${JSON.stringify(unknown[0])} (known: ${SERVER_FIELDS.join(', ')})`);
+      }
+      let domain: string;
+      try {
+        domain = normalizeDomain(rawDomain);
+      } catch {
+        throw new Error(`configuration ${where}: the key must be the XMPP domain, a DNS name`);
+      }
       servers[domain] = checkServer({ ...value, domain, timeoutMs: value.timeoutMs ?? timeoutMs }, `XMPP_SERVERS[${JSON.stringify(rawDomain)}].apiUrl`);
     }
   }
@@ -138,6 +152,12 @@ const checkServer = (s: Partial<XmppServerConfig>, apiUrlVariable: string): Xmpp
     throw new Error(`XMPP server for ${s.domain}: service must look like xmpp://host:port`);
   }
   if (!s.adminJid) throw new Error(`XMPP server for ${s.domain}: adminJid is required`);
+  if (!s.adminPassword && !s.adminPasswordParameter) {
+    throw new Error(`XMPP server for ${s.domain}: give adminPassword (local) or adminPasswordParameter (an SSM SecureString)`);
+  }
+  if (s.timeoutMs !== undefined && (!Number.isInteger(s.timeoutMs) || s.timeoutMs < 100)) {
+    throw new Error(`XMPP server for ${s.domain}: timeoutMs must be an integer >= 100`);
+  }
   if (s.kind === 'ejabberd' && !s.apiUrl) {
     throw new Error(`XMPP server for ${s.domain}: ejabberd needs apiUrl (mod_http_api)`);
   }

@@ -180,8 +180,8 @@ describe('Function: loadConfig', () => {
   it('reads XMPP servers per domain, and the single-server shorthand', () => {
     const c = loadConfig({
       XMPP_SERVERS: JSON.stringify({
-        'A.example': { kind: 'prosody', service: 'xmpps://xmpp.a.example:5223', adminJid: 'admin@a.example' },
-        'b.example': { kind: 'ejabberd', service: 'xmpp://xmpp.b.example:5222', adminJid: 'admin@b.example', apiUrl: 'https://b.example/api' },
+        'A.example': { kind: 'prosody', service: 'xmpps://xmpp.a.example:5223', adminJid: 'admin@a.example', adminPasswordParameter: '/x/a' },
+        'b.example': { kind: 'ejabberd', service: 'xmpp://xmpp.b.example:5222', adminJid: 'admin@b.example', apiUrl: 'https://b.example/api', adminPassword: 'pw' },
       }),
     });
     expect(c.domains).toEqual(['a.example', 'b.example']);
@@ -192,6 +192,18 @@ describe('Function: loadConfig', () => {
   it('refuses broken configuration loudly', () => {
     expect(() => loadConfig({ XMPP_SERVERS: '{nope' })).toThrow(/XMPP_SERVERS/);
     expect(() => loadConfig({ XMPP_SERVERS: JSON.stringify({ 'a.example': { kind: 'openfire' } }) })).toThrow(/kind/);
+    const prosody = { kind: 'prosody', service: 'xmpp://x.example:5222', adminJid: 'admin@a.example' };
+    // A misspelt field or a missing password is named at start, not found by the first redeem.
+    expect(() => loadConfig({ XMPP_SERVERS: JSON.stringify({ 'a.example': { ...prosody, adminPasswordParam: '/x' } }) })).toThrow(
+      /^configuration XMPP_SERVERS\["a\.example"\]: unknown field "adminPasswordParam"/
+    );
+    expect(() => loadConfig({ XMPP_SERVERS: JSON.stringify({ 'a.example': prosody }) })).toThrow(/adminPassword/);
+    expect(() => loadConfig({ XMPP_SERVERS: JSON.stringify({ 'a.example': [] }) })).toThrow(/must be an object/);
+    expect(() => loadConfig({ CLAIM_KEY: 'short' })).toThrow(/CLAIM_KEY/);
+    expect(() => loadConfig({ PROTECTED_JIDS: 'not a jid' })).toThrow(/PROTECTED_JIDS/);
+    expect(() =>
+      loadConfig({ SECRETS_PATH: '/xmpp-invites/prod', XMPP_SERVERS: JSON.stringify({ 'a.example': { ...prosody, adminPasswordParameter: '/xmpp-invites/prod/a.example' } }) })
+    ).toThrow(/must be under \/xmpp-invites\/prod\/xmpp\//);
     expect(() => loadConfig({ REGISTRATION_INVITE_ONLY: 'maybe' })).toThrow(/REGISTRATION_INVITE_ONLY/);
     expect(() => loadConfig({ INVITES_DEFAULT_TTL_SECONDS: '-1' })).toThrow(/INVITES_DEFAULT_TTL_SECONDS/);
   });

@@ -112,13 +112,13 @@ describe('TLS policy', () => {
 });
 
 describe('configuration refuses a plaintext ejabberd API off loopback', () => {
-  const ejabberd = (apiUrl: string) => ({ kind: 'ejabberd', adminJid: 'admin@b.example', apiUrl });
+  const ejabberd = (apiUrl: string) => ({ kind: 'ejabberd', adminJid: 'admin@b.example', adminPassword: 'pw', apiUrl });
   it('names the variable in one line', () => {
     expect(() => loadConfig({ XMPP_SERVERS: JSON.stringify({ 'b.example': ejabberd('http://xmpp.b.example:5280/api') }) })).toThrow(
       /^configuration XMPP_SERVERS\["b\.example"\]\.apiUrl uses http:\/\/ .*not loopback/
     );
     expect(() =>
-      loadConfig({ XMPP_DOMAIN: 'b.example', XMPP_KIND: 'ejabberd', XMPP_ADMIN_JID: 'admin@b.example', XMPP_API_URL: 'http://10.0.0.5/api' })
+      loadConfig({ XMPP_DOMAIN: 'b.example', XMPP_KIND: 'ejabberd', XMPP_ADMIN_JID: 'admin@b.example', XMPP_ADMIN_PASSWORD: 'pw', XMPP_API_URL: 'http://10.0.0.5/api' })
     ).toThrow(/^configuration XMPP_API_URL uses http:\/\//);
   });
   it('accepts https anywhere and http on loopback', () => {
