@@ -67,12 +67,11 @@ const ensureChromium = () => {
 };
 
 const bin = (name) => join(root, 'node_modules', '.bin', name);
-const env = {
-  ...process.env,
-  // The AWS SDK warns in every process that its releases after January 2027
-  // need Node 22; our SDK version is pinned, so the warning is noise here.
-  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-};
+// Everything runs on Node 22, the Lambda runtime the functions deploy to
+// (nodejs22.x): a pinned `node` devDependency, first on the PATH of every
+// child, whatever Node started this script.
+const env = { ...process.env, PATH: `${join(root, 'node_modules', '.bin')}:${process.env.PATH ?? ''}` };
+const node = () => (existsSync(bin('node')) ? bin('node') : process.execPath);
 
 const run = (cmd, args) => {
   const child = spawn(cmd, args, { cwd: root, stdio: 'inherit', env });
@@ -90,7 +89,7 @@ switch (command) {
     // An existing server (XMPP_* set) needs no local Prosody.
     if (!process.env.XMPP_SERVERS && !process.env.XMPP_DOMAIN) ensureProsody();
     // One node process with tsx's loader, so signals reach start.ts directly.
-    run(process.execPath, ['--import', 'tsx', join(root, 'scripts', 'start.ts'), ...rest]);
+    run(node(), ['--import', 'tsx', join(root, 'scripts', 'start.ts'), ...rest]);
     break;
   }
   case 'test': {
@@ -104,7 +103,7 @@ switch (command) {
   case 'bench': {
     ensureJava();
     ensureProsody();
-    run(process.execPath, ['--import', 'tsx', join(root, 'bench', 'run.ts'), ...rest]);
+    run(node(), ['--import', 'tsx', join(root, 'bench', 'run.ts'), ...rest]);
     break;
   }
   default:
