@@ -1,5 +1,5 @@
 import { registerAccount } from '../lib/invites/registerAccount.js';
-import { cfg } from './deps.js';
+import { cfg, clock, store } from './deps.js';
 import { httpRoute, json } from './http.js';
 import { credentialsBody } from './schemas.js';
 import { rateLimit } from './rateLimit.js';
@@ -7,7 +7,7 @@ import { xmpp } from './xmpp.js';
 
 /** Open registration; answers 403 registration-closed unless REGISTRATION_INVITE_ONLY=false. */
 export const handler = httpRoute(
-  async (event) => json(201, await registerAccount({ xmpp, config: cfg }, (event.body ?? {}) as Record<string, unknown>)),
+  async (event) => json(201, await registerAccount({ xmpp, store, clock, config: cfg }, (event.body ?? {}) as Record<string, unknown>)),
   // It creates accounts like a redeem, so it shares the redeem budget per address.
   { body: credentialsBody, use: [rateLimit('redeem')] }
 );

@@ -63,7 +63,7 @@ export const changesFromStreamRecord = (record: StreamRecord): InviteChange[] =>
             changeId,
             at,
             inviteId: (audit.pk as string).slice('INV#'.length),
-            redemption: { jid: audit.jid as string, kind: (audit.claimKind as ClaimKind | undefined) ?? 'account', at },
+            redemption: { jid: audit.jid as string, kind: (audit.claimKind as ClaimKind | 'contact' | undefined) ?? 'account', at },
           },
         ];
       }

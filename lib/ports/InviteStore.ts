@@ -50,8 +50,17 @@ export type ClaimResult =
 export interface RedemptionRecord {
   jid: string;
   at: number;
-  kind: ClaimKind;
+  /** `contact`: an existing account subscribed to the inviter with the token (XEP-0379). */
+  kind: ClaimKind | 'contact';
 }
+
+export interface ContactSpendRequest {
+  invite: Invite;
+  /** Bare JID of the existing account (any server) that subscribed with the token. */
+  subscriber: string;
+  now: number;
+}
+
 
 /**
  * Persistence of invites and their redemption claims. Adapters turn vendor
@@ -92,4 +101,16 @@ export interface InviteStore {
   complete(claim: ClaimRecord, kind: ClaimKind, now: number): Promise<void>;
   /** Gives the use back (and the preset username's reservation) after a failure. */
   release(claim: ClaimRecord, kind: ClaimKind, invite: Invite): Promise<void>;
+
+  /**
+   * XEP-0379 for an existing account: in one transaction takes one use of a
+   * live invite and records (invite, subscriber). `existing` when this
+   * subscriber already spent this invite (no second use). Throws `token-*`.
+   */
+  spendContactInvite(request: ContactSpendRequest): Promise<{ outcome: 'spent' | 'existing' }>;
+  /**
+   * Is this JID held by a live preset-username reservation or by a
+   * redemption? Open registration must not take such a name.
+   */
+  isJidHeld(jid: string, now: number): Promise<boolean>;
 }
