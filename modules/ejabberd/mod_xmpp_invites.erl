@@ -526,8 +526,12 @@ create_invite(Host, From, Cmd, Fields) ->
 call(Host, Path, Body) ->
     Url = binary_to_list(<<(strip_slash(opt(Host, url)))/binary, Path/binary>>),
     Timeout = opt(Host, timeout),
+    %% One connection per call: httpc's default profile would keep a pooled
+    %% connection that outlives a failed endpoint (and its settings are
+    %% shared with other modules, so we do not tune them).
     Headers = [{"authorization", "Bearer " ++ binary_to_list(opt(Host, key))},
-               {"accept", "application/json"}],
+               {"accept", "application/json"},
+               {"connection", "close"}],
     HttpOptions = [{timeout, Timeout}, {connect_timeout, Timeout}, {autoredirect, false}
                    | ssl_options(Host, Url)],
     Request = {Url, Headers, "application/json", jiffy:encode(Body)},

@@ -42,6 +42,8 @@ export interface InvitesModuleSettings {
   createAccountAccess?: string;
   maxInvitesPerUser?: number;
   preauthPerMinute?: number;
+  /** mod_register's `access` (default all): open registration never goes past it. */
+  registerAccess?: string;
 }
 
 export interface EjabberdOptions {
@@ -121,7 +123,7 @@ const invitesModuleYml = (o: InvitesModuleSettings) => {
   // registration is mod_xmpp_invites' (it answers first, at priority 40).
   return `  mod_adhoc: {}
   mod_register:
-    access: all
+    access: ${o.registerAccess ?? 'all'}
   mod_xmpp_invites:
 ${lines.join('\n')}
 `;
