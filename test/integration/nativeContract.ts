@@ -248,6 +248,19 @@ export const nativeAppContract = (serverName: 'prosody' | 'ejabberd', setup: () 
         expectRegistered(result);
         expect(await appCanLogin(target, jidOf(username), password)).toBe(true);
         expect(await rostersBoth(inviter.jid, jidOf(username))).toEqual(['both', 'both']);
+        if (app === 'conversations') {
+          // Conversations then logs in and sends the XEP-0379 subscribe with the
+          // token it just used: harmless, nothing spent twice.
+          const session = await LoggedInApp.login(target, jidOf(username), password);
+          try {
+            await session.subscribeWithPreauth(inviter.jid, invite.token);
+            expect(await session.presenceFrom(inviter.jid, 'subscribed', s.serviceTimeoutMs + 5000)).toBeDefined();
+          } finally {
+            session.close();
+          }
+          expect(await rostersBoth(inviter.jid, jidOf(username))).toEqual(['both', 'both']);
+        }
+        expect(await s.invite(invite.id)).toMatchObject({ uses: 1, pending: 0, completed: 1 });
       });
 
       it('with a reset invite: the new password logs in, the old one does not', async () => {
