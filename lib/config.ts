@@ -22,6 +22,12 @@ export interface XmppServerConfig {
   apiUrl?: string;
   /** Milliseconds to wait for the server before answering xmpp-unavailable. */
   timeoutMs: number;
+  /**
+   * The server runs this service's module (modules/README.md), so apps can
+   * open invites on it. Default false: the landing page then offers only the
+   * web form.
+   */
+  inAppInvites: boolean;
 }
 
 export interface Config {
@@ -115,6 +121,7 @@ const parseXmppServers = (env: Env, timeoutMs: number): Record<string, XmppServe
       adminPasswordParameter: env.XMPP_ADMIN_PASSWORD_PARAMETER || undefined,
       apiUrl: env.XMPP_API_URL || undefined,
       timeoutMs,
+      inAppInvites: bool(env, 'XMPP_IN_APP_INVITES', false),
     });
   }
   return servers;
@@ -132,7 +139,10 @@ const checkServer = (s: Partial<XmppServerConfig>): XmppServerConfig => {
   if (s.kind === 'ejabberd' && !s.apiUrl) {
     throw new Error(`XMPP server for ${s.domain}: ejabberd needs apiUrl (mod_http_api)`);
   }
-  return { ...s, service: s.service ?? "" } as XmppServerConfig;
+  if (s.inAppInvites !== undefined && typeof s.inAppInvites !== 'boolean') {
+    throw new Error(`XMPP server for ${s.domain}: inAppInvites must be true or false`);
+  }
+  return { ...s, service: s.service ?? "", inAppInvites: s.inAppInvites ?? false } as XmppServerConfig;
 };
 
 export const loadConfig = (env: Env = process.env): Config => {
@@ -202,6 +212,9 @@ export const loadConfig = (env: Env = process.env): Config => {
     },
   };
 };
+
+/** Can apps open invites of this domain on its server (its module installed)? */
+export const inAppInvites = (config: Pick<Config, 'xmpp'>, domain: string): boolean => config.xmpp[domain]?.inAppInvites === true;
 
 let cached: Config | undefined;
 /** Config of this process, read once. */
