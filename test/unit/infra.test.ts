@@ -72,6 +72,23 @@ describe('the deployable template', () => {
     );
     expect(env).not.toMatch(/PASSWORD"\s*:|SECRET"\s*:/);
   });
+
+  it("keeps the server modules' functions to their key prefixes, with SSM only where XMPP is spoken", () => {
+    const statements = (role: string) =>
+      (template.Resources[role]!.Properties.Policies as { PolicyDocument: { Statement: any[] } }[]).flatMap(
+        (p) => p.PolicyDocument.Statement
+      );
+    for (const role of ['XmppPreauthRole', 'XmppRegisterRole', 'XmppSubscribeRole', 'XmppInvitesRole']) {
+      const table = statements(role).filter((st) => st.Action.some((a: string) => /^dynamodb:(Get|Put|Update|Delete)Item$/.test(a)));
+      expect(table.length, role).toBeGreaterThan(0);
+      for (const st of table) {
+        const keys: string[] = st.Condition['ForAllValues:StringLike']['dynamodb:LeadingKeys'];
+        expect(keys.every((k) => /^(KEY|INV|JID|RATE)#\*$/.test(k)), role).toBe(true);
+      }
+      const ssm = statements(role).some((st) => st.Action.includes('ssm:GetParameter'));
+      expect(ssm, role).toBe(role === 'XmppRegisterRole');
+    }
+  });
 });
 
 describe('the functions', () => {
