@@ -347,15 +347,64 @@ describe('Route POST /xmpp/invites (XEP-0401 ad-hoc)', () => {
   });
 });
 
-describe('Rate limits per end-user address (in-process, low limits)', () => {
-  const LOW = { RATE_LIMIT_WINDOW_SECONDS: '60', RATE_LIMIT_CHECK_PER_IP: '2', RATE_LIMIT_CHECK_PER_TOKEN: '1000' };
+/**
+ * The handlers in this process, with settings the shared stack does not
+ * have: low limits, open registration. Set before the first import, since a
+ * handler reads its configuration once per container.
+ */
+describe('In-process: per-address rate limits (low limits) and open registration', () => {
+  const SETTINGS = {
+    RATE_LIMIT_WINDOW_SECONDS: '60',
+    RATE_LIMIT_CHECK_PER_IP: '2',
+    RATE_LIMIT_CHECK_PER_TOKEN: '1000',
+    REGISTRATION_INVITE_ONLY: 'false',
+  };
   let preauth: unknown;
   let check: unknown;
+  let register: unknown;
 
   beforeAll(async () => {
-    Object.assign(process.env, LOW);
+    Object.assign(process.env, SETTINGS);
     ({ handler: preauth } = await import('../../functions/xmppPreauth.js'));
     ({ handler: check } = await import('../../functions/checkInvite.js'));
+    ({ handler: register } = await import('../../functions/xmppRegister.js'));
+  });
+
+  const openRegister = (username: string, password = PASSWORD) =>
+    invoke(register, {
+      method: 'POST',
+      path: '/xmpp/register',
+      headers: { authorization: `Bearer ${serverKey}` },
+      body: { domain: 'localhost', username, password, address: address() },
+    });
+
+  it('registers without a token when registration is open, with the same username rules', async () => {
+    const username = uniqueName('open');
+
+    const created = await openRegister(username);
+    const again = await openRegister(username);
+    const invalid = await openRegister('no spaces allowed');
+    const weak = await openRegister(uniqueName(), 'short');
+
+    expect(created.status).toBe(201);
+    expect(created.body).toEqual({ jid: `${username}@localhost`, outcome: 'created' });
+    expect(await canLogin(`${username}@localhost`, PASSWORD)).toBe(true);
+    expect([again.status, again.body.error]).toEqual([409, 'username-taken']);
+    expect([invalid.status, invalid.body.error]).toEqual([400, 'username-invalid']);
+    expect([weak.status, weak.body.error]).toEqual([400, 'password-weak']);
+  });
+
+  it('keeps a username reserved by a live invite out of open registration', async () => {
+    const reserved = uniqueName('reserved');
+    const invite = await issue({ username: reserved });
+
+    const taken = await openRegister(reserved);
+
+    expect([taken.status, taken.body.error]).toEqual([409, 'username-taken']);
+    expect(await canLogin(`${reserved}@localhost`, PASSWORD)).toBe(false);
+    // The invite's owner still gets the name.
+    const redeemed = await api('POST', `/invites/${invite.token}/redeem`, { body: { password: PASSWORD }, auth: false });
+    expect(redeemed.status).toBe(201);
   });
 
   const address = () => `198.51.100.${1 + Math.floor(Math.random() * 254)}`;
