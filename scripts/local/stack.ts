@@ -145,7 +145,8 @@ export const startStack = async (options: StackOptions = {}): Promise<Stack> => 
       await waitFor(
         'serverless-offline',
         async () => (await fetch(`http://127.0.0.1:${port}/invites/AAAAAAAAAAAAAAAAAAAAAAAA`)).status === 404,
-        120_000,
+        // It bundles every function first: minutes on a busy two-core machine.
+        300_000,
         child.process
       ).catch((e: Error) => {
         throw new Error(`${e.message}\n${child.output()}`);
