@@ -427,8 +427,13 @@ module:hook("presence/bare", function (event)
 	if not contact_node or contact_host ~= module.host or not subscriber or not plausible_token(token) then return; end
 	local contact = contact_node .. "@" .. contact_host;
 	if subscriber == contact then return; end
-	-- Already approved (e.g. right after an ibr=y registration): mod_presence answers.
-	if rostermanager.is_contact_subscribed(contact_node, contact_host, subscriber) then return; end
+	-- Already approved (e.g. right after an ibr=y registration): mod_presence
+	-- answers `subscribed` as for any repeated request. Read from the stored
+	-- roster: is_contact_subscribed() may answer from the subscriber's online
+	-- roster instead.
+	local contact_roster = rostermanager.load_roster(contact_node, contact_host);
+	local item = contact_roster and contact_roster[subscriber];
+	if item and (item.subscription == "from" or item.subscription == "both") then return; end
 	if not async.ready() then
 		module:log("debug", "Subscription with a token outside a session's runner: left to the user");
 		return;
@@ -446,10 +451,26 @@ module:hook("presence/bare", function (event)
 	end
 
 	module:log("info", "Subscription from %s to %s approved by a contact invite", subscriber, contact);
-	if rostermanager.set_contact_pending_in(contact_node, contact_host, subscriber)
-	and rostermanager.subscribed(contact_node, contact_host, subscriber) then
-		rostermanager.roster_push(contact_node, contact_host, subscriber);
+	if not (rostermanager.set_contact_pending_in(contact_node, contact_host, subscriber)
+		and rostermanager.subscribed(contact_node, contact_host, subscriber)) then
+		module:log("warn", "Could not store the approval of %s in the roster of %s: left to the user", subscriber, contact);
+		return;
 	end
+	rostermanager.roster_push(contact_node, contact_host, subscriber);
+	-- Answered here rather than by mod_presence, which may judge from the
+	-- subscriber's online roster (not yet updated) and only acknowledge.
+	module:send(st.presence({ type = "subscribed", from = contact, to = subscriber }));
+	local sent = 0;
+	local sessions = prosody.bare_sessions[contact];
+	for _, session in pairs(sessions and sessions.sessions or {}) do
+		if session.presence then
+			local presence = st.clone(session.presence);
+			presence.attr.from, presence.attr.to = session.full_jid, subscriber;
+			module:send(presence);
+			sent = sent + 1;
+		end
+	end
+	if sent == 0 then module:send(st.presence({ type = "unavailable", from = contact, to = subscriber })); end
 	-- Subscribe back, so both end at `both` once the subscriber's app approves
 	-- (it asked first; the apps approve at once).
 	if not rostermanager.is_user_subscribed(contact_node, contact_host, subscriber)
@@ -459,7 +480,7 @@ module:hook("presence/bare", function (event)
 			module:send(st.presence({ type = "subscribe", from = contact, to = subscriber }));
 		end
 	end
-	-- mod_presence now sees an approved contact and answers `subscribed`.
+	return true;
 end, 1);
 
 -- XEP-0401 ad-hoc commands: invites created from an app ---------------------
