@@ -81,8 +81,9 @@ end
 for name in pairs(replaced) do
 	if modulemanager.is_loaded(module.host, name) then warn_replaced(name); end
 end
-module:hook_global("module-loaded", function (event)
-	if event.host == module.host and replaced[event.module] then warn_replaced(event.module); end
+-- Loaded later (modules_enabled order, or by hand): fired on the host's events.
+module:hook("module-loaded", function (event)
+	if replaced[event.module] then warn_replaced(event.module); end
 end);
 
 -- The service ---------------------------------------------------------------
