@@ -387,6 +387,32 @@ in_subscription(true, #presence{type = subscribe, from = From, to = To} = Pres) 
                     true
             end
     end;
+in_subscription(false, #presence{type = subscribe, from = From, to = To} = Pres) ->
+    %% Already approved (Conversations sends the token again right after an
+    %% ibr=y registration, when both rosters already read "both"). mod_roster
+    %% auto-replies `subscribed`, but the subscriber's side drops that reply
+    %% (no pending request on its item), so the app would never hear back.
+    %% Nothing to spend: acknowledge to a local subscriber's sessions.
+    case preauth_token(Pres) of
+        undefined -> false;
+        _Token ->
+            Contact = jid:remove_resource(To),
+            Subscriber = jid:remove_resource(From),
+            {Sub, _Ask, _Groups} = ejabberd_hooks:run_fold(
+                                     roster_get_jid_info, To#jid.lserver, {none, none, []},
+                                     [To#jid.luser, To#jid.lserver, Subscriber]),
+            case (Sub == from orelse Sub == both) andalso ejabberd_router:is_my_host(Subscriber#jid.lserver) of
+                true ->
+                    lists:foreach(
+                      fun(Resource) ->
+                              Full = jid:replace_resource(Subscriber, Resource),
+                              ejabberd_sm:route(Full, {route, #presence{type = subscribed, from = Contact, to = Full}})
+                      end, ejabberd_sm:get_user_resources(Subscriber#jid.luser, Subscriber#jid.lserver));
+                false ->
+                    ok
+            end,
+            false
+    end;
 in_subscription(Acc, _Pres) ->
     Acc.
 

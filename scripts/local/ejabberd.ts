@@ -11,6 +11,8 @@ export interface LocalEjabberd {
   /** c2s with STARTTLS (required) and a self-signed certificate. */
   service: string;
   c2sPort: number;
+  /** With `optionalTlsListener`: a c2s port where clients may stay in plaintext. */
+  optionalTlsPort?: number;
   httpPort: number;
   /** mod_http_api base URL. */
   apiUrl: string;
@@ -51,6 +53,8 @@ export interface EjabberdOptions {
   adminPassword?: string;
   /** Loads mod_xmpp_invites (compiled from modules/ejabberd with erlc) with these settings. */
   invites?: InvitesModuleSettings;
+  /** Also a c2s listener where STARTTLS is offered but not required (to test what happens on plaintext). */
+  optionalTlsListener?: boolean;
 }
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -156,7 +160,16 @@ const ejabberdctlFor = (dir: string): [string, string[]] => {
 
 const yamlString = (s: string) => JSON.stringify(s);
 
-const ejabberdYml = (o: { domain: string; adminJid: string; c2sPort: number; httpPort: number; cert: string; key: string; invites?: InvitesModuleSettings }) =>
+const ejabberdYml = (o: {
+  domain: string;
+  adminJid: string;
+  c2sPort: number;
+  optionalTlsPort?: number;
+  httpPort: number;
+  cert: string;
+  key: string;
+  invites?: InvitesModuleSettings;
+}) =>
   `# Private instance for xmpp-invites tests. Loopback only.
 loglevel: info
 log_rotate_count: 0
@@ -171,7 +184,12 @@ listen:
     ip: "127.0.0.1"
     module: ejabberd_c2s
     starttls_required: true
-  -
+${o.optionalTlsPort ? `  -
+    port: ${o.optionalTlsPort}
+    ip: "127.0.0.1"
+    module: ejabberd_c2s
+    starttls: true
+` : ''}  -
     port: ${o.httpPort}
     ip: "127.0.0.1"
     module: ejabberd_http
@@ -222,6 +240,7 @@ export const startEjabberd = async (options: EjabberdOptions = {}): Promise<Loca
   const dir = mkdtempSync(join(tmpdir(), 'xmpp-invites-ejabberd-'));
   for (const sub of ['spool', 'logs']) mkdirSync(join(dir, sub));
   const [c2sPort, httpPort, epmdPort] = [await freePort(), await freePort(), await freePort()];
+  const optionalTlsPort = options.optionalTlsListener ? await freePort() : undefined;
   const adminPassword = options.adminPassword ?? `admin-${randomBytes(9).toString('base64url')}`;
   const adminJid = `admin@${domain}`;
   const node = `xmppinvites${randomBytes(4).toString('hex')}@localhost`;
@@ -237,7 +256,7 @@ export const startEjabberd = async (options: EjabberdOptions = {}): Promise<Loca
     mkdirSync(join(dir, 'ebin'));
     copyFileSync(buildInvitesModule(), join(dir, 'ebin', 'mod_xmpp_invites.beam'));
   }
-  const writeYml = () => writeFileSync(join(dir, 'ejabberd.yml'), ejabberdYml({ domain, adminJid, c2sPort, httpPort, cert, key, invites }));
+  const writeYml = () => writeFileSync(join(dir, 'ejabberd.yml'), ejabberdYml({ domain, adminJid, c2sPort, optionalTlsPort, httpPort, cert, key, invites }));
   writeYml();
   // Read by ejabberdctl for the server and for every ctl command: a private
   // cookie (nothing in ~/.erlang.cookie), our own epmd, and the Erlang
@@ -306,6 +325,7 @@ EJABBERD_PID_PATH=${dir}/ejabberd.pid
     domain,
     service: `xmpp://127.0.0.1:${c2sPort}`,
     c2sPort,
+    optionalTlsPort,
     httpPort,
     apiUrl: `http://127.0.0.1:${httpPort}/api`,
     adminJid,

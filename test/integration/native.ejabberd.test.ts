@@ -22,14 +22,14 @@ import { systemClock } from '../../lib/ports/Clock.js';
 import { buildInvitesModule, startEjabberd, type LocalEjabberd } from '../../scripts/local/ejabberd.js';
 import { startInProcessService, startServiceProxy, type InProcessService, type ServiceProxy } from '../support/serviceProxy.js';
 import { documentClientForStack, stack, uniqueName } from '../support/stack.js';
-import { appCanLogin, appPassword, AppSession, registerWithApp, type XmppTarget } from '../support/xmppApp.js';
+import { appCanLogin, appPassword, AppSession, registerWithApp, XmppStream, type XmppTarget } from '../support/xmppApp.js';
 import { nativeAppContract, type InviteCounters, type NativeServer } from './nativeContract.js';
 
 /** A domain of its own: the shared table also holds other files' invites. */
 const DOMAIN = 'ejnative.localhost';
 const OTHER_DOMAIN = 'other.example';
 /** The module's wait for the service: short, so the "slow service" cases stay quick. */
-const MODULE_TIMEOUT_MS = 2500;
+const MODULE_TIMEOUT_MS = 4000;
 /** The module's max_invites_per_user here. */
 const ADHOC_QUOTA = 3;
 
@@ -66,6 +66,7 @@ export const startEjabberdNative = async (): Promise<EjabberdNative> => {
     stops.push(() => proxy.stop());
     const ej = await startEjabberd({
       domain: DOMAIN,
+      optionalTlsListener: true,
       invites: {
         url: proxy.url,
         key: moduleKey,
@@ -80,7 +81,15 @@ export const startEjabberdNative = async (): Promise<EjabberdNative> => {
       ...stack().env,
       INVITES_DOMAINS: `${DOMAIN},${OTHER_DOMAIN}`,
       XMPP_SERVERS: JSON.stringify({
-        [DOMAIN]: { kind: 'ejabberd', service: ej.service, adminJid: ej.adminJid, adminPassword: ej.adminPassword, apiUrl: ej.apiUrl },
+        [DOMAIN]: {
+          kind: 'ejabberd',
+          service: ej.service,
+          adminJid: ej.adminJid,
+          adminPassword: ej.adminPassword,
+          apiUrl: ej.apiUrl,
+          // This server runs the module: apps may open its invites.
+          inAppInvites: true,
+        },
       }),
     };
     const service = await startInProcessService(serviceEnv);
@@ -234,6 +243,34 @@ describe('mod_xmpp_invites on ejabberd 23.01', () => {
     expect(result.register?.error).toEqual(INVITE_ONLY);
     expect(await native.admin.accountExists(`${username}@${DOMAIN}`)).toBe(false);
     expect(features).toEqual({ invite: true, ibrToken: true, iqRegister: true });
+  });
+
+  it('refuses preauth and registration on a stream that stayed in plaintext, and spends nothing', async () => {
+    // Prepare: a listener where STARTTLS is optional (the contract's server requires it).
+    const invite = await native.issue({});
+    const username = uniqueName('plain');
+    const plain = await XmppStream.open({ ...target(), port: native.ej.optionalTlsPort as number }, { tls: false });
+    let preauth;
+    let registration;
+    try {
+      // Act
+      preauth = await plain.iq({ type: 'set', to: DOMAIN }, `<preauth xmlns='urn:xmpp:pars:0' token='${invite.token}'/>`, 10_000);
+      registration = await plain.iq(
+        { type: 'set', to: DOMAIN },
+        `<query xmlns='jabber:iq:register'><username>${username}</username><password>${appPassword()}</password></query>`,
+        10_000
+      );
+    } finally {
+      plain.close();
+    }
+
+    // Assess
+    expect(plain.secure).toBe(false);
+    expect([preauth.type, preauth.error?.condition]).toEqual(['error', 'policy-violation']);
+    expect([registration.type, registration.error?.condition]).toEqual(['error', 'policy-violation']);
+    expect(await native.admin.accountExists(`${username}@${DOMAIN}`)).toBe(false);
+    expect(await native.invite(invite.id)).toMatchObject({ uses: 0, status: 'valid' });
+    expect(native.ej.log()).not.toContain(invite.token);
   });
 
   it('a preset-username invite offers its username in both registration forms', async () => {
