@@ -565,6 +565,14 @@ export class LoggedInApp {
     );
   }
 
+  /**
+   * A round trip on this stream: the server handles a session's stanzas in
+   * order, so once the answer is here, everything sent before was handled.
+   */
+  public async sync(timeoutMs = DEFAULT_TIMEOUT_MS): Promise<void> {
+    await this.stream.iq({ type: 'get', to: this.stream.target.domain }, `<ping xmlns='urn:xmpp:ping'/>`, timeoutMs);
+  }
+
   /** Approves a pending subscription request by hand (what a user does after a manual prompt). */
   public approve(bare: string) {
     this.stream.write(`<presence type='subscribed'${attrs({ to: bare })}/>`);
