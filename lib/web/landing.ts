@@ -73,7 +73,8 @@ const renderInvite = async (deps: LandingDeps, invite: Invite, token: string, fo
       usernameMaxLength: deps.config.usernameMaxLength,
       form,
     }),
-    alternate: uri,
+    // An app handed this URI could only fail where the server lacks the module.
+    ...(inApp ? { alternate: uri } : {}),
     ...(error ? { error } : {}),
   };
 };

@@ -373,6 +373,8 @@ describe('Landing page: in-app only where the server runs the module', () => {
     expect(formOnly.text).not.toContain('<svg class="qr"');
     expect(formOnly.text).not.toContain('preauth=');
     expect(formOnly.text).toContain('name="password"');
+    expect(shown.headers.get('link')).toBe(`<${withModule.uri}>; rel="alternate"`);
+    expect(formOnly.headers.get('link')).toBeNull();
   });
 });
 
