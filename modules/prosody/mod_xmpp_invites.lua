@@ -125,8 +125,9 @@ local function call(path, body, seconds)
 		deadline = timer.add_task(seconds, function ()
 			if settled then return; end
 			settled = true;
-			if request and request.conn then http.destroy_request(request); end
 			resolve({ code = 0, body = "timeout" });
+			-- Drop the connection rather than wait for an answer nobody reads.
+			if request and request.conn and http.destroy_request then pcall(http.destroy_request, request); end
 		end);
 	end);
 	local result = async.wait_for(answer);
