@@ -22,7 +22,7 @@ import { systemClock } from '../../lib/ports/Clock.js';
 import { buildInvitesModule, startEjabberd, type LocalEjabberd } from '../../scripts/local/ejabberd.js';
 import { startInProcessService, startServiceProxy, type InProcessService, type ServiceProxy } from '../support/serviceProxy.js';
 import { documentClientForStack, stack, uniqueName } from '../support/stack.js';
-import { appCanLogin, appPassword, AppSession, registerWithApp, XmppStream, type XmppTarget } from '../support/xmppApp.js';
+import { appCanLogin, appPassword, AppSession, LoggedInApp, registerWithApp, XmppStream, type XmppTarget } from '../support/xmppApp.js';
 import { nativeAppContract, type InviteCounters, type NativeServer } from './nativeContract.js';
 
 /** A domain of its own: the shared table also holds other files' invites. */
@@ -271,6 +271,38 @@ describe('mod_xmpp_invites on ejabberd 23.01', () => {
     expect(await native.admin.accountExists(`${username}@${DOMAIN}`)).toBe(false);
     expect(await native.invite(invite.id)).toMatchObject({ uses: 0, status: 'valid' });
     expect(native.ej.log()).not.toContain(invite.token);
+  });
+
+  it('who may invite is an access rule: a command the user may not run is neither listed nor run', async () => {
+    // Prepare
+    const jid = `${uniqueName('plainuser')}@${DOMAIN}`;
+    const password = appPassword();
+    await native.admin.createAccount(jid, password);
+    native.ej.setInvites({ createAccountAccess: 'none' });
+    let commands: string[] = [];
+    let refused;
+    let allowed;
+    try {
+      const app = await LoggedInApp.login(target(), jid, password);
+      try {
+        // Act
+        commands = await app.commands();
+        refused = await app.adhoc('urn:xmpp:invite#create-account', { username: uniqueName('never') });
+        allowed = await app.adhoc('urn:xmpp:invite#invite');
+      } finally {
+        app.close();
+      }
+    } finally {
+      native.ej.setInvites({ createAccountAccess: 'all' });
+    }
+
+    // Assess
+    expect(commands).toContain('urn:xmpp:invite#invite');
+    expect(commands).not.toContain('urn:xmpp:invite#create-account');
+    expect([refused.outcome.type, refused.outcome.error?.condition]).toEqual(['error', 'forbidden']);
+    expect(refused.fields.uri).toBeUndefined();
+    expect(allowed.status).toBe('completed');
+    expect(allowed.fields.uri).toMatch(/^xmpp:.+\?roster;preauth=/);
   });
 
   it('a preset-username invite offers its username in both registration forms', async () => {
