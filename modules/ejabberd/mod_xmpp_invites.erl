@@ -560,7 +560,7 @@ call(Host, Path, Body) ->
                {"connection", "close"}],
     HttpOptions = [{timeout, Timeout}, {connect_timeout, Timeout}, {autoredirect, false}
                    | ssl_options(Host, Url)],
-    Request = {Url, Headers, "application/json", jiffy:encode(Body)},
+    Request = {Url, Headers, "application/json", json_encode(Body)},
     try httpc:request(post, Request, HttpOptions, [{body_format, binary}]) of
         {ok, {{_, Status, _}, _RespHeaders, RespBody}} ->
             {Status, decode(RespBody)};
@@ -578,9 +578,23 @@ reason_class(Reason) when is_atom(Reason) -> Reason;
 reason_class(Reason) when is_tuple(Reason), is_atom(element(1, Reason)) -> element(1, Reason);
 reason_class(_) -> other.
 
+%% ejabberd 23.01 ships jiffy; later releases wrap JSON in misc (OTP 27's
+%% json module when jiffy is absent). Use misc's when it exists.
+json_encode(Term) ->
+    case erlang:function_exported(misc, json_encode, 1) of
+        true -> iolist_to_binary(misc:json_encode(Term));
+        false -> jiffy:encode(Term)
+    end.
+
+json_decode(Bin) ->
+    case erlang:function_exported(misc, json_decode, 1) of
+        true -> misc:json_decode(Bin);
+        false -> jiffy:decode(Bin, [return_maps])
+    end.
+
 decode(<<>>) -> #{};
 decode(Bin) ->
-    try jiffy:decode(Bin, [return_maps]) of
+    try json_decode(Bin) of
         Map when is_map(Map) -> Map;
         _ -> #{}
     catch _:_ -> #{}
