@@ -100,15 +100,19 @@ interface Route {
   routeKey: string;
   module: string;
   exportName: string;
+  name: string;
+  /** The function's Lambda timeout from serverless.yml: middy answers early when it runs out. */
+  timeoutMs: number;
 }
 
 /** The httpApi routes of serverless.yml, so the in-process service serves exactly what is deployed. */
 const routesFromServerlessYml = (): Route[] => {
   const doc = parse(readFileSync(join(ROOT, 'serverless.yml'), 'utf8'), { logLevel: 'silent' }) as {
-    functions: Record<string, { handler: string; events?: { httpApi?: { method: string; path: string } }[] }>;
+    provider?: { timeout?: number };
+    functions: Record<string, { handler: string; timeout?: number; events?: { httpApi?: { method: string; path: string } }[] }>;
   };
   const routes: Route[] = [];
-  for (const fn of Object.values(doc.functions ?? {})) {
+  for (const [name, fn] of Object.entries(doc.functions ?? {})) {
     for (const event of fn.events ?? []) {
       if (!event.httpApi) continue;
       const { method, path } = event.httpApi;
@@ -120,7 +124,16 @@ const routesFromServerlessYml = (): Route[] => {
         })}$`
       );
       const [file, exportName] = fn.handler.split('.') as [string, string];
-      routes.push({ method: method.toUpperCase(), pattern, params, routeKey: `${method.toUpperCase()} ${path}`, module: file, exportName });
+      routes.push({
+        method: method.toUpperCase(),
+        pattern,
+        params,
+        routeKey: `${method.toUpperCase()} ${path}`,
+        module: file,
+        exportName,
+        name,
+        timeoutMs: (fn.timeout ?? doc.provider?.timeout ?? 6) * 1000,
+      });
     }
   }
   return routes;
@@ -182,7 +195,8 @@ export const startInProcessService = async (env: Record<string, string>): Promis
         raw: await readBody(req),
         sourceIp: req.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '127.0.0.1',
       });
-      const out = await handler(event, lambdaContext());
+      const deadline = Date.now() + route.timeoutMs;
+      const out = await handler(event, { ...lambdaContext(route.name), getRemainingTimeInMillis: () => deadline - Date.now() });
       res.writeHead(out.statusCode ?? 200, out.headers ?? {}).end(out.body ?? '');
     } catch {
       res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":"internal"}');
