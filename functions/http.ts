@@ -125,8 +125,10 @@ export interface RouteOptions {
   body?: Record<string, unknown>;
   /** Accepts application/x-www-form-urlencoded as well as JSON. */
   maxBodyBytes?: number;
-  /** Extra middlewares run after parsing (auth, rate limits). */
+  /** Extra middlewares run before parsing (auth, rate limits). */
   use?: MiddlewareObj<HttpEvent, HttpResult>[];
+  /** Middlewares that need the parsed, validated body (the xmpp-server routes' domain scope and per-address limits). */
+  afterParse?: MiddlewareObj<HttpEvent, HttpResult>[];
   /** CORS: public routes may be called from any signup page. */
   cors?: boolean;
   /** Options of @middy/http-security-headers (HTML pages bring their own CSP). */
@@ -170,6 +172,7 @@ export const httpRoute = (
       })
     );
   }
+  for (const mw of options.afterParse ?? []) chain.use(mw);
   return chain.handler(handler);
 };
 

@@ -19,6 +19,14 @@ export interface RateLimitOptions {
   clock?: Clock;
   /** Path parameter holding the invite token. */
   tokenParam?: string;
+  /**
+   * `body`: the end user's address and the token come from the parsed body
+   * (`address`, `token`): an XMPP server's module calls on its users' behalf,
+   * so the connection's address is the server's. Only for routes behind the
+   * xmpp-server key (nobody else may say whom they act for); the middleware
+   * must then run after parsing (`RouteOptions.afterParse`).
+   */
+  from?: 'request' | 'body';
 }
 
 /**
@@ -29,9 +37,14 @@ export interface RateLimitOptions {
 export const rateLimit = (route: PublicRoute, options: RateLimitOptions = {}): MiddlewareObj<HttpEvent, HttpResult> => ({
   before: async (request) => {
     const limits = options.limits ?? cfg.rateLimits;
-    const ip = request.event.requestContext?.http?.sourceIp || 'unknown';
+    const body = options.from === 'body' ? ((request.event.body ?? {}) as { address?: unknown; token?: unknown }) : {};
+    // The same counters as the web routes: one address has one budget,
+    // whether it comes through a browser or through its XMPP app. A module
+    // that sends no address is counted as one address (its server's).
+    const ip =
+      (typeof body.address === 'string' && body.address) || request.event.requestContext?.http?.sourceIp || 'unknown';
     const rules: RateRule[] = [{ key: `${route}#ip#${ip}`, limit: limits.perIp[route] }];
-    const token = pathParam(request.event, options.tokenParam ?? 'token');
+    const token = options.from === 'body' ? body.token : pathParam(request.event, options.tokenParam ?? 'token');
     // Malformed tokens never reach the store; the address limit covers them.
     if (isWellFormedToken(token)) rules.push({ key: `${route}#token#${tokenRateKey(token)}`, limit: limits.perToken[route] });
     await enforceRateLimits(
@@ -51,7 +64,7 @@ export const metrics = new Metrics({ namespace: 'xmpp-invites', serviceName: 'xm
  * `FailedTokenLookup` metric (CloudWatch EMF; locally just a log line): a
  * rising count is someone guessing tokens.
  */
-export const failedLookupMetric = (route: PublicRoute): MiddlewareObj<HttpEvent, HttpResult> => ({
+export const failedLookupMetric = (route: PublicRoute | `xmpp-${string}`): MiddlewareObj<HttpEvent, HttpResult> => ({
   onError: (request) => {
     const error = request.error;
     if (!isInviteError(error) || !TOKEN_FAILURES.has(error.code)) return;

@@ -1,14 +1,11 @@
-import { DynamoDBRegistrationLocks } from '../lib/adapters/DynamoDBRegistrationLocks.js';
 import { registerAccount } from '../lib/invites/registerAccount.js';
 import { cfg, clock } from './deps.js';
 import { httpRoute, json } from './http.js';
 import { credentialsBody } from './schemas.js';
 import { rateLimit } from './rateLimit.js';
-import { xmpp } from './xmpp.js';
+import { registrationLocks as locks, xmpp } from './xmpp.js';
 
 /** Open registration; answers 403 registration-closed unless REGISTRATION_INVITE_ONLY=false. */
-const locks = new DynamoDBRegistrationLocks({ tableName: cfg.tableName });
-
 export const handler = httpRoute(
   async (event) => json(201, await registerAccount({ xmpp, locks, clock, config: cfg }, (event.body ?? {}) as Record<string, unknown>)),
   // It creates accounts like a redeem, so it shares the redeem budget per address.

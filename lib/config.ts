@@ -24,6 +24,12 @@ export interface XmppServerConfig {
   apiUrl?: string;
   /** Milliseconds to wait for the server before answering xmpp-unavailable. */
   timeoutMs: number;
+  /**
+   * The server runs this service's module (modules/README.md), so apps can
+   * open invites on it. Default false: the landing page then offers only the
+   * web form.
+   */
+  inAppInvites: boolean;
 }
 
 export interface Config {
@@ -93,7 +99,7 @@ const bool = (env: Env, name: string, fallback: boolean): boolean => {
   throw new Error(`configuration ${name} must be true or false, got ${JSON.stringify(env[name])}`);
 };
 
-const SERVER_FIELDS = ['kind', 'service', 'adminJid', 'adminPassword', 'adminPasswordParameter', 'apiUrl', 'timeoutMs'] as const;
+const SERVER_FIELDS = ['kind', 'service', 'adminJid', 'adminPassword', 'adminPasswordParameter', 'apiUrl', 'timeoutMs', 'inAppInvites'] as const;
 
 const parseXmppServers = (env: Env, timeoutMs: number): Record<string, XmppServerConfig> => {
   const servers: Record<string, XmppServerConfig> = {};
@@ -137,6 +143,7 @@ const parseXmppServers = (env: Env, timeoutMs: number): Record<string, XmppServe
       adminPasswordParameter: env.XMPP_ADMIN_PASSWORD_PARAMETER || undefined,
       apiUrl: env.XMPP_API_URL || undefined,
       timeoutMs,
+      inAppInvites: bool(env, 'XMPP_IN_APP_INVITES', false),
     }, 'XMPP_API_URL');
   }
   return servers;
@@ -161,10 +168,13 @@ const checkServer = (s: Partial<XmppServerConfig>, apiUrlVariable: string): Xmpp
   if (s.kind === 'ejabberd' && !s.apiUrl) {
     throw new Error(`XMPP server for ${s.domain}: ejabberd needs apiUrl (mod_http_api)`);
   }
+  if (s.inAppInvites !== undefined && typeof s.inAppInvites !== 'boolean') {
+    throw new Error(`XMPP server for ${s.domain}: inAppInvites must be true or false`);
+  }
   // The admin password travels in every API call: plaintext only on loopback.
   const apiProblem = s.apiUrl === undefined ? undefined : apiUrlProblem(s.apiUrl);
   if (apiProblem) throw new Error(`configuration ${apiUrlVariable} ${apiProblem}: ${JSON.stringify(s.apiUrl)}`);
-  return { ...s, service: s.service ?? "" } as XmppServerConfig;
+  return { ...s, service: s.service ?? "", inAppInvites: s.inAppInvites ?? false } as XmppServerConfig;
 };
 
 /**
@@ -271,6 +281,9 @@ export const loadConfig = (env: Env = process.env): Config => {
   checkSecretPaths(env, config);
   return config;
 };
+
+/** Can apps open invites of this domain on its server (its module installed)? */
+export const inAppInvites = (config: Pick<Config, 'xmpp'>, domain: string): boolean => config.xmpp[domain]?.inAppInvites === true;
 
 let cached: Config | undefined;
 /** Config of this process, read once. */

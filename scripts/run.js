@@ -62,6 +62,13 @@ const ensureEjabberd = () => {
   }
 };
 
+// mod_xmpp_invites for ejabberd is compiled from source against the packaged
+// headers; erlc comes with erlang-base (an ejabberd dependency, but a
+// minimal image may lack it).
+const ensureErlc = () => {
+  if (!has('erlc')) aptInstall('The Erlang compiler (erlc) for mod_xmpp_invites', ['erlang-base'], 'sudo apt-get install -y erlang-base');
+};
+
 const ensureChromium = () => {
   if (!existsSync('/usr/bin/chromium')) aptInstall('Chromium (browser tests)', ['chromium'], 'sudo apt-get install -y chromium');
 };
@@ -96,6 +103,7 @@ switch (command) {
     ensureJava();
     ensureProsody();
     ensureEjabberd();
+    ensureErlc();
     ensureChromium();
     run(bin('vitest'), ['run', ...rest]);
     break;

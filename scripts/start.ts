@@ -64,6 +64,20 @@ Then open its landingUrl, check it with GET ${base}/invites/TOKEN, or redeem it:
 
   curl -s -X POST ${base}/invites/TOKEN/redeem -H 'Content-Type: application/json' \\
     -d '{"username": "juliet", "password": "a long passphrase"}'
+${
+  p?.xmppInvites
+    ? `
+Or register from a real app: this Prosody runs mod_xmpp_invites, so the
+invite's uri (xmpp:${p.domain}?register;preauth=TOKEN) works in Conversations.
+With an Android phone or emulator on adb:
 
+  adb reverse tcp:5222 tcp:${p.c2sPort}
+  adb shell am start -a android.intent.action.VIEW -d 'xmpp:${p.domain}?register;preauth=TOKEN'
+
+The app connects to ${p.domain}:5222 (forwarded here); the certificate is
+self-signed: accept it when the app asks (it is ${p.caFile}).
+`
+    : ''
+}
 Press Ctrl-C to stop everything.
 `);

@@ -20,6 +20,7 @@ import type {
   ClaimRecord,
   ClaimRequest,
   ClaimResult,
+  ContactSpendRequest,
   InviteStore,
   ListQuery,
   Page,
@@ -32,6 +33,7 @@ import {
   TableSchema,
   accountLockKey,
   auditKey,
+  contactKey,
   inviteKey,
   resetLockKey,
 } from './tableKeys.js';
@@ -561,6 +563,71 @@ export class DynamoDBInviteStore implements InviteStore {
         if (!conflict || attempt >= MAX_TRANSACTION_ATTEMPTS) throw e;
         await sleep(Math.random() * 8 * attempt);
       }
+    }
+  }
+
+  public async spendContactInvite({ invite, subscriber, now }: ContactSpendRequest): Promise<{ outcome: 'spent' | 'existing' }> {
+    const record = contactKey(subscriber, invite.id);
+    // A repeated subscription (apps resend them) must not cost a second use,
+    // even once the invite is used up: look first, consistently.
+    const { Item: seen } = await this.#db.send(new GetCommand({ TableName: this.#table, Key: record, ConsistentRead: true }));
+    if (seen) return { outcome: 'existing' };
+    try {
+      await this.#transact([
+        {
+          // The same live-invite condition as claim().
+          Update: {
+            TableName: this.#table,
+            Key: inviteKey(invite.id),
+            UpdateExpression: 'SET uses = uses + :one',
+            ConditionExpression:
+              'attribute_exists(pk) AND attribute_not_exists(revokedAt) AND expiresAt > :now AND (attribute_not_exists(maxUses) OR uses < maxUses)',
+            ExpressionAttributeValues: { ':one': 1, ':now': now },
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          },
+        },
+        {
+          Put: {
+            TableName: this.#table,
+            Item: {
+              ...record,
+              kind: 'contact-spend',
+              inviteId: invite.id,
+              jid: subscriber,
+              createdAt: now,
+              expiresAt: now + AUDIT_RETENTION_SECONDS,
+            },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          },
+        },
+        {
+          // The audit record that makes the invite.redeemed event.
+          Put: {
+            TableName: this.#table,
+            Item: {
+              ...auditKey(invite.id, subscriber),
+              kind: 'audit',
+              jid: subscriber,
+              at: now,
+              claimKind: 'contact',
+              expiresAt: now + AUDIT_RETENTION_SECONDS,
+            },
+          },
+        },
+      ]);
+      return { outcome: 'spent' };
+    } catch (e) {
+      if (!(e instanceof TransactionCanceledException)) throw e;
+      const [inviteReason, recordReason] = e.CancellationReasons ?? [];
+      // A parallel request of the same subscriber won: the same answer.
+      if (recordReason?.Code === 'ConditionalCheckFailed') return { outcome: 'existing' };
+      if (inviteReason?.Code === 'ConditionalCheckFailed') {
+        const current = reasonItem(inviteReason);
+        if (!current) throw new InviteError('token-invalid', 'no such invite');
+        const status = inviteStatus(fromItem(current), now);
+        throw statusError(status === 'valid' ? 'used' : status);
+      }
+      throw e;
     }
   }
 }

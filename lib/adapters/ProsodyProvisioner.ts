@@ -1,4 +1,5 @@
 import { InviteError } from '../errors.js';
+import { formatJid, parseBareJid } from '../jid.js';
 import type { RosterItem, RosterLink, XmppProvisioner } from '../ports/XmppProvisioner.js';
 import { XmppAuthError, XmppConnection, XmppStanzaError, x, type XmlElement } from './xmpp/XmppConnection.js';
 
@@ -73,7 +74,10 @@ export class ProsodyProvisioner implements XmppProvisioner {
     }
   }
 
-  public async linkRosters({ a, b, groups, nameOfAForB, nameOfBForA }: RosterLink): Promise<void> {
+  public async linkRosters(link: RosterLink): Promise<void> {
+    const { a, b, groups, nameOfAForB, nameOfBForA } = link;
+    const self = bareOf(this.#xmpp.jid);
+    if (a === self || b === self) return this.#linkWithSelf(link, self);
     const item = (jid: string, name?: string) =>
       x(
         'iq',
@@ -90,6 +94,54 @@ export class ProsodyProvisioner implements XmppProvisioner {
     const toB = item(a, nameOfAForB);
     toB.attrs.to = b;
     await Promise.all([this.#rosterSet(toA, a), this.#rosterSet(toB, b)]);
+  }
+
+  /**
+   * The provisioning account as one side. A roster set on one's own roster
+   * cannot set a subscription (RFC 6121 2.1.5; Prosody's mod_roster ignores
+   * it and mod_privilege only serves other users' rosters), so only the other
+   * side is written with privilege; the admin's side goes through the
+   * server's own subscription state machine, with the other user's session:
+   * 1. privileged set: the other's roster has the admin as `both`;
+   * 2. the admin's own set adds the other (name, groups; subscription none),
+   *    so Prosody does not answer for the admin from the other's roster;
+   * 3. the other subscribes to the admin (the admin's pending-in);
+   * 4. the admin approves (`from`) and subscribes; the other's server side
+   *    answers at once since its roster says `both`, so the admin has `both`.
+   * Each stanza of a session is processed in order and local delivery is
+   * synchronous, so a roster query on the same session after the presences
+   * sees their effect. Idempotent: a repeated run ends in the same state.
+   */
+  async #linkWithSelf({ a, b, groups, nameOfAForB, nameOfBForA, passwordOfB }: RosterLink, self: string): Promise<void> {
+    const other = a === self ? b : a;
+    if (other === self) throw new InviteError('jid-invalid', 'cannot link an account with itself');
+    const nameOfOtherForSelf = a === self ? nameOfBForA : nameOfAForB;
+    const nameOfSelfForOther = a === self ? nameOfAForB : nameOfBForA;
+    const rosterItem = (jid: string, attrs: Record<string, string | undefined>) =>
+      x('query', { xmlns: NS_ROSTER }, x('item', { jid, ...attrs }, ...groups.map((g) => x('group', {}, g))));
+
+    await this.#rosterSet(x('iq', { type: 'set', to: other }, rosterItem(self, { subscription: 'both', name: nameOfSelfForOther })), other);
+    const mine = async () => (await this.getRoster(self)).find((i) => i.jid === other);
+    if ((await mine())?.subscription === 'both') return;
+    if (other !== b || passwordOfB === undefined) {
+      throw new InviteError('xmpp-error', `linking the provisioning account ${self} needs the password of ${other}`);
+    }
+    await this.#request(x('iq', { type: 'set' }, rosterItem(other, { name: nameOfOtherForSelf })));
+
+    const session = this.#userConnection(other, passwordOfB);
+    try {
+      await session.send(x('presence', { type: 'subscribe', to: self }));
+      await session.iq(x('iq', { type: 'get' }, x('query', { xmlns: NS_ROSTER })));
+      // While the other is online its own roster (both) is what the server consults.
+      await this.#xmpp.send(x('presence', { type: 'subscribed', to: other }));
+      await this.#xmpp.send(x('presence', { type: 'subscribe', to: other }));
+      const item = await mine();
+      if (item?.subscription !== 'both') {
+        throw new InviteError('xmpp-error', `the XMPP server left ${self}'s subscription with ${other} at ${item?.subscription ?? 'none'}`);
+      }
+    } finally {
+      await session.close();
+    }
   }
 
   public async getRoster(jid: string): Promise<RosterItem[]> {
@@ -156,6 +208,15 @@ export class ProsodyProvisioner implements XmppProvisioner {
     }
   }
 }
+
+/** Bare JIDs compare normalized: the configured admin JID may differ in case from an invite's inviter. */
+const bareOf = (jid: string): string => {
+  try {
+    return formatJid(parseBareJid(jid.split('/')[0]));
+  } catch {
+    return jid;
+  }
+};
 
 const noteError = (text: string): InviteError => {
   if (/already exists/i.test(text)) return new InviteError('username-taken', 'this username is taken');

@@ -62,7 +62,7 @@ export const changesFromStreamRecord = (record: StreamRecord): InviteChange[] =>
             changeId,
             at,
             inviteId: inviteIdOf(audit.pk as string),
-            redemption: { jid: audit.jid as string, kind: (audit.claimKind as ClaimKind | undefined) ?? 'account', at },
+            redemption: { jid: audit.jid as string, kind: (audit.claimKind as ClaimKind | 'contact' | undefined) ?? 'account', at },
           },
         ];
       }

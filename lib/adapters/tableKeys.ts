@@ -9,6 +9,7 @@
  *   INV#<id>            RED#<jid>     audit of one redemption (account, reset, contact)
  *   JID#<jid>           ACCOUNT       username reservation, or the lock of an account being created
  *   JID#<jid>           RESET#<id>    the lock of a password reset by invite <id>
+ *   JID#<jid>           CONTACT#<id>  an existing account that spent contact invite <id> (XEP-0379)
  *   KEY#<sha256>        KEY           an API key (never the key itself)
  *   RATE#<rule>#<win>   RATE          a rate-limit counter (TTL)
  *   HOOK#<src>#<event>  EVENT         dedupe record of a signup webhook delivery
@@ -41,6 +42,7 @@ export const SortKey = {
   audit: 'RED#',
   account: 'ACCOUNT',
   reset: 'RESET#',
+  contact: 'CONTACT#',
   apiKey: 'KEY',
   rate: 'RATE',
   signupEvent: 'EVENT',
@@ -62,6 +64,10 @@ export const inviteKey = (id: string): TableKey => ({ pk: `${KeyPrefix.invite}${
 export const auditKey = (inviteId: string, jid: string): TableKey => ({ pk: `${KeyPrefix.invite}${inviteId}`, sk: `${SortKey.audit}${jid}` });
 export const accountLockKey = (jid: string): TableKey => ({ pk: `${KeyPrefix.jid}${jid}`, sk: SortKey.account });
 export const resetLockKey = (jid: string, inviteId: string): TableKey => ({ pk: `${KeyPrefix.jid}${jid}`, sk: `${SortKey.reset}${inviteId}` });
+export const contactKey = (subscriber: string, inviteId: string): TableKey => ({
+  pk: `${KeyPrefix.jid}${subscriber}`,
+  sk: `${SortKey.contact}${inviteId}`,
+});
 export const apiKeyKey = (id: string): TableKey => ({ pk: `${KeyPrefix.apiKey}${id}`, sk: SortKey.apiKey });
 export const rateKey = (rule: string, windowStart: number): TableKey => ({ pk: `${KeyPrefix.rate}${rule}#${windowStart}`, sk: SortKey.rate });
 export const signupEventKey = (source: string, eventKey: string): TableKey => ({

@@ -105,7 +105,7 @@ export const redeemInvite = async (deps: RedeemDeps, token: unknown, input: Rede
   if (kind === 'account' && invite.inviter) {
     // The account exists now: on failure keep the claim so a retry resumes here.
     try {
-      await xmpp.linkRosters({ a: invite.inviter, b: jid, groups: invite.groups });
+      await xmpp.linkRosters({ a: invite.inviter, b: jid, groups: invite.groups, passwordOfB: password });
     } catch (e) {
       // An inviter deleted since the invite was issued cannot be linked; the
       // new account is still what the invite promised.

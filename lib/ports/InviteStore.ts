@@ -50,8 +50,17 @@ export type ClaimResult =
 export interface RedemptionRecord {
   jid: string;
   at: number;
-  kind: ClaimKind;
+  /** `contact`: an existing account subscribed to the inviter with the token (XEP-0379). */
+  kind: ClaimKind | 'contact';
 }
+
+export interface ContactSpendRequest {
+  invite: Invite;
+  /** Bare JID of the existing account (any server) that subscribed with the token. */
+  subscriber: string;
+  now: number;
+}
+
 
 /**
  * Persistence of invites and their redemption claims. Adapters turn vendor
@@ -97,4 +106,11 @@ export interface InviteStore {
    * claim was not pending any more (or was taken over).
    */
   release(claim: ClaimRecord, kind: ClaimKind, invite: Invite, options?: { onlyIfLeaseUnchanged?: boolean }): Promise<boolean>;
+
+  /**
+   * XEP-0379 for an existing account: in one transaction takes one use of a
+   * live invite and records (invite, subscriber). `existing` when this
+   * subscriber already spent this invite (no second use). Throws `token-*`.
+   */
+  spendContactInvite(request: ContactSpendRequest): Promise<{ outcome: 'spent' | 'existing' }>;
 }

@@ -15,6 +15,12 @@ export interface RosterLink {
   /** Display names for each side's roster item (the name shown for the other). */
   nameOfBForA?: string;
   nameOfAForB?: string;
+  /**
+   * b's password. A server whose admin cannot write the subscription of its
+   * own roster (Prosody, when a is the provisioning account itself) runs the
+   * RFC 6121 subscription flow with b's own session.
+   */
+  passwordOfB?: string;
 }
 
 export interface RosterItem {

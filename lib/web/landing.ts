@@ -1,5 +1,5 @@
 import QRCode from 'qrcode';
-import type { Config } from '../config.js';
+import { inAppInvites, type Config } from '../config.js';
 import { isInviteError, type ErrorCode } from '../errors.js';
 import { findLiveInvite } from '../invites/checkInvite.js';
 import { inviteStatus, usesLeft, type Invite } from '../invites/Invite.js';
@@ -18,7 +18,7 @@ import { en, type Texts } from './texts.js';
 export interface LandingDeps {
   store: InviteStore;
   clock: Clock;
-  config: Pick<Config, 'webClients' | 'passwordMinLength' | 'usernameMaxLength'>;
+  config: Pick<Config, 'webClients' | 'passwordMinLength' | 'usernameMaxLength' | 'xmpp'>;
   texts?: Texts;
 }
 
@@ -58,6 +58,7 @@ const qrSvg = async (texts: Texts, uri: string): Promise<string> => {
 const renderInvite = async (deps: LandingDeps, invite: Invite, token: string, form?: FormState, error?: ErrorCode): Promise<WebPage> => {
   const texts = deps.texts ?? en;
   const uri = uriOf(invite, token);
+  const inApp = inAppInvites(deps.config, invite.domain);
   return {
     html: invitePage(texts, {
       type: invite.type,
@@ -67,13 +68,15 @@ const renderInvite = async (deps: LandingDeps, invite: Invite, token: string, fo
       expiresAt: invite.expiresAt,
       usesLeft: usesLeft(invite),
       uri,
-      qrSvg: await qrSvg(texts, uri),
+      qrSvg: inApp ? await qrSvg(texts, uri) : '',
+      inApp,
       clients: deps.config.webClients,
       passwordMinLength: deps.config.passwordMinLength,
       usernameMaxLength: deps.config.usernameMaxLength,
       form,
     }),
-    alternate: uri,
+    // An app handed this URI could only fail where the server lacks the module.
+    ...(inApp ? { alternate: uri } : {}),
     ...(error ? { error } : {}),
   };
 };

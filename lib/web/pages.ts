@@ -31,6 +31,12 @@ export interface InvitePageData {
   uri: string;
   /** `<svg>` markup of the invite URI's QR code. */
   qrSvg: string;
+  /**
+   * Does the domain's server take this service's invites in apps (its module
+   * is installed)? If not, opening the invite in an app is a dead end: no
+   * "open in my app", no QR code of the invite, the form instead.
+   */
+  inApp: boolean;
   clients: readonly ClientApp[];
   passwordMinLength: number;
   usernameMaxLength: number;
@@ -54,20 +60,23 @@ const document = (t: Texts, title: string, brand: string | undefined, body: Html
 const formatDate = (t: Texts, epochSeconds: number): string =>
   `${new Intl.DateTimeFormat(t.locale, { dateStyle: 'long', timeStyle: 'short', timeZone: 'UTC' }).format(new Date(epochSeconds * 1000))} UTC`;
 
-const appList = (t: Texts, clients: readonly ClientApp[], inviteUri: string | undefined): Html =>
+const appList = (t: Texts, clients: readonly ClientApp[], inviteUri: string | undefined, inviteTags = true): Html =>
   html`${Platforms.map((platform) => {
     const apps = clients.filter((c) => c.platform === platform);
     if (apps.length === 0) return '';
     return html`<h3>${t.platforms[platform]}</h3><ul class="apps">${apps.map(
       (app) =>
         html`<li><a href="${appLink(app, inviteUri)}" rel="noopener noreferrer">${app.name}</a>${
-          app.invites ? html`<span class="tag yes">${t.appOpensInvites}</span>` : inviteUri ? html`<span class="tag">${t.appNeedsAccount}</span>` : ''
+          !inviteTags ? '' : app.invites ? html`<span class="tag yes">${t.appOpensInvites}</span>` : inviteUri ? html`<span class="tag">${t.appNeedsAccount}</span>` : ''
         }${app.note ? html`<span class="muted">${app.note}</span>` : ''}</li>`
     )}</ul>`;
   })}`;
 
 const appsCard = (t: Texts, d: InvitePageData): Html =>
-  html`<section class="card" aria-labelledby="apps-heading"><h2 id="apps-heading">${t.appsHeading}</h2><p>${t.appsIntro}</p>${appList(t, d.clients, d.uri)}</section>`;
+  d.inApp
+    ? html`<section class="card" aria-labelledby="apps-heading"><h2 id="apps-heading">${t.appsHeading}</h2><p>${t.appsIntro}</p>${appList(t, d.clients, d.uri)}</section>`
+    : // Plain store links: an app handed the invite would try to register with a server that cannot check it.
+      html`<section class="card" aria-labelledby="apps-heading"><h2 id="apps-heading">${t.appsHeading}</h2><p>${t.formOnly.appsIntro}</p>${appList(t, d.clients, undefined, false)}</section>`;
 
 const qrFigure = (t: Texts, d: InvitePageData): Html =>
   html`<figure>${trusted(d.qrSvg)}<figcaption>${t.qrCaption}</figcaption></figure>`;
@@ -116,7 +125,7 @@ export const invitePage = (t: Texts, d: InvitePageData): string => {
       t,
       t.reset.title,
       d.domain,
-      html`<section class="card" aria-labelledby="title"><h1 id="title">${t.reset.heading}</h1><p>${t.reset.intro(jid)}</p>${validity(t, d)}${registrationForm(t, d, t.reset.submit)}</section>${openCard(t, d, t.reset.appHeading, t.reset.appIntro, t.openButton)}`
+      html`<section class="card" aria-labelledby="title"><h1 id="title">${t.reset.heading}</h1><p>${t.reset.intro(jid)}</p>${validity(t, d)}${registrationForm(t, d, t.reset.submit)}</section>${d.inApp ? openCard(t, d, t.reset.appHeading, t.reset.appIntro, t.openButton) : ''}`
     );
   }
   if (d.type === 'contact' && d.inviter) {
@@ -125,7 +134,7 @@ export const invitePage = (t: Texts, d: InvitePageData): string => {
       t,
       t.contact.title(d.inviter),
       d.domain,
-      html`<section class="card" aria-labelledby="title"><h1 id="title">${t.contact.heading(inviter)}</h1><p>${t.contact.intro(inviter, domain)}</p>${validity(t, d)}</section>${contactOpenCard(t, d, inviter)}${appsCard(t, d)}<section class="card" aria-labelledby="register-heading"><h2 id="register-heading">${t.contact.registerHeading}</h2><p>${t.contact.registerIntro(inviter, domain)}</p>${registrationForm(t, d, t.form.submit)}</section>`
+      html`<section class="card" aria-labelledby="title"><h1 id="title">${t.contact.heading(inviter)}</h1><p>${t.contact.intro(inviter, domain)}</p>${validity(t, d)}</section>${d.inApp ? contactOpenCard(t, d, inviter) : contactAddCard(t, d, inviter)}${appsCard(t, d)}<section class="card" aria-labelledby="register-heading"><h2 id="register-heading">${t.contact.registerHeading}</h2><p>${t.contact.registerIntro(inviter, domain)}</p>${registrationForm(t, d, t.form.submit)}</section>`
     );
   }
   const intro = d.inviter ? t.account.invitedBy(html`${d.inviter}`, domain) : t.account.invited(domain);
@@ -135,12 +144,24 @@ export const invitePage = (t: Texts, d: InvitePageData): string => {
     d.domain,
     html`<section class="card" aria-labelledby="title"><h1 id="title">${t.account.heading(domain)}</h1><p>${intro}</p>${
       d.username ? html`<p>${t.account.presetUsername(html`${d.username}@${d.domain}`)}</p>` : ''
-    }${validity(t, d)}</section>${appsCard(t, d)}${openCard(t, d, t.openHeading, t.openIntro, t.openButton)}<section class="card" aria-labelledby="register-heading"><h2 id="register-heading">${t.registerHeading}</h2><p>${t.registerIntro(domain)}</p>${registrationForm(t, d, t.form.submit)}</section>`
+    }${validity(t, d)}</section>${appsCard(t, d)}${
+      d.inApp
+        ? html`${openCard(t, d, t.openHeading, t.openIntro, t.openButton)}<section class="card" aria-labelledby="register-heading"><h2 id="register-heading">${t.registerHeading}</h2><p>${t.registerIntro(domain)}</p>${registrationForm(t, d, t.form.submit)}</section>`
+        : html`<section class="card" aria-labelledby="register-heading"><h2 id="register-heading">${t.formOnly.registerHeading}</h2><p>${t.formOnly.registerIntro(domain)}</p>${registrationForm(t, d, t.form.submit)}</section>`
+    }`
   );
 };
 
 const contactOpenCard = (t: Texts, d: InvitePageData, inviter: Html): Html =>
   html`<section class="card" aria-labelledby="open-heading"><h2 id="open-heading">${t.contact.haveAccount}</h2><p>${t.contact.haveAccountText(inviter)}</p><p class="actions"><a class="button" id="open-invite" href="${d.uri}">${t.contact.openButton(inviter)}</a></p>${qrFigure(t, d)}</section>`;
+
+/**
+ * An existing account can still add the inviter without the server's module:
+ * a plain roster URI (no token: nothing on that server would check it), and
+ * the inviter approves by hand.
+ */
+const contactAddCard = (t: Texts, d: InvitePageData, inviter: Html): Html =>
+  html`<section class="card" aria-labelledby="open-heading"><h2 id="open-heading">${t.contact.haveAccount}</h2><p>${t.formOnly.haveAccountText(inviter)}</p><p class="actions"><a class="button" id="add-contact" href="xmpp:${d.inviter ?? ''}?roster">${t.contact.openButton(inviter)}</a></p></section>`;
 
 /** After a successful web registration or password reset. */
 export const donePage = (t: Texts, d: DonePageData): string => {

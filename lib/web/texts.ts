@@ -30,6 +30,8 @@ export interface Texts {
   qrCaption: string;
   registerHeading: string;
   registerIntro: (domain: Html) => Html;
+  /** Where the domain's server cannot take invites in apps (no server module): the form first. */
+  formOnly: { appsIntro: string; registerHeading: string; registerIntro: (domain: Html) => Html; haveAccountText: (inviter: Html) => Html };
 
   form: {
     username: string;
@@ -107,6 +109,12 @@ export const en: Texts = {
   qrCaption: 'Scan with your XMPP app or your camera',
   registerHeading: 'Or create your account here',
   registerIntro: (domain) => html`For apps that cannot open invites: pick a username and password for <strong>${domain}</strong>, then sign in with them in your app.`,
+  formOnly: {
+    appsIntro: 'XMPP works with many apps. Create your account with the form on this page first, then sign in with it in one of these:',
+    registerHeading: 'Create your account',
+    registerIntro: (domain) => html`Pick a username and password for <strong>${domain}</strong>, then sign in with them in your app.`,
+    haveAccountText: (inviter) => html`Add <strong>${inviter}</strong> as a contact in your app; they will be asked to accept.`,
+  },
 
   form: {
     username: 'Username',

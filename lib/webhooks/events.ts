@@ -10,7 +10,7 @@ export type InviteChange =
       changeId: string;
       at: number;
       inviteId: string;
-      redemption: { jid: string; kind: 'account' | 'reset'; at: number };
+      redemption: { jid: string; kind: 'account' | 'reset' | 'contact'; at: number };
     };
 
 export interface WebhookEvent {
@@ -21,7 +21,7 @@ export interface WebhookEvent {
   occurredAt: string;
   data: {
     invite: ReturnType<typeof inviteData> | { id: string };
-    redemption?: { jid: string; kind: 'account' | 'reset'; at: string };
+    redemption?: { jid: string; kind: 'account' | 'reset' | 'contact'; at: string };
   };
 }
 

@@ -1,8 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { freePort, portOpen, sleep, startChild, waitFor, type Child } from './process.js';
 
 export interface LocalEjabberd {
@@ -10,6 +11,8 @@ export interface LocalEjabberd {
   /** c2s with STARTTLS (required) and a self-signed certificate. */
   service: string;
   c2sPort: number;
+  /** With `optionalTlsListener`: a c2s port where clients may stay in plaintext. */
+  optionalTlsPort?: number;
   httpPort: number;
   /** mod_http_api base URL. */
   apiUrl: string;
@@ -22,13 +25,113 @@ export interface LocalEjabberd {
   log: () => string;
   /** Runs ejabberdctl against this instance. */
   ctl: (...args: string[]) => string;
+  /** Changes mod_xmpp_invites' settings of the running server (rewrites the config, then reload_config). */
+  setInvites: (changes: Partial<InvitesModuleSettings>) => void;
   stop: () => Promise<void>;
+}
+
+/** The settings of modules/ejabberd/mod_xmpp_invites (see its mod_options). */
+export interface InvitesModuleSettings {
+  /** Base URL of the service, e.g. http://127.0.0.1:3000. */
+  url: string;
+  /** An `xmpp-server` API key for this domain. */
+  key: string;
+  timeoutMs?: number;
+  caFile?: string;
+  inviteOnly?: boolean;
+  /** ejabberd access rules: who may run the XEP-0401 ad-hoc commands. */
+  inviteAccess?: string;
+  createAccountAccess?: string;
+  maxInvitesPerUser?: number;
+  preauthPerMinute?: number;
+  /** mod_register's `access` (default all): open registration never goes past it. */
+  registerAccess?: string;
 }
 
 export interface EjabberdOptions {
   domain?: string;
   adminPassword?: string;
+  /** Loads mod_xmpp_invites (compiled from modules/ejabberd with erlc) with these settings. */
+  invites?: InvitesModuleSettings;
+  /** Also a c2s listener where STARTTLS is offered but not required (to test what happens on plaintext). */
+  optionalTlsListener?: boolean;
 }
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const INVITES_MODULE_SOURCE = join(ROOT, 'modules', 'ejabberd', 'mod_xmpp_invites.erl');
+
+/** ejabberd's own headers (Debian: inside the ejabberd package) and p1_xmpp's. */
+const erlangBuildPaths = () => {
+  const ejabberdLib = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib', '/usr/local/lib']
+    .flatMap((base) => (existsSync(base) ? readdirSync(base).filter((d) => /^ejabberd-\d/.test(d)).map((d) => join(base, d)) : []))
+    .find((d) => existsSync(join(d, 'include', 'logger.hrl')));
+  const erlLib = '/usr/lib/erlang/lib';
+  const p1xmpp = existsSync(erlLib) ? readdirSync(erlLib).find((d) => /^(p1_)?xmpp-\d/.test(d)) : undefined;
+  if (!ejabberdLib || !p1xmpp) {
+    throw new Error('ejabberd headers not found (expected /usr/lib/<arch>/ejabberd-*/include and /usr/lib/erlang/lib/p1_xmpp-*): install the ejabberd package');
+  }
+  return { ejabberdLib, p1xmpp: join(erlLib, p1xmpp) };
+};
+
+/**
+ * Compiles mod_xmpp_invites.erl with erlc and returns the .beam's path.
+ * Cached under node_modules/.cache by a hash of the source, the headers'
+ * location and the compiler, so repeated starts do not recompile.
+ */
+export const buildInvitesModule = (): string => {
+  const erlc = ['/usr/bin/erlc', '/usr/local/bin/erlc'].find((p) => existsSync(p));
+  if (!erlc) throw new Error('erlc is missing: run `sudo apt-get install -y erlang-base` (npm test does it for you)');
+  const { ejabberdLib, p1xmpp } = erlangBuildPaths();
+  const source = readFileSync(INVITES_MODULE_SOURCE);
+  const hash = createHash('sha256').update(source).update(ejabberdLib).update(p1xmpp).update(erlc).digest('hex').slice(0, 16);
+  const cacheDir = join(ROOT, 'node_modules', '.cache', 'xmpp-invites-ejabberd', hash);
+  const beam = join(cacheDir, 'mod_xmpp_invites.beam');
+  if (existsSync(beam)) return beam;
+  const build = mkdtempSync(join(tmpdir(), 'xmpp-invites-erlc-'));
+  try {
+    execFileSync(erlc, [
+      '-o', build,
+      // Debian names the directory p1_xmpp-<version>, so -include_lib("xmpp/...") cannot work: plain -I.
+      '-I', join(ejabberdLib, 'include'), '-I', join(p1xmpp, 'include'),
+      // gen_mod's behaviour definition, for erlc's callback check.
+      '-pa', join(ejabberdLib, 'ebin'),
+      '-Werror', INVITES_MODULE_SOURCE,
+    ], { stdio: ['ignore', 'pipe', 'pipe'] });
+    mkdirSync(cacheDir, { recursive: true });
+    // Atomic, so parallel test files never load a half-written beam.
+    const tmp = join(cacheDir, `mod_xmpp_invites.beam.${process.pid}`);
+    copyFileSync(join(build, 'mod_xmpp_invites.beam'), tmp);
+    renameSync(tmp, beam);
+  } catch (e) {
+    const err = e as { stdout?: Buffer; stderr?: Buffer; message: string };
+    throw new Error(`erlc failed on ${INVITES_MODULE_SOURCE}:\n${err.stdout?.toString() ?? ''}${err.stderr?.toString() ?? err.message}`);
+  } finally {
+    rmSync(build, { recursive: true, force: true });
+  }
+  return beam;
+};
+
+const invitesModuleYml = (o: InvitesModuleSettings) => {
+  const lines = [
+    `    url: ${yamlString(o.url)}`,
+    `    key: ${yamlString(o.key)}`,
+    `    timeout: ${o.timeoutMs ?? 5000}`,
+    `    invite_only: ${o.inviteOnly ?? true}`,
+    `    invite_access: ${o.inviteAccess ?? 'all'}`,
+    `    create_account_access: ${o.createAccountAccess ?? 'all'}`,
+    `    max_invites_per_user: ${o.maxInvitesPerUser ?? 10}`,
+    `    preauth_per_minute: ${o.preauthPerMinute ?? 10}`,
+  ];
+  if (o.caFile) lines.push(`    ca_file: ${yamlString(o.caFile)}`);
+  // mod_register stays for password changes of logged-in users; unauthenticated
+  // registration is mod_xmpp_invites' (it answers first, at priority 40).
+  return `  mod_adhoc: {}
+  mod_register:
+    access: ${o.registerAccess ?? 'all'}
+  mod_xmpp_invites:
+${lines.join('\n')}
+`;
+};
 
 /** The commands the EjabberdProvisioner uses: mod_http_api allows nothing else. */
 export const EJABBERD_API_COMMANDS = ['register', 'check_account', 'check_password', 'change_password', 'add_rosteritem', 'get_roster'] as const;
@@ -57,7 +160,16 @@ const ejabberdctlFor = (dir: string): [string, string[]] => {
 
 const yamlString = (s: string) => JSON.stringify(s);
 
-const ejabberdYml = (o: { domain: string; adminJid: string; c2sPort: number; httpPort: number; cert: string; key: string }) =>
+const ejabberdYml = (o: {
+  domain: string;
+  adminJid: string;
+  c2sPort: number;
+  optionalTlsPort?: number;
+  httpPort: number;
+  cert: string;
+  key: string;
+  invites?: InvitesModuleSettings;
+}) =>
   `# Private instance for xmpp-invites tests. Loopback only.
 loglevel: info
 log_rotate_count: 0
@@ -72,7 +184,12 @@ listen:
     ip: "127.0.0.1"
     module: ejabberd_c2s
     starttls_required: true
-  -
+${o.optionalTlsPort ? `  -
+    port: ${o.optionalTlsPort}
+    ip: "127.0.0.1"
+    module: ejabberd_c2s
+    starttls: true
+` : ''}  -
     port: ${o.httpPort}
     ip: "127.0.0.1"
     module: ejabberd_http
@@ -101,7 +218,7 @@ modules:
   mod_roster: {}
   mod_disco: {}
   mod_ping: {}
-`;
+${o.invites ? invitesModuleYml(o.invites) : ''}`;
 
 const alive = (pid: number): boolean => {
   try {
@@ -123,6 +240,7 @@ export const startEjabberd = async (options: EjabberdOptions = {}): Promise<Loca
   const dir = mkdtempSync(join(tmpdir(), 'xmpp-invites-ejabberd-'));
   for (const sub of ['spool', 'logs']) mkdirSync(join(dir, sub));
   const [c2sPort, httpPort, epmdPort] = [await freePort(), await freePort(), await freePort()];
+  const optionalTlsPort = options.optionalTlsListener ? await freePort() : undefined;
   const adminPassword = options.adminPassword ?? `admin-${randomBytes(9).toString('base64url')}`;
   const adminJid = `admin@${domain}`;
   const node = `xmppinvites${randomBytes(4).toString('hex')}@localhost`;
@@ -132,13 +250,20 @@ export const startEjabberd = async (options: EjabberdOptions = {}): Promise<Loca
     'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '3650',
     '-subj', `/CN=${domain}`, '-addext', `subjectAltName=DNS:${domain}`, '-keyout', key, '-out', cert,
   ], { stdio: 'ignore' });
-  writeFileSync(join(dir, 'ejabberd.yml'), ejabberdYml({ domain, adminJid, c2sPort, httpPort, cert, key }));
+  let invites = options.invites;
+  if (invites) {
+    // In the instance directory, which the ejabberd user can read (chown below).
+    mkdirSync(join(dir, 'ebin'));
+    copyFileSync(buildInvitesModule(), join(dir, 'ebin', 'mod_xmpp_invites.beam'));
+  }
+  const writeYml = () => writeFileSync(join(dir, 'ejabberd.yml'), ejabberdYml({ domain, adminJid, c2sPort, optionalTlsPort, httpPort, cert, key, invites }));
+  writeYml();
   // Read by ejabberdctl for the server and for every ctl command: a private
   // cookie (nothing in ~/.erlang.cookie), our own epmd, and the Erlang
   // distribution on loopback only.
   writeFileSync(
     join(dir, 'ejabberdctl.cfg'),
-    `ERL_OPTIONS="-setcookie ${randomBytes(12).toString('hex')} -start_epmd false -kernel inet_dist_use_interface {127,0,0,1}"
+    `ERL_OPTIONS="-setcookie ${randomBytes(12).toString('hex')} -start_epmd false -kernel inet_dist_use_interface {127,0,0,1}${invites ? ` -pa ${dir}/ebin` : ''}"
 EJABBERD_PID_PATH=${dir}/ejabberd.pid
 `
   );
@@ -200,6 +325,7 @@ EJABBERD_PID_PATH=${dir}/ejabberd.pid
     domain,
     service: `xmpp://127.0.0.1:${c2sPort}`,
     c2sPort,
+    optionalTlsPort,
     httpPort,
     apiUrl: `http://127.0.0.1:${httpPort}/api`,
     adminJid,
@@ -209,6 +335,12 @@ EJABBERD_PID_PATH=${dir}/ejabberd.pid
     node,
     log,
     ctl,
+    setInvites: (changes) => {
+      if (!invites) throw new Error('this ejabberd was started without mod_xmpp_invites');
+      invites = { ...invites, ...changes };
+      writeYml();
+      ctl('reload_config');
+    },
     stop,
   };
 };

@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { freePort, portOpen, startChild, waitFor } from './process.js';
 
 export interface LocalProsody {
@@ -16,10 +17,27 @@ export interface LocalProsody {
   dir: string;
   configFile: string;
   log: () => string;
+  /** The service settings of mod_xmpp_invites, when this instance loads it. */
+  xmppInvites?: XmppInvitesModuleOptions;
   /** Runs prosodyctl against this instance. */
   ctl: (...args: string[]) => string;
   stop: () => Promise<void>;
 }
+
+/** Settings of modules/prosody/mod_xmpp_invites.lua (see the README's operator section). */
+export interface XmppInvitesModuleOptions {
+  /** The service's base URL, e.g. serverless-offline's. */
+  url: string;
+  /** An xmpp-server key for this domain; handed to Prosody in its environment, never written to disk. */
+  key: string;
+  timeoutSeconds?: number;
+  registrationInviteOnly?: boolean;
+  maxLiveInvites?: number;
+  preauthPerMinute?: number;
+}
+
+/** The module's source in this repository. */
+export const XMPP_INVITES_MODULE = fileURLToPath(new URL('../../modules/prosody/mod_xmpp_invites.lua', import.meta.url));
 
 export interface ProsodyOptions {
   domain?: string;
@@ -28,6 +46,10 @@ export interface ProsodyOptions {
   adminPassword?: string;
   /** Also load Prosody's own invite modules (for the side-by-side benchmark). */
   withInvites?: boolean;
+  /** Load this repository's mod_xmpp_invites, pointed at the service. */
+  xmppInvites?: XmppInvitesModuleOptions;
+  /** `debug` also logs the HTTP client's lines (tests check no token reaches the log). */
+  logLevel?: 'debug' | 'info';
   dir?: string;
 }
 
@@ -66,13 +88,32 @@ export const startProsody = async (options: ProsodyOptions = {}): Promise<LocalP
   const invites = options.withInvites
     ? `"http"; "invites"; "invites_register"; "invites_api"; "register_ibr"; "invites_adhoc";`
     : '';
+  // A copy next to the data, readable by the prosody user wherever the
+  // repository lives (a home directory may be closed to it).
+  const m = options.xmppInvites;
+  if (m) {
+    mkdirSync(join(dir, 'modules'), { recursive: true });
+    copyFileSync(XMPP_INVITES_MODULE, join(dir, 'modules', 'mod_xmpp_invites.lua'));
+  }
+  const xmppInvitesConfig = m
+    ? `
+-- This repository's module (modules/prosody/mod_xmpp_invites.lua): in-app
+-- invites (preauth, in-band registration, XEP-0379, XEP-0401 ad-hoc) answered
+-- by the service.
+xmpp_invites_url = ${JSON.stringify(m.url)}
+xmpp_invites_key = os.getenv("XMPP_INVITES_KEY")
+xmpp_invites_timeout = ${m.timeoutSeconds ?? 5}
+xmpp_invites_max_live_invites = ${m.maxLiveInvites ?? 10}
+xmpp_invites_preauth_per_minute = ${m.preauthPerMinute ?? 12}
+`
+    : '';
   const configFile = join(dir, 'prosody.cfg.lua');
   writeFileSync(
     configFile,
     `-- Private instance for xmpp-invites (tests, npm start). Loopback only.
 pidfile = "${dir}/prosody.pid"
 data_path = "${dir}/data"
-log = { { levels = { min = "info" }, to = "file", filename = "${dir}/prosody.log" } }
+log = { { levels = { min = "${options.logLevel ?? 'info'}" }, to = "file", filename = "${dir}/prosody.log" } }
 interfaces = { "127.0.0.1" }
 local_interfaces = { "127.0.0.1" }
 c2s_ports = { ${c2sPort} }
@@ -83,18 +124,18 @@ http_ports = { ${httpPort} }
 http_interfaces = { "127.0.0.1" }
 https_ports = { }
 admins = { "${adminJid}" }
-plugin_paths = { "/usr/lib/prosody/modules" }
-modules_enabled = { "roster"; "saslauth"; "tls"; "disco"; "ping"; "admin_adhoc"; "privilege"; "posix"; ${invites} }
+plugin_paths = { "/usr/lib/prosody/modules"${m ? `; "${dir}/modules"` : ''} }
+modules_enabled = { "roster"; "saslauth"; "tls"; "disco"; "ping"; "admin_adhoc"; "privilege"; "posix"; ${invites}${m ? ' "xmpp_invites";' : ''} }
 modules_disabled = { "s2s"; "offline"; "c2s_csi" }
 authentication = "internal_hashed"
 storage = "internal"
 c2s_require_encryption = true
-allow_registration = ${options.withInvites ? 'true' : 'false'}
-registration_invite_only = true
+allow_registration = ${options.withInvites || m ? 'true' : 'false'}
+registration_invite_only = ${m?.registrationInviteOnly ?? true}
 certificates = "${dir}/certs"
 invites_page = "http://${domain}:${httpPort}/invite?{invite.token}"
 invites_api_keys = { }
-
+${xmppInvitesConfig}
 VirtualHost "${domain}"
   ssl = { key = "${key}"; certificate = "${crt}" }
   privileged_entities = { ["${adminJid}"] = { roster = "both" } }
@@ -110,7 +151,7 @@ VirtualHost "${domain}"
   ctl('register', 'admin', domain, adminPassword);
 
   const [cmd, args] = asProsody('prosody', ['--config', configFile, '-F']);
-  const child = startChild(cmd, args, { name: 'prosody' });
+  const child = startChild(cmd, args, { name: 'prosody', env: { ...process.env, ...(m ? { XMPP_INVITES_KEY: m.key } : {}) } });
   const log = () => (existsSync(join(dir, 'prosody.log')) ? readFileSync(join(dir, 'prosody.log'), 'utf8') : '') + child.output();
   try {
     await waitFor('Prosody', () => portOpen(c2sPort), 15_000, child.process);
@@ -128,6 +169,7 @@ VirtualHost "${domain}"
     caFile: crt,
     dir,
     configFile,
+    xmppInvites: m,
     log,
     ctl,
     stop: async () => {

@@ -22,6 +22,8 @@ export const prosodyEnv = (p: LocalProsody): Record<string, string> => ({
   XMPP_ADMIN_PASSWORD: p.adminPassword,
   XMPP_TLS_CA_FILE: p.caFile,
   INVITES_DOMAINS: p.domain,
+  // The server runs mod_xmpp_invites: the landing page may offer "open in my app".
+  ...(p.xmppInvites ? { XMPP_IN_APP_INVITES: 'true' } : {}),
 });
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -33,6 +35,8 @@ export interface StackOptions {
   http?: boolean;
   /** Start a private Prosody; false when XMPP_* point at an existing server. */
   prosody?: boolean;
+  /** Settings of the private Prosody (its log level; mod_xmpp_invites' preauth limit). */
+  prosodyOptions?: { logLevel?: 'debug' | 'info'; preauthPerMinute?: number };
   tableName?: string;
   devApiKey?: string;
   /** Extra environment for the functions. */
@@ -48,6 +52,8 @@ export interface Stack {
   prosody?: LocalProsody;
   baseUrl?: string;
   apiKey: string;
+  /** The xmpp-server key the private Prosody's mod_xmpp_invites uses. */
+  prosodyKey?: string;
   offline?: Child;
   stop: () => Promise<void>;
 }
@@ -82,10 +88,32 @@ export const startStack = async (options: StackOptions = {}): Promise<Stack> => 
       POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
     };
 
+    const apiKey = options.devApiKey ?? generateApiKeySecret();
+    const keys = new DynamoDBApiKeyStore({ tableName, client: DynamoDBDocumentClient.from(raw) });
+    await createApiKey({ store: keys, clock: systemClock }, { name: 'development', domains: ['*'], secret: apiKey, allowReset: true });
+
+    // serverless-offline's port is chosen first: the private Prosody's module
+    // is started already pointed at it.
+    const port = options.http !== false ? options.port || (await freePort()) : undefined;
+
     let prosody: LocalProsody | undefined;
+    let prosodyKey: string | undefined;
     if (options.prosody !== false) {
-      log('starting a private Prosody');
-      prosody = await startProsody();
+      log('starting a private Prosody with mod_xmpp_invites');
+      const domain = 'localhost';
+      // The module's own credential: only the /xmpp/* routes, only this domain.
+      const created = await createApiKey(
+        { store: keys, clock: systemClock },
+        { name: `prosody-${domain}`, domains: [domain], kind: 'xmpp-server' }
+      );
+      prosodyKey = created.secret;
+      prosody = await startProsody({
+        domain,
+        logLevel: options.prosodyOptions?.logLevel,
+        xmppInvites: port
+          ? { url: `http://127.0.0.1:${port}`, key: prosodyKey, preauthPerMinute: options.prosodyOptions?.preauthPerMinute }
+          : undefined,
+      });
       stops.push(prosody.stop);
       Object.assign(env, prosodyEnv(prosody));
     }
@@ -95,14 +123,9 @@ export const startStack = async (options: StackOptions = {}): Promise<Stack> => 
       stops.push((await startLocalNotifier(env, log)).stop);
     }
 
-    const apiKey = options.devApiKey ?? generateApiKeySecret();
-    const keys = new DynamoDBApiKeyStore({ tableName, client: DynamoDBDocumentClient.from(raw) });
-    await createApiKey({ store: keys, clock: systemClock }, { name: 'development', domains: ['*'], secret: apiKey, allowReset: true });
-
     let baseUrl: string | undefined;
     let offline: Child | undefined;
-    if (options.http !== false) {
-      const port = options.port || (await freePort());
+    if (port) {
       baseUrl = `http://localhost:${port}`;
       env.INVITES_BASE_URL ??= baseUrl;
       const lambdaPort = await freePort();
@@ -125,13 +148,24 @@ export const startStack = async (options: StackOptions = {}): Promise<Stack> => 
       await waitFor(
         'serverless-offline',
         async () => (await fetch(`http://127.0.0.1:${port}/invites/AAAAAAAAAAAAAAAAAAAAAAAA`)).status === 404,
-        120_000,
+        // It bundles every function first: minutes on a busy two-core machine.
+        300_000,
         child.process
       ).catch((e: Error) => {
         throw new Error(`${e.message}\n${child.output()}`);
       });
+      if (prosody?.xmppInvites) {
+        // The module's first call to each /xmpp/* function would otherwise pay
+        // serverless-offline's cold start inside its bounded wait. Unsigned
+        // requests: 401, nothing counted or stored.
+        await Promise.all(
+          ['preauth', 'register', 'subscribe', 'invites'].map((route) =>
+            fetch(`http://127.0.0.1:${port}/xmpp/${route}`, { method: 'POST' }).then((r) => r.arrayBuffer(), () => undefined)
+          )
+        );
+      }
     }
-    return { env, dynamodb, prosody, baseUrl, apiKey, offline, stop };
+    return { env, dynamodb, prosody, baseUrl, apiKey, prosodyKey, offline, stop };
   } catch (e) {
     await stop();
     throw e;

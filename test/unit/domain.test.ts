@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { loadConfig } from '../../lib/config.js';
+import { inAppInvites, loadConfig } from '../../lib/config.js';
 import { InviteError } from '../../lib/errors.js';
 import { inviteStatus, usesLeft, type Invite } from '../../lib/invites/Invite.js';
 import { checkPassword, fingerprintMatches, passwordFingerprint } from '../../lib/invites/password.js';
@@ -188,6 +188,22 @@ describe('Function: loadConfig', () => {
     expect(c.xmpp['b.example']?.kind).toBe('ejabberd');
     const s = loadConfig({ XMPP_DOMAIN: 'c.example', XMPP_ADMIN_JID: 'admin@c.example', XMPP_ADMIN_PASSWORD: 'pw' });
     expect(s.xmpp['c.example']).toMatchObject({ kind: 'prosody', service: 'xmpp://127.0.0.1:5222', adminPassword: 'pw' });
+  });
+  it('says per domain whether its server runs the module (default no)', () => {
+    const c = loadConfig({
+      XMPP_SERVERS: JSON.stringify({
+        'a.example': { kind: 'prosody', service: 'xmpp://a.example:5222', adminJid: 'admin@a.example', adminPassword: 'pw', inAppInvites: true },
+        'b.example': { kind: 'prosody', service: 'xmpp://b.example:5222', adminJid: 'admin@b.example', adminPassword: 'pw' },
+      }),
+    });
+    expect([inAppInvites(c, 'a.example'), inAppInvites(c, 'b.example'), inAppInvites(c, 'unknown.example')]).toEqual([true, false, false]);
+    const shorthand = (v?: string) =>
+      inAppInvites(loadConfig({ XMPP_DOMAIN: 'c.example', XMPP_ADMIN_JID: 'admin@c.example', XMPP_ADMIN_PASSWORD: 'pw', XMPP_IN_APP_INVITES: v }), 'c.example');
+    expect([shorthand(undefined), shorthand('true'), shorthand('false')]).toEqual([false, true, false]);
+    expect(() => shorthand('sometimes')).toThrow(/XMPP_IN_APP_INVITES/);
+    expect(() =>
+      loadConfig({ XMPP_SERVERS: JSON.stringify({ 'a.example': { kind: 'prosody', service: 'xmpp://a:5222', adminJid: 'x@a.example', adminPassword: 'pw', inAppInvites: 'yes' } }) })
+    ).toThrow(/inAppInvites/);
   });
   it('refuses broken configuration loudly', () => {
     expect(() => loadConfig({ XMPP_SERVERS: '{nope' })).toThrow(/XMPP_SERVERS/);

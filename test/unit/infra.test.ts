@@ -98,18 +98,24 @@ const EXPECTED_ITEM_ACCESS: Record<string, Record<string, string[]>> = {
   ListInvitesRole: { GetItem: [P.apiKey] },
   ShowInviteRole: { GetItem: [P.apiKey], Query: [P.invite] },
   RevokeInviteRole: { GetItem: [P.apiKey, P.invite], UpdateItem: [P.invite, P.jid] },
-  RedeemInviteRole: { GetItem: [P.invite, P.jid], PutItem: [P.invite, P.jid], DeleteItem: [P.invite, P.jid], UpdateItem: [P.invite, P.jid, P.rate] },
+  RedeemInviteRole: { GetItem: [P.invite, P.jid], PutItem: [P.invite, P.jid], DeleteItem: [P.jid], UpdateItem: [P.invite, P.jid, P.rate] },
   LandingPageRole: { GetItem: [P.invite], UpdateItem: [P.rate] },
-  LandingSubmitRole: { GetItem: [P.invite, P.jid], PutItem: [P.invite, P.jid], DeleteItem: [P.invite, P.jid], UpdateItem: [P.invite, P.jid, P.rate] },
+  LandingSubmitRole: { GetItem: [P.invite, P.jid], PutItem: [P.invite, P.jid], DeleteItem: [P.jid], UpdateItem: [P.invite, P.jid, P.rate] },
   RegisterRole: { PutItem: [P.jid], DeleteItem: [P.jid], UpdateItem: [P.jid, P.rate] },
   SignupWebhookRole: { GetItem: [P.invite, P.jid, P.signupEvent], PutItem: [P.invite, P.jid, P.signupEvent] },
   NotifierRole: { GetItem: [P.invite] },
+  // The server modules' routes (modules/README.md): each reads its caller's key.
+  XmppPreauthRole: { GetItem: [P.apiKey, P.invite], UpdateItem: [P.rate] },
+  XmppRegisterRole: { GetItem: [P.apiKey, P.invite, P.jid], PutItem: [P.invite, P.jid], DeleteItem: [P.jid], UpdateItem: [P.invite, P.jid, P.rate] },
+  XmppSubscribeRole: { GetItem: [P.apiKey, P.invite, P.jid], PutItem: [P.invite, P.jid], UpdateItem: [P.invite, P.rate] },
+  XmppInvitesRole: { GetItem: [P.apiKey], PutItem: [P.invite, P.jid] },
 };
 /** Which secrets (paths below secretsPath) each role may read. */
 const EXPECTED_SECRETS: Record<string, string[]> = {
   RedeemInviteRole: [SecretPaths.xmpp, SecretPaths.claims],
   LandingSubmitRole: [SecretPaths.xmpp, SecretPaths.claims],
   RegisterRole: [SecretPaths.xmpp],
+  XmppRegisterRole: [SecretPaths.xmpp, SecretPaths.claims],
   SignupWebhookRole: [SecretPaths.signup],
   NotifierRole: [SecretPaths.webhooksOut],
 };

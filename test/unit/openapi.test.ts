@@ -63,4 +63,17 @@ describe('openapi.yaml', () => {
       expect(node, ref).toBeDefined();
     }
   });
+
+  it('puts the /xmpp/* routes, and only them, behind the xmpp-server key', () => {
+    const ops = Object.entries(openapi.paths as Record<string, Record<string, { security?: Record<string, unknown>[] }>>).flatMap(
+      ([path, methods]) => Object.values(methods).filter((op) => typeof op === 'object' && op !== null && 'responses' in op).map((op) => ({ path, op }))
+    );
+    const xmpp = ops.filter(({ path }) => path.startsWith('/xmpp/'));
+    expect(xmpp.map(({ path }) => path).sort()).toEqual(['/xmpp/invites', '/xmpp/preauth', '/xmpp/register', '/xmpp/subscribe']);
+    for (const { op } of xmpp) expect(op.security).toEqual([{ xmppServer: [] }]);
+    for (const { path, op } of ops.filter(({ path }) => !path.startsWith('/xmpp/'))) {
+      expect(JSON.stringify(op.security ?? []), path).not.toContain('xmppServer');
+    }
+    expect(openapi.components.securitySchemes.xmppServer).toMatchObject({ type: 'http', scheme: 'bearer' });
+  });
 });

@@ -15,6 +15,7 @@ const data = (over: Partial<InvitePageData> = {}): InvitePageData => ({
   usesLeft: 1,
   uri: URI,
   qrSvg: '<svg class="qr"></svg>',
+  inApp: true,
   clients: DEFAULT_CLIENTS,
   passwordMinLength: 8,
   usernameMaxLength: 64,
@@ -59,6 +60,43 @@ describe('Function: invitePage', () => {
     expect(page).toContain('name="username"');
     expect(page).toContain('autocomplete="new-password"');
     expect(page).toContain('minlength="8"');
+  });
+
+  describe('where the domain\'s server does not run the module (inApp false)', () => {
+    const noApp = (over: Partial<InvitePageData> = {}) => invitePage(en, data({ inApp: false, qrSvg: '', ...over }));
+    const noInviteInApps = (page: string) => {
+      expect(page).not.toContain('id="open-invite"');
+      expect(page).not.toContain(en.openButton);
+      expect(page).not.toContain('<svg class="qr"');
+      expect(page).not.toContain('preauth=');
+      // Plain store links, without the invite as referrer.
+      expect(page).toContain('href="https://conversations.im/"');
+      expect(page).not.toContain(en.appOpensInvites);
+    };
+
+    it('offers no way to open the invite in an app and points to the form', () => {
+      const page = noApp();
+      noInviteInApps(page);
+      expect(page).toContain(en.formOnly.appsIntro);
+      expect(page).toContain(en.formOnly.registerHeading);
+      expect(page).toContain('name="username"');
+    });
+
+    it('offers a reset only through the form', () => {
+      const page = noApp({ type: 'reset', username: 'juliet' });
+      expect(page).not.toContain('id="open-invite"');
+      expect(page).not.toContain('<svg class="qr"');
+      expect(page).not.toContain('preauth=');
+      expect(page).not.toContain(en.reset.appHeading);
+      expect(page).toContain(en.reset.submit);
+    });
+
+    it('lets an existing account add the inviter with a plain roster link, no token', () => {
+      const page = noApp({ type: 'contact', inviter: 'romeo@localhost', uri: 'xmpp:romeo@localhost?roster;preauth=AAAAAAAAAAAAAAAAAAAAAAAA;ibr=y' });
+      noInviteInApps(page);
+      expect(page).toContain('<a class="button" id="add-contact" href="xmpp:romeo@localhost?roster">');
+      expect(page).toContain('name="username"');
+    });
   });
 
   it('asks no username when the invite presets it, and a reset invite asks only the new password', () => {

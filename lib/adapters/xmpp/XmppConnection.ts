@@ -142,6 +142,21 @@ export class XmppConnection {
     return answer;
   }
 
+  /** The bare JID this connection logs in as. */
+  public get jid(): string {
+    return this.#options.jid;
+  }
+
+  /** Sends a stanza that has no answer (presence); `xmpp-unavailable` if it cannot be sent. */
+  public async send(stanza: XmlElement): Promise<void> {
+    await this.connect();
+    try {
+      await this.#entity.send(stanza);
+    } catch (cause) {
+      throw unavailable(cause);
+    }
+  }
+
   /** Connects if not online; concurrent callers share one attempt. */
   public async connect(): Promise<void> {
     if (this.online) return;

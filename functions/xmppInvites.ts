@@ -1,0 +1,25 @@
+import { createAppInvite } from '../lib/invites/xmppServer.js';
+import { cfg, clock, store, type AdminContext } from './deps.js';
+import { httpRoute, json } from './http.js';
+import { appInviteBody, xmppServerRoute } from './xmppServer.js';
+
+/** `POST /xmpp/invites`: an invite a user created from their app (XEP-0401 ad-hoc). */
+export const handler = httpRoute(
+  async (event, context) => {
+    const view = await createAppInvite(
+      { store, clock, config: cfg },
+      (context as AdminContext).actor,
+      (event.body ?? {}) as Record<string, unknown>
+    );
+    // The module hands the URI and landing URL to the user; the token itself stays inside them.
+    return json(201, {
+      id: view.id,
+      uri: view.uri,
+      landingUrl: view.landingUrl,
+      expiresAt: view.expiresAt,
+      type: view.type,
+      username: view.username,
+    });
+  },
+  { body: appInviteBody, ...xmppServerRoute('invites') }
+);

@@ -1,0 +1,11 @@
+import { preauth } from '../lib/invites/xmppServer.js';
+import { clock, store, type AdminContext } from './deps.js';
+import { httpRoute, json } from './http.js';
+import { preauthBody, xmppServerRoute } from './xmppServer.js';
+
+/** `POST /xmpp/preauth`: a module checks an app's token (never consumes it). */
+export const handler = httpRoute(
+  async (event, context) =>
+    json(200, await preauth({ store, clock }, (context as AdminContext).actor, (event.body ?? {}) as Record<string, unknown>)),
+  { body: preauthBody, ...xmppServerRoute('preauth', 'check') }
+);

@@ -1,0 +1,21 @@
+import { moduleRegister } from '../lib/invites/xmppServer.js';
+import { cfg, clock, store, type AdminContext } from './deps.js';
+import { httpRoute, json } from './http.js';
+import { logger } from './observability.js';
+import { claimKey, registrationLocks as locks, xmpp } from './xmpp.js';
+import { xmppRegisterBody, xmppServerRoute } from './xmppServer.js';
+
+/** `POST /xmpp/register`: in-band registration, handed to redeem (with a token) or open registration. */
+export const handler = httpRoute(
+  async (event, context) => {
+    const result = await moduleRegister(
+      { store, xmpp, clock, config: cfg, claimKey, locks },
+      (context as AdminContext).actor,
+      (event.body ?? {}) as Record<string, unknown>
+    );
+    logger.info('in-band registration', { inviteId: result.inviteId, jid: result.jid, outcome: result.outcome, replayed: result.replayed });
+    for (const warning of result.warnings) logger.warn('in-band registration with a warning', { inviteId: result.inviteId, warning });
+    return json(201, { jid: result.jid, outcome: result.outcome });
+  },
+  { body: xmppRegisterBody, ...xmppServerRoute('register', 'redeem') }
+);

@@ -1,0 +1,91 @@
+/**
+ * What every `/xmpp/*` route (modules/README.md) shares: the module's
+ * `xmpp-server` key, the body's `domain` within its scope, and rate limits
+ * per end-user address and per token taken from the body.
+ */
+import type { MiddlewareObj } from '@middy/core';
+import { authenticate } from '../lib/apiKeys/apiKeys.js';
+import type { PublicRoute } from '../lib/config.js';
+import { moduleDomain } from '../lib/invites/xmppServer.js';
+import { apiKeyStore, type AdminContext } from './deps.js';
+import type { HttpEvent, HttpResult } from './http.js';
+import { failedLookupMetric, rateLimit } from './rateLimit.js';
+
+/** Before parsing: only an xmpp-server key gets in (an API key is 403, no key 401). */
+export const xmppServerAuth = (): MiddlewareObj<HttpEvent, HttpResult> => ({
+  before: async (request) => {
+    (request.context as AdminContext).actor = await authenticate(
+      apiKeyStore,
+      request.event.headers?.authorization,
+      'xmpp-server'
+    );
+  },
+});
+
+/** After parsing: the body's domain is one of the key's, before anything is counted or read. */
+const domainInScope = (): MiddlewareObj<HttpEvent, HttpResult> => ({
+  before: (request) => {
+    moduleDomain((request.context as AdminContext).actor, (request.event.body as { domain?: unknown } | undefined)?.domain);
+  },
+});
+
+/**
+ * The middlewares of an /xmpp/* route. `limits`: which public budget the
+ * route shares (a preauth costs what a check costs; a registration or a
+ * subscription what a redeem costs); none for invite creation, which the
+ * per-user quota bounds.
+ */
+export const xmppServerRoute = (name: string, limits?: PublicRoute) => ({
+  use: [xmppServerAuth(), failedLookupMetric(`xmpp-${name}`)],
+  afterParse: [domainInScope(), ...(limits ? [rateLimit(limits, { from: 'body' })] : [])],
+  // Servers call these, never browsers.
+  cors: false,
+});
+
+const domain = { type: 'string', minLength: 1, maxLength: 253 } as const;
+const token = { type: 'string', minLength: 1, maxLength: 256 } as const;
+const jid = { type: 'string', minLength: 3, maxLength: 3071 } as const;
+/** An IPv4 or IPv6 address as the server saw it (a zone id allowed). */
+const address = { type: 'string', minLength: 1, maxLength: 100, pattern: '^[0-9A-Za-z.:%_-]+$' } as const;
+
+export const preauthBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['token', 'domain'],
+  properties: { token, domain, address },
+} as const;
+
+export const xmppRegisterBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['domain', 'password'],
+  properties: {
+    token,
+    domain,
+    username: { type: 'string', minLength: 1, maxLength: 1023 },
+    password: { type: 'string', minLength: 1, maxLength: 1024 },
+    address,
+  },
+} as const;
+
+export const subscribeBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['token', 'domain', 'contact', 'subscriber'],
+  properties: { token, domain, contact: jid, subscriber: jid, address },
+} as const;
+
+export const appInviteBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['domain', 'inviter', 'type'],
+  properties: {
+    domain,
+    inviter: jid,
+    type: { type: 'string', enum: ['contact', 'account'] },
+    username: { type: 'string', minLength: 1, maxLength: 1023 },
+    rosterSubscription: { type: 'boolean' },
+    maxLiveInvites: { type: 'integer', minimum: 1, maximum: 1000000 },
+    address,
+  },
+} as const;

@@ -1,0 +1,19 @@
+import { spendContactInvite } from '../lib/invites/xmppServer.js';
+import { clock, store, type AdminContext } from './deps.js';
+import { httpRoute, json } from './http.js';
+import { logger } from './observability.js';
+import { subscribeBody, xmppServerRoute } from './xmppServer.js';
+
+/** `POST /xmpp/subscribe` (XEP-0379): an existing account subscribed to the inviter with the token. */
+export const handler = httpRoute(
+  async (event, context) => {
+    const { approved, groups, outcome } = await spendContactInvite(
+      { store, clock },
+      (context as AdminContext).actor,
+      (event.body ?? {}) as Record<string, unknown>
+    );
+    logger.info('contact invite spent', { outcome });
+    return json(200, { approved, groups });
+  },
+  { body: subscribeBody, ...xmppServerRoute('subscribe', 'redeem') }
+);

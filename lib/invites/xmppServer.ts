@@ -1,0 +1,180 @@
+/**
+ * What an XMPP server's module (modules/README.md) may ask for its users:
+ * check a token, register (through the same redeem and open-registration use
+ * cases as the web), spend a contact invite for an existing account
+ * (XEP-0379), and create an invite on behalf of one of its users (XEP-0401
+ * ad-hoc). Every call names the domain it acts for; the actor is the module's
+ * `xmpp-server` key.
+ */
+import type { Config } from '../config.js';
+import { InviteError } from '../errors.js';
+import { formatJid, normalizeDomain, parseBareJid } from '../jid.js';
+import type { Clock } from '../ports/Clock.js';
+import type { InviteStore } from '../ports/InviteStore.js';
+import type { ProvisionerRegistry } from '../ports/XmppProvisioner.js';
+import { hashToken, isWellFormedToken } from '../token.js';
+import { assertDomainInScope, type Actor } from './actor.js';
+import { findLiveInvite } from './checkInvite.js';
+import type { Invite } from './Invite.js';
+import { issueInvite, type IssueDeps } from './issueInvite.js';
+import { redeemInvite, type RedeemDeps } from './redeemInvite.js';
+import { registerAccount, type RegisterDeps } from './registerAccount.js';
+import { iso } from './views.js';
+import { usesLeft } from './Invite.js';
+
+/** The domain a module call acts for: one the key is scoped to. */
+export const moduleDomain = (actor: Actor, raw: unknown): string => {
+  const domain = normalizeDomain(raw);
+  if (actor.domains.includes('*')) {
+    // createApiKey never makes such a key; refuse rather than trust it.
+    throw new InviteError('forbidden', 'an xmpp-server key must name its domains');
+  }
+  assertDomainInScope(actor, domain);
+  return domain;
+};
+
+/**
+ * A token of another domain is no token here: the same answer as an unknown
+ * one, so a server cannot probe invites of the domains it does not host.
+ */
+const sameDomain = (invite: Invite, domain: string): Invite => {
+  if (invite.domain !== domain) throw new InviteError('token-invalid', 'no such invite');
+  return invite;
+};
+
+/** `POST /xmpp/preauth`: the token's invite, never consumed. */
+export const preauth = async (deps: { store: InviteStore; clock: Clock }, actor: Actor, input: { token?: unknown; domain?: unknown }) => {
+  const domain = moduleDomain(actor, input.domain);
+  const invite = sameDomain(await findLiveInvite(deps, input.token), domain);
+  return {
+    type: invite.type,
+    domain: invite.domain,
+    inviter: invite.inviter ?? null,
+    username: invite.username ?? null,
+    expiresAt: iso(invite.expiresAt),
+    usesLeft: usesLeft(invite),
+  };
+};
+
+export interface ModuleRegisterInput {
+  token?: unknown;
+  domain?: unknown;
+  username?: unknown;
+  password?: unknown;
+}
+
+/**
+ * `POST /xmpp/register`: with a token, the web's redeem use case (exactly
+ * once, roster pre-approval, preset usernames, resets); without one, open
+ * registration (refused while the service is invite-only). No other path
+ * creates accounts.
+ */
+export const moduleRegister = async (
+  deps: RedeemDeps & Pick<RegisterDeps, 'locks'> & { config: RegisterDeps['config'] },
+  actor: Actor,
+  input: ModuleRegisterInput
+): Promise<{ jid: string; outcome: 'created' | 'reset'; inviteId?: string; replayed?: boolean; warnings: string[] }> => {
+  const domain = moduleDomain(actor, input.domain);
+  if (input.token === undefined) {
+    const { jid } = await registerAccount(deps, { username: input.username, password: input.password, domain });
+    return { jid, outcome: 'created', warnings: [] };
+  }
+  // Redeem reads the invite itself (a used-up one may be a retry it answers
+  // again); only the domain is checked here first.
+  if (!isWellFormedToken(input.token)) throw new InviteError('token-invalid', 'no such invite');
+  const invite = await deps.store.get(hashToken(input.token));
+  if (!invite) throw new InviteError('token-invalid', 'no such invite');
+  sameDomain(invite, domain);
+  const result = await redeemInvite(deps, input.token, { username: input.username, password: input.password });
+  return { jid: result.jid, outcome: result.outcome, inviteId: result.invite.id, replayed: result.replayed, warnings: result.warnings };
+};
+
+/**
+ * `POST /xmpp/subscribe` (XEP-0379): `subscriber`, an existing account on any
+ * server, sent a subscription carrying the token to `contact`. One use of the
+ * contact invite, once per subscriber; any error means "leave it to the user".
+ */
+export const spendContactInvite = async (
+  deps: { store: InviteStore; clock: Clock },
+  actor: Actor,
+  input: { token?: unknown; domain?: unknown; contact?: unknown; subscriber?: unknown }
+) => {
+  const domain = moduleDomain(actor, input.domain);
+  const contact = formatJid(parseBareJid(input.contact));
+  const subscriber = formatJid(parseBareJid(input.subscriber));
+  if (!isWellFormedToken(input.token)) throw new InviteError('token-invalid', 'no such invite');
+  const invite = await deps.store.get(hashToken(input.token));
+  // Only a roster invite of this very contact approves a subscription to it.
+  if (!invite || invite.domain !== domain || invite.type !== 'contact' || invite.inviter !== contact) {
+    throw new InviteError('token-invalid', 'no such invite');
+  }
+  if (subscriber === contact) throw new InviteError('jid-invalid', 'the inviter cannot subscribe to itself');
+  // Someone who registered with this invite already has the contact: approve
+  // the repeated subscription without a second use.
+  const claim = await deps.store.getClaim('account', subscriber, invite.id);
+  if (claim?.status === 'completed') return { approved: true as const, groups: invite.groups, outcome: 'existing' as const };
+  const { outcome } = await deps.store.spendContactInvite({ invite, subscriber, now: deps.clock.now() });
+  return { approved: true as const, groups: invite.groups, outcome };
+};
+
+export interface AppInviteInput {
+  domain?: unknown;
+  /** The user who ran the ad-hoc command. */
+  inviter?: unknown;
+  type?: unknown;
+  username?: unknown;
+  rosterSubscription?: unknown;
+  /** The module's per-inviter limit; capped by the service's own. */
+  maxLiveInvites?: unknown;
+}
+
+/**
+ * `POST /xmpp/invites` (XEP-0401 ad-hoc `#invite` / `#create-account`): an
+ * invite with the requesting user as the only inviter the actor may name.
+ * Live invites are counted per requesting user (by source), whether or not
+ * the user is the invite's inviter.
+ */
+export const createAppInvite = async (
+  deps: Omit<IssueDeps, 'quota'> & { config: IssueDeps['config'] & Pick<Config, 'quotaLiveInvitesPerInviter'> },
+  actor: Actor,
+  input: AppInviteInput
+) => {
+  const domain = moduleDomain(actor, input.domain);
+  const user = formatJid(parseBareJid(input.inviter));
+  if (parseBareJid(user).domain !== domain) {
+    throw new InviteError('forbidden', `${user} is not a user of ${domain}`);
+  }
+  if (input.type !== 'contact' && input.type !== 'account') {
+    throw new InviteError('invalid-request', 'type must be contact or account');
+  }
+  if (input.maxLiveInvites !== undefined && (!Number.isInteger(input.maxLiveInvites) || (input.maxLiveInvites as number) < 1)) {
+    throw new InviteError('invalid-request', 'maxLiveInvites must be a positive integer');
+  }
+  const limits = [input.maxLiveInvites as number | undefined, deps.config.quotaLiveInvitesPerInviter].filter(
+    (n): n is number => n !== undefined
+  );
+  const onBehalf: Actor = {
+    // One source per user, so the quota counts this user's invites only.
+    source: `${actor.source}:${user}`,
+    domains: [domain],
+    admin: false,
+    maxLiveInvites: limits.length > 0 ? Math.min(...limits) : undefined,
+    inviters: [user],
+    allowReset: false,
+  };
+  const contact = input.type === 'contact';
+  if (contact && input.username !== undefined) {
+    throw new InviteError('invalid-request', 'a contact invite takes no username');
+  }
+  if (!contact && (typeof input.username !== 'string' || input.username === '')) {
+    throw new InviteError('username-required', 'create-account needs the username of the new account');
+  }
+  const withInviter = contact || input.rosterSubscription === true;
+  const { view } = await issueInvite(deps, onBehalf, {
+    type: contact ? 'contact' : 'account',
+    domain,
+    inviter: withInviter ? user : undefined,
+    username: contact ? undefined : (input.username as string),
+  });
+  return view;
+};
