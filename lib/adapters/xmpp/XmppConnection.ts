@@ -69,6 +69,20 @@ FastScramSha1.prototype.response = async function (this: Record<string, unknown>
   return ScramSha1.prototype.response.call(this, cred);
 };
 
+/**
+ * PLAIN whose message goes out as UTF-8, as RFC 4616 says: xmpp.js base64s
+ * it with btoa, one byte per UTF-16 unit, so `élodie` went out as Latin-1
+ * (a failed login) and `σοφία` threw. Logging in as a Unicode account (the
+ * adopt-on-retry check of redeem does) needs the bytes.
+ */
+function Utf8Plain(this: unknown) {
+  Plain.call(this);
+}
+Utf8Plain.prototype = Object.create(Plain.prototype);
+Utf8Plain.prototype.response = function (this: unknown, cred: Record<string, unknown>) {
+  return Buffer.from(Plain.prototype.response.call(this, cred) as string, 'utf8').toString('latin1');
+};
+
 export interface XmppConnectionOptions {
   /** `xmpp://host:port` (STARTTLS when offered) or `xmpps://host:port`. */
   service: string;
@@ -157,7 +171,7 @@ export class XmppConnection {
     const iqCaller = _iqCaller({ middleware, entity });
     const saslFactory = new SASLFactory();
     saslFactory.use('SCRAM-SHA-1', FastScramSha1);
-    saslFactory.use(Plain);
+    saslFactory.use(Utf8Plain);
 
     // STARTTLS, with our CA and the domain as the certificate name.
     streamFeatures.use('starttls', NS_TLS, async ({ entity: e }: { entity: any }) => {
