@@ -95,32 +95,42 @@ const prohibition = (cp: number): string | undefined => {
   return undefined;
 };
 
-/** nodeprep(input), or a NodeprepError saying why the servers would refuse it. */
-export const nodeprep = (input: string): string => {
+export type NodeprepResult = { value: string } | { reason: NodeprepFailure; message: string };
+
+/** nodeprep(input), or why the servers would refuse it; without throwing, for callers that try many strings. */
+export const tryNodeprep = (input: string): NodeprepResult => {
+  const fail = (reason: NodeprepFailure, message: string) => ({ reason, message });
   let mapped = '';
   for (const cp of codePoints(input)) {
     // Before normalizing: JavaScript's NFKC is only the servers' on characters Unicode 3.2 had.
-    if (inRanges(T.C5, cp)) throw new NodeprepError('prohibited', 'contains a lone surrogate');
+    if (inRanges(T.C5, cp)) return fail('prohibited', 'contains a lone surrogate');
     if (inRanges(T.A1, cp) || NFKC_CHANGED_SINCE_3_2.has(cp)) {
-      throw new NodeprepError('unassigned', `contains ${u(cp)}, which XMPP's Unicode 3.2 rules do not know`);
+      return fail('unassigned', `contains ${u(cp)}, which XMPP's Unicode 3.2 rules do not know`);
     }
-    if (SERVERS_DISAGREE.has(cp)) throw new NodeprepError('ambiguous', `contains ${u(cp)}, which XMPP servers prepare differently`);
+    if (SERVERS_DISAGREE.has(cp)) return fail('ambiguous', `contains ${u(cp)}, which XMPP servers prepare differently`);
     mapped += MAPPING.get(cp) ?? String.fromCodePoint(cp);
   }
   const normalized = mapped.normalize('NFKC');
   const out = codePoints(normalized);
   for (const cp of out) {
     const what = prohibition(cp);
-    if (what) throw new NodeprepError('prohibited', `contains ${what} (${u(cp)}), which XMPP forbids in a username`);
-    if (inRanges(T.A1, cp)) throw new NodeprepError('unassigned', `contains ${u(cp)}, which XMPP's Unicode 3.2 rules do not know`);
+    if (what) return fail('prohibited', `contains ${what} (${u(cp)}), which XMPP forbids in a username`);
+    if (inRanges(T.A1, cp)) return fail('unassigned', `contains ${u(cp)}, which XMPP's Unicode 3.2 rules do not know`);
   }
   // RFC 3454 section 6: right-to-left text must be all right-to-left (plus neutrals), and start and end so.
   if (out.some((cp) => inRanges(T.D1, cp))) {
     const first = out[0] as number;
     const last = out[out.length - 1] as number;
     if (out.some((cp) => inRanges(T.D2, cp)) || !inRanges(T.D1, first) || !inRanges(T.D1, last)) {
-      throw new NodeprepError('bidi', 'mixes right-to-left and left-to-right text, or does not start and end with a right-to-left letter');
+      return fail('bidi', 'mixes right-to-left and left-to-right text, or does not start and end with a right-to-left letter');
     }
   }
-  return normalized;
+  return { value: normalized };
+};
+
+/** nodeprep(input), or a NodeprepError saying why the servers would refuse it. */
+export const nodeprep = (input: string): string => {
+  const result = tryNodeprep(input);
+  if ('reason' in result) throw new NodeprepError(result.reason, result.message);
+  return result.value;
 };

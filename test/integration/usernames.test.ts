@@ -28,7 +28,7 @@ import { issueInvite } from '../../lib/invites/issueInvite.js';
 import { redeemInvite } from '../../lib/invites/redeemInvite.js';
 import { normalizeLocalpart, usernamePolicy } from '../../lib/jid.js';
 import { systemClock } from '../../lib/ports/Clock.js';
-import { inRanges, nodeprep } from '../../lib/stringprep.js';
+import { inRanges, tryNodeprep } from '../../lib/stringprep.js';
 import { A1 } from '../../lib/stringprepTables.js';
 import { startEjabberd, type LocalEjabberd } from '../../scripts/local/ejabberd.js';
 import { api, canLogin, documentClientForStack, stack } from '../support/stack.js';
@@ -108,11 +108,8 @@ const ejabberdNodeprep = (strings: string[]) => {
 };
 
 const ours = (s: string) => {
-  try {
-    return nodeprep(s);
-  } catch {
-    return undefined;
-  }
+  const result = tryNodeprep(s);
+  return 'value' in result ? result.value : undefined;
 };
 
 /** Deterministic strings mixing what composes, case-maps, reorders and changes direction. */
@@ -238,7 +235,7 @@ describe("Nodeprep: ours against Prosody's and ejabberd's own", () => {
       if ((cp >= 0xd800 && cp <= 0xdfff) || inRanges(A1, cp)) continue;
       assigned.push(String.fromCodePoint(cp));
     }
-    const inputs = [...assigned, ...assigned.map((ch) => `a${ch}`), ...sequences(30_000), ...cases().map((c) => c.input)];
+    const inputs = [...assigned, ...assigned.map((ch) => `a${ch}`), ...sequences(20_000), ...cases().map((c) => c.input)];
 
     // Act
     const prosody = prosodyNodeprep(inputs);
@@ -273,6 +270,22 @@ describe("Nodeprep: ours against Prosody's and ejabberd's own", () => {
   }, 300_000);
 });
 
+/**
+ * The API as a patient client uses it. On a loaded machine serverless-offline
+ * may answer its own LambdaTimeoutError (a cold worker missed the function's
+ * timeout) while the function goes on: not our answer, so ask again; a redeem
+ * retried with the same token, username and password resumes or replays, and
+ * says redemption-in-progress while the first attempt still holds the claim.
+ */
+const call = async (method: string, path: string, options: Parameters<typeof api>[2]) => {
+  for (let attempt = 1; ; attempt++) {
+    const res = await api(method, path, options);
+    const busy = res.text.includes('LambdaTimeoutError') || res.body?.error === 'redemption-in-progress';
+    if (!busy || attempt === 20) return res;
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+  }
+};
+
 describe('HTTP: POST /invites and POST /invites/{token}/redeem on the stack (default policy)', () => {
   const policy = () => usernamePolicy(loadConfig(stack().env));
   const expectedOf = (c: Case) => (policy().rule === 'unicode' ? c.unicode : c.ascii);
@@ -289,11 +302,11 @@ describe('HTTP: POST /invites and POST /invites/{token}/redeem on the stack (def
     // Act
     const outcomes: Outcome[] = [];
     for (const c of all) {
-      const issued = await api('POST', '/invites', { body: {} });
+      const issued = await call('POST', '/invites', { body: {} });
       expect(issued.status).toBe(201);
-      const res = await api('POST', `/invites/${issued.body.token}/redeem`, { auth: false, body: { username: c.input, password: PASSWORD } });
-      const shown = await api('GET', `/invites/by-id/${issued.body.id}`);
-      if (res.status !== 201) expect(res.status, c.name).toBe(400);
+      const res = await call('POST', `/invites/${issued.body.token}/redeem`, { auth: false, body: { username: c.input, password: PASSWORD } });
+      const shown = await call('GET', `/invites/by-id/${issued.body.id}`, {});
+      if (res.status !== 201) expect(res.status, `${c.name}: ${res.text.slice(0, 200)}`).toBe(400);
       outcomes.push(
         res.status === 201
           ? { jid: res.body.jid as string, recorded: (shown.body.redemptions as { jid: string }[]).map((r) => r.jid) }
@@ -308,22 +321,22 @@ describe('HTTP: POST /invites and POST /invites/{token}/redeem on the stack (def
 
   it('refuses each such username as a preset, so nothing is reserved under a name the server would not create', async () => {
     for (const c of cases().filter((x) => expectedOf(x) === undefined)) {
-      const res = await api('POST', '/invites', { body: { username: c.input } });
+      const res = await call('POST', '/invites', { body: { username: c.input } });
       expect([c.name, res.status, res.body?.error]).toEqual([c.name, 400, 'username-invalid']);
     }
-  });
+  }, 120_000);
 
   it('lets nobody take a reserved preset through another invite by spelling it the way nodeprep folds (straße for strasse)', async () => {
     // Prepare
     const t = tag();
     const reserved = `strasse${t}`;
-    const preset = await api('POST', '/invites', { body: { username: reserved } });
-    const other = await api('POST', '/invites', { body: {} });
+    const preset = await call('POST', '/invites', { body: { username: reserved } });
+    const other = await call('POST', '/invites', { body: {} });
     expect([preset.status, other.status]).toEqual([201, 201]);
 
     // Act
-    const stolen = await api('POST', `/invites/${other.body.token}/redeem`, { auth: false, body: { username: `straße${t}`, password: 'the thief password' } });
-    const rightful = await api('POST', `/invites/${preset.body.token}/redeem`, { auth: false, body: { password: PASSWORD } });
+    const stolen = await call('POST', `/invites/${other.body.token}/redeem`, { auth: false, body: { username: `straße${t}`, password: 'the thief password' } });
+    const rightful = await call('POST', `/invites/${preset.body.token}/redeem`, { auth: false, body: { password: PASSWORD } });
 
     // Assess
     expect([stolen.status, stolen.body.error]).toEqual([400, 'username-invalid']);
@@ -331,8 +344,8 @@ describe('HTTP: POST /invites and POST /invites/{token}/redeem on the stack (def
     expect(prosodyAccounts().has(reserved)).toBe(true);
     expect(await canLogin(`${reserved}@localhost`, PASSWORD)).toBe(true);
     expect(await canLogin(`${reserved}@localhost`, 'the thief password')).toBe(false);
-    expect((await api('GET', `/invites/by-id/${preset.body.id}`)).body.redemptions).toEqual([{ jid: `${reserved}@localhost`, kind: 'account', at: expect.any(String) }]);
-  });
+    expect((await call('GET', `/invites/by-id/${preset.body.id}`, {})).body.redemptions).toEqual([{ jid: `${reserved}@localhost`, kind: 'account', at: expect.any(String) }]);
+  }, 120_000);
 });
 
 describe('Use case: redeemInvite with USERNAME_UNICODE=true (DynamoDB Local + real Prosody and ejabberd)', () => {
