@@ -131,7 +131,8 @@ export const normalizeLocalpart = (raw: unknown, policy: LocalpartPolicy = { max
   if (typeof raw !== 'string' || raw.length === 0) {
     throw invalid('username must be a non-empty string');
   }
-  // Bounds the work below; nodeprep never shrinks a name by more than this.
+  // Bounds the work below. Refusing is safe: only a string made mostly of
+  // characters nodeprep deletes could still fit in 1023 bytes once stored.
   if (raw.length > 4 * LOCALPART_MAX_BYTES) {
     throw invalid('username is too long');
   }
