@@ -42,6 +42,11 @@ export interface Config {
   registrationInviteOnly: boolean;
   passwordMinLength: number;
   usernameMaxLength: number;
+  /**
+   * New usernames may use any script (`USERNAME_UNICODE`), under nodeprep and
+   * a one-script rule; off, they are a-z, 0-9 and `. _ - +` (lib/jid.ts).
+   */
+  usernameUnicode: boolean;
   maxBodyBytes: number;
   /** Signup forms allowed to POST /hooks/signup/{source} (`SIGNUP_SOURCES`, JSON), by source name. */
   signupSources: Record<string, SignupSource>;
@@ -247,6 +252,7 @@ export const loadConfig = (env: Env = process.env): Config => {
     registrationInviteOnly: bool(env, 'REGISTRATION_INVITE_ONLY', true),
     passwordMinLength: int(env, 'PASSWORD_MIN_LENGTH', 8, PASSWORD_MIN_LENGTH_FLOOR),
     usernameMaxLength: int(env, 'USERNAME_MAX_LENGTH', 64, 1),
+    usernameUnicode: bool(env, 'USERNAME_UNICODE', false),
     maxBodyBytes: int(env, 'MAX_BODY_BYTES', 16 * 1024, 256),
     xmpp,
     xmppTlsCaFile: env.XMPP_TLS_CA_FILE || undefined,

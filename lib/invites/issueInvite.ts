@@ -1,6 +1,6 @@
 import type { Config } from '../config.js';
 import { InviteError } from '../errors.js';
-import { formatJid, normalizeDomain, normalizeLocalpart, parseBareJid } from '../jid.js';
+import { formatJid, normalizeDomain, normalizeLocalpart, parseBareJid, usernamePolicy } from '../jid.js';
 import type { Clock } from '../ports/Clock.js';
 import type { InviteStore } from '../ports/InviteStore.js';
 import { generateToken, hashToken } from '../token.js';
@@ -24,7 +24,8 @@ export interface IssueInput {
 export interface IssueDeps {
   store: InviteStore;
   clock: Clock;
-  config: Pick<Config, 'domains' | 'defaultDomain' | 'defaultTtlSeconds' | 'maxTtlSeconds' | 'baseUrl' | 'usernameMaxLength' | 'protectedJids'>;
+  config: Pick<Config, 'domains' | 'defaultDomain' | 'defaultTtlSeconds' | 'maxTtlSeconds' | 'baseUrl' | 'usernameMaxLength' | 'protectedJids'> &
+    Partial<Pick<Config, 'usernameUnicode'>>;
   /** Live invites an inviter may hold (non-admin actors); undefined = no quota. */
   quota?: { perInviter?: number };
   /** Where the token comes from; signed webhooks derive it from the event id so a replay gets the same invite. */
@@ -83,7 +84,7 @@ export const issueInvite = async (deps: IssueDeps, actor: Actor, input: IssueInp
   }
 
   const username =
-    input.username === undefined ? undefined : normalizeLocalpart(input.username, { maxLength: config.usernameMaxLength });
+    input.username === undefined ? undefined : normalizeLocalpart(input.username, usernamePolicy(config));
   if (type === 'reset') {
     assertMayIssueReset(actor);
     if (!username) throw new InviteError('username-required', 'a reset invite needs the username of the account to reset');

@@ -1,6 +1,6 @@
 import type { Config } from '../config.js';
 import { InviteError, isInviteError } from '../errors.js';
-import { normalizeLocalpart } from '../jid.js';
+import { LOCALPART_MAX_BYTES, normalizeLocalpart, usernamePolicy } from '../jid.js';
 import type { Clock } from '../ports/Clock.js';
 import type { ClaimKind, ClaimRecord, InviteStore } from '../ports/InviteStore.js';
 import type { ProvisionerRegistry, XmppProvisioner } from '../ports/XmppProvisioner.js';
@@ -22,7 +22,7 @@ export interface RedeemDeps {
   store: InviteStore;
   xmpp: ProvisionerRegistry;
   clock: Clock;
-  config: Pick<Config, 'passwordMinLength' | 'usernameMaxLength' | 'protectedJids'>;
+  config: Pick<Config, 'passwordMinLength' | 'usernameMaxLength' | 'protectedJids'> & Partial<Pick<Config, 'usernameUnicode'>>;
   /** The HMAC key of claim fingerprints (lib/invites/password.ts); a secret, never in the table. */
   claimKey: () => Promise<string>;
 }
@@ -61,7 +61,7 @@ export const redeemInvite = async (deps: RedeemDeps, token: unknown, input: Rede
   // A used-up invite may still be the one a retry completed: the claim decides.
   if (status === 'revoked' || status === 'expired') throw statusError(status);
 
-  const username = chooseUsername(invite, input.username, config.usernameMaxLength);
+  const username = chooseUsername(invite, input.username, config);
   const password = checkPassword(input.password, username, { minLength: config.passwordMinLength });
   const jid = `${username}@${invite.domain}`;
   const kind: ClaimKind = invite.type === 'reset' ? 'reset' : 'account';
@@ -117,12 +117,18 @@ export const redeemInvite = async (deps: RedeemDeps, token: unknown, input: Rede
   return { jid, outcome, replayed: resumed, invite, warnings };
 };
 
-const chooseUsername = (invite: Invite, raw: unknown, maxLength: number): string => {
+const chooseUsername = (invite: Invite, raw: unknown, config: RedeemDeps['config']): string => {
+  // A preset stored by an older release may not be what the server would
+  // create (`straße` became `strasse`): refuse it rather than lock one JID
+  // and create another.
+  if (invite.username && normalizeLocalpart(invite.username, { maxLength: LOCALPART_MAX_BYTES, rule: 'existing' }) !== invite.username) {
+    throw new InviteError('username-invalid', 'the username this invite was issued for is not one the XMPP server can create; ask for a new invite');
+  }
   if (raw === undefined || raw === null || raw === '') {
     if (invite.username) return invite.username;
     throw new InviteError('username-invalid', 'username is required');
   }
-  const username = normalizeLocalpart(raw, { maxLength });
+  const username = normalizeLocalpart(raw, usernamePolicy(config));
   if (invite.username && invite.username !== username) {
     throw new InviteError('username-mismatch', `this invite is for the username ${invite.username}`);
   }

@@ -1,6 +1,6 @@
 import type { Config } from '../config.js';
 import { InviteError } from '../errors.js';
-import { normalizeDomain, normalizeLocalpart } from '../jid.js';
+import { normalizeDomain, normalizeLocalpart, usernamePolicy } from '../jid.js';
 import type { Clock } from '../ports/Clock.js';
 import type { RegistrationLocks } from '../ports/RegistrationLocks.js';
 import type { ProvisionerRegistry } from '../ports/XmppProvisioner.js';
@@ -11,7 +11,8 @@ export interface RegisterDeps {
   xmpp: ProvisionerRegistry;
   locks: RegistrationLocks;
   clock: Clock;
-  config: Pick<Config, 'registrationInviteOnly' | 'domains' | 'defaultDomain' | 'passwordMinLength' | 'usernameMaxLength'>;
+  config: Pick<Config, 'registrationInviteOnly' | 'domains' | 'defaultDomain' | 'passwordMinLength' | 'usernameMaxLength'> &
+    Partial<Pick<Config, 'usernameUnicode'>>;
 }
 
 /**
@@ -30,7 +31,7 @@ export const registerAccount = async (
   if (!config.domains.includes(domain)) {
     throw new InviteError('domain-not-served', `this service does not register accounts on ${domain}`);
   }
-  const username = normalizeLocalpart(input.username, { maxLength: config.usernameMaxLength });
+  const username = normalizeLocalpart(input.username, usernamePolicy(config));
   const password = checkPassword(input.password, username, { minLength: config.passwordMinLength });
   const jid = `${username}@${domain}`;
   const provisioner = await xmpp.forDomain(domain);

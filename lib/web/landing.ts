@@ -6,7 +6,7 @@ import { inviteStatus, usesLeft, type Invite } from '../invites/Invite.js';
 import { checkPassword } from '../invites/password.js';
 import { redeemInvite } from '../invites/redeemInvite.js';
 import { inviteUri } from '../invites/uris.js';
-import { normalizeLocalpart } from '../jid.js';
+import { normalizeLocalpart, usernamePolicy } from '../jid.js';
 import type { Clock } from '../ports/Clock.js';
 import type { InviteStore } from '../ports/InviteStore.js';
 import type { ProvisionerRegistry } from '../ports/XmppProvisioner.js';
@@ -18,7 +18,7 @@ import { en, type Texts } from './texts.js';
 export interface LandingDeps {
   store: InviteStore;
   clock: Clock;
-  config: Pick<Config, 'webClients' | 'passwordMinLength' | 'usernameMaxLength' | 'xmpp'>;
+  config: Pick<Config, 'webClients' | 'passwordMinLength' | 'usernameMaxLength' | 'xmpp'> & Partial<Pick<Config, 'usernameUnicode'>>;
   texts?: Texts;
 }
 
@@ -112,7 +112,7 @@ const checkForm = (deps: LandingDeps, invite: Invite, form: LandingForm): Partia
       errors.username = { code: 'username-invalid', text: t.fieldErrors.usernameRequired };
     } else {
       try {
-        username = normalizeLocalpart(raw, { maxLength: max });
+        username = normalizeLocalpart(raw, usernamePolicy(deps.config));
       } catch {
         errors.username = { code: 'username-invalid', text: t.fieldErrors.usernameInvalid(max) };
       }
@@ -175,7 +175,7 @@ export const submitInviteForm = async (deps: SubmitDeps, token: unknown, form: L
     if (STATUS_PAGES.includes(e.code)) return errorPage(e.code, t);
     const again = (errors: FormState['errors'], alert?: string) =>
       renderInvite(deps, invite, token, { username: typed, errors, ...(alert ? { alert } : {}) }, e.code);
-    const jid = `${invite.username ?? normalizeLocalpart(typed ?? '', { maxLength: deps.config.usernameMaxLength })}@${invite.domain}`;
+    const jid = `${invite.username ?? normalizeLocalpart(typed ?? '', usernamePolicy(deps.config))}@${invite.domain}`;
     switch (e.code) {
       case 'username-taken':
         return again({ username: t.fieldErrors.usernameTaken(jid) });

@@ -127,7 +127,7 @@ export const en: Texts = {
     errorSummary: 'Please correct the marked fields.',
   },
   fieldErrors: {
-    usernameInvalid: (max) => `This username cannot be used. Use at most ${max} characters, no spaces and none of " & ' / : < > @ \\.`,
+    usernameInvalid: (max) => `This username cannot be used. Use at most ${max} characters: letters, digits and . _ - + only, with no spaces.`,
     usernameTaken: (jid) => `${jid} is already taken. Please choose another username.`,
     usernameMismatch: (username) => `This invite is for the username ${username}.`,
     usernameRequired: 'Please choose a username.',

@@ -22,6 +22,7 @@ import { createApiKey } from '../../lib/apiKeys/apiKeys.js';
 import { ErrorCodes, type ErrorCode } from '../../lib/errors.js';
 import { normalizeLocalpart } from '../../lib/jid.js';
 import { systemClock } from '../../lib/ports/Clock.js';
+import { nodeprep } from '../../lib/stringprep.js';
 import { sha256 } from '../../lib/token.js';
 import { documentClientForStack, prosodyAdmin, stack, uniqueName } from '../support/stack.js';
 
@@ -37,9 +38,27 @@ interface Case {
    * before any function runs).
    */
   gateway?: 404 | 400;
+  /** The one error this request must get, where the corpus knows it. */
+  error?: ErrorCode;
 }
 
 const PASSWORD = 'a long enough passphrase';
+
+/** Names the servers' nodeprep would store as another name (issue #10): refused, never created. */
+const NODEPREP_CHANGES: string[] = [
+  'corpusstraße', // Prosody and ejabberd store `corpusstrasse`
+  'corpusσοφός', // `corpusσοφόσ`
+  'corpusalice\uFE0F', // variation selector, mapped to nothing: `corpusalice`
+  'corpusalice\u034F', // combining grapheme joiner
+  'corpusalice\u180B', // Mongolian free variation selector
+  'corpusⅫ', // `corpusxii`
+  'corpusﬁ', // `corpusfi`
+  'corpusx²', // `corpusx2`
+  'corpus\u33C6', // Prosody `corpusc∕kg`, ejabberd `corpusC∕kg`
+  'corpusp\u0430ypal', // Latin with a Cyrillic look-alike
+  'corpus\u05D0', // left-to-right then right-to-left: bidi rule
+  'corpus\\20x', // XEP-0106 escape
+];
 
 /** Strings meant to break parsers, queries, JIDs and eyes. */
 const HOSTILE: string[] = [
@@ -86,6 +105,7 @@ const HOSTILE: string[] = [
   '\u{1F600}'.repeat(300),
   'ａｄｍｉｎ', // fullwidth: NFKC makes it `admin`, which exists
   'ADMIN',
+  ...NODEPREP_CHANGES,
 ];
 
 /** Bodies that are not the JSON a route wants. */
@@ -208,7 +228,8 @@ const buildCorpus = (): Case[] => {
     add({ name: `redeem password ${JSON.stringify(w)}`, method: 'POST', path: redeemPath, headers: jsonHeaders(), body: JSON.stringify({ username: uniqueName('pw'), password: w }) });
   }
   for (const h of HOSTILE.filter(rejectedOrTaken)) {
-    add({ name: `redeem username ${JSON.stringify(h.slice(0, 30))}`, method: 'POST', path: redeemPath, headers: jsonHeaders(), body: JSON.stringify({ username: h, password: PASSWORD }) });
+    const error = NODEPREP_CHANGES.includes(h) ? 'username-invalid' : undefined;
+    add({ name: `redeem username ${JSON.stringify(h.slice(0, 30))}`, method: 'POST', path: redeemPath, headers: jsonHeaders(), body: JSON.stringify({ username: h, password: PASSWORD }), error });
   }
   for (const p of ['', 'short', 'aaaaaaaaaaaa', 'abababababab', 'x'.repeat(1025), 'pass\u0000word-long', 'tab\tseparated-pw', '\u0007bell-password-long']) {
     const username = uniqueName('weak');
@@ -232,7 +253,9 @@ const buildCorpus = (): Case[] => {
     issue(`type ${JSON.stringify(h.slice(0, 20))}`, JSON.stringify({ type: h }));
     issue(`inviter ${JSON.stringify(h.slice(0, 20))}`, JSON.stringify({ inviter: h }));
     if (!['ADMIN', 'ａｄｍｉｎ'].includes(h)) issue(`domain ${JSON.stringify(h.slice(0, 20))}`, JSON.stringify({ domain: h }));
-    if (rejectedOrTaken(h) && normalizeSafe(h) !== 'admin') issue(`username ${JSON.stringify(h.slice(0, 20))}`, JSON.stringify({ username: h }));
+    if (rejectedOrTaken(h) && normalizeSafe(h) !== 'admin') {
+      add({ name: `issue username ${JSON.stringify(h.slice(0, 20))}`, method: 'POST', path: '/invites', headers: jsonHeaders(admin()), body: JSON.stringify({ username: h }), error: NODEPREP_CHANGES.includes(h) ? 'username-invalid' : undefined });
+    }
   }
   for (const m of [0, -1, 1.5, '1', 1e7, [], {}, true, 2 ** 53]) issue(`maxUses ${JSON.stringify(m)}`, JSON.stringify({ maxUses: m }));
   for (const t of [0, 59, -1, 1e12, '60', 1.5, null, [], 2 ** 31]) issue(`ttlSeconds ${JSON.stringify(t)}`, JSON.stringify({ ttlSeconds: t }));
@@ -322,6 +345,15 @@ const buildCorpus = (): Case[] => {
 const normalizeSafe = (u: string) => {
   try {
     return normalizeLocalpart(u);
+  } catch {
+    return undefined;
+  }
+};
+
+/** The name the server would store for u, whether or not our rules accept it. */
+const nodeprepSafe = (u: string) => {
+  try {
+    return nodeprep(u);
   } catch {
     return undefined;
   }
@@ -455,6 +487,12 @@ describe('Bad-input corpus (HTTP, shared stack)', () => {
     expect(undocumented).toEqual([]);
   });
 
+  it('refuses every name nodeprep would change with username-invalid, at issue and at redeem', () => {
+    const expected = answers.filter((a) => a.c.error);
+    expect(expected.length).toBe(2 * NODEPREP_CHANGES.length);
+    expect(expected.filter((a) => a.status !== 400 || a.json?.error !== a.c.error).map((a) => `${a.c.name}: ${a.status} ${a.text.slice(0, 200)}`)).toEqual([]);
+  });
+
   it('changes nothing in the table (rate-limit counters aside)', async () => {
     expect(await snapshot()).toBe(ctx.snapshot);
   });
@@ -473,8 +511,8 @@ describe('Bad-input corpus (HTTP, shared stack)', () => {
       }
     }
     sent.add(ctx.preset.username);
-    // Anything Prosody stored under one of these names (raw or normalized) is a leak.
-    const candidates = new Set([...sent].flatMap((u) => [u.toLowerCase(), normalizeSafe(u)].filter((x): x is string => !!x)));
+    // Anything Prosody stored under one of these names (raw, normalized, or as its nodeprep makes it) is a leak.
+    const candidates = new Set([...sent].flatMap((u) => [u.toLowerCase(), normalizeSafe(u), nodeprepSafe(u)].filter((x): x is string => !!x)));
     const created = [...accountFiles()].filter((f) => !ctx.accountsBefore.has(f) && candidates.has(f));
     expect(created).toEqual([]);
     // And the server itself says so for every name that could have been created.

@@ -43,11 +43,14 @@ describe('Module: token', () => {
 });
 
 describe('Module: jid', () => {
-  it('lowercases, width-maps and NFC-normalizes localparts', () => {
+  // The full username rules (ASCII default, Unicode setting, nodeprep) are in usernames.test.ts.
+  it('lowercases ASCII localparts and, with the Unicode rule, composes accents', () => {
     expect(normalizeLocalpart('Juliet')).toBe('juliet');
-    expect(normalizeLocalpart('ｊｕｌｉｅｔ')).toBe('juliet');
-    expect(normalizeLocalpart('Ame\u0301lie')).toBe('amélie');
     expect(normalizeLocalpart('o.brien-2_x+y')).toBe('o.brien-2_x+y');
+    expect(normalizeLocalpart('Ame\u0301lie', { maxLength: 64, rule: 'unicode' })).toBe('amélie');
+    // Width-mapping is nodeprep's, not the user's: refused rather than silently renamed.
+    expect(codeOf(() => normalizeLocalpart('ｊｕｌｉｅｔ'))).toBe('username-invalid');
+    expect(codeOf(() => normalizeLocalpart('ｊｕｌｉｅｔ', { maxLength: 64, rule: 'unicode' }))).toBe('username-invalid');
   });
 
   it.each([
