@@ -157,12 +157,11 @@ export const startStack = async (options: StackOptions = {}): Promise<Stack> => 
       if (prosody?.xmppInvites) {
         // The module's first call to each /xmpp/* function would otherwise pay
         // serverless-offline's cold start inside its bounded wait. Unsigned
-        // requests: 401, nothing counted or stored.
-        await Promise.all(
-          ['preauth', 'register', 'subscribe', 'invites'].map((route) =>
-            fetch(`http://127.0.0.1:${port}/xmpp/${route}`, { method: 'POST' }).then((r) => r.arrayBuffer(), () => undefined)
-          )
-        );
+        // requests: 401, nothing counted or stored. Not awaited: startup
+        // does not wait for it.
+        for (const route of ['preauth', 'register', 'subscribe', 'invites']) {
+          void fetch(`http://127.0.0.1:${port}/xmpp/${route}`, { method: 'POST' }).then((r) => r.arrayBuffer(), () => undefined);
+        }
       }
     }
     return { env, dynamodb, prosody, baseUrl, apiKey, prosodyKey, offline, stop };

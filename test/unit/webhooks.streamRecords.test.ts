@@ -51,6 +51,15 @@ describe('Function: changesFromStreamRecord', () => {
     ]);
   });
 
+  it('a contact invite spent by an existing account (XEP-0379) is invite.redeemed of kind contact; its subscriber record says nothing', () => {
+    const audit = { pk: `INV#${invite.id}`, sk: 'RED#juliet@other.org', kind: 'audit', jid: 'juliet@other.org', at: 1_799_600_000, claimKind: 'contact', expiresAt: 1_900_000_000 };
+    expect(changesFromStreamRecord(record('INSERT', { new: audit }))).toEqual([
+      { type: 'invite.redeemed', changeId: 'e1', at: 1_799_600_000, inviteId: invite.id, redemption: { jid: 'juliet@other.org', kind: 'contact', at: 1_799_600_000 } },
+    ]);
+    const spend = { pk: 'JID#juliet@other.org', sk: `CONTACT#${invite.id}`, kind: 'contact-spend', inviteId: invite.id, jid: 'juliet@other.org', createdAt: 1_799_600_000 };
+    expect(changesFromStreamRecord(record('INSERT', { new: spend }))).toEqual([]);
+  });
+
   it('REMOVE by the TTL service is invite.expired, at the invite\'s expiry', () => {
     expect(changesFromStreamRecord(record('REMOVE', { old: toItem(invite) }, TTL))).toMatchObject([
       { type: 'invite.expired', at: invite.expiresAt, invite: { id: invite.id } },

@@ -269,10 +269,14 @@ export class XmppConnection {
       }
       return;
     }
-    // Answer pings; refuse any other request (RFC 6120 requires an answer).
-    const isPing = stanza.getChild('ping', 'urn:xmpp:ping');
-    const reply = x('iq', { type: isPing ? 'result' : 'error', id, to: stanza.attrs.from });
-    if (!isPing) {
+    // Answer pings and roster pushes (the server sends them once we read our
+    // own roster, RFC 6121 2.1.6); refuse any other request (RFC 6120 requires an answer).
+    const from = stanza.attrs.from;
+    const isRosterPush =
+      type === 'set' && stanza.getChild('query', 'jabber:iq:roster') !== undefined && (!from || from === this.#options.jid);
+    const ok = Boolean(stanza.getChild('ping', 'urn:xmpp:ping')) || isRosterPush;
+    const reply = x('iq', { type: ok ? 'result' : 'error', id, to: from });
+    if (!ok) {
       reply.children.push(
         x('error', { type: 'cancel' }, x('service-unavailable', { xmlns: 'urn:ietf:params:xml:ns:xmpp-stanzas' }))
       );
