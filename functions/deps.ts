@@ -5,6 +5,7 @@ import { DynamoDBApiKeyStore } from '../lib/adapters/DynamoDBApiKeyStore.js';
 import { DynamoDBInviteStore } from '../lib/adapters/DynamoDBInviteStore.js';
 import { config } from '../lib/config.js';
 import type { Actor } from '../lib/invites/actor.js';
+import type { ApiKeyStore } from '../lib/ports/ApiKeyStore.js';
 import { systemClock } from '../lib/ports/Clock.js';
 import type { HttpEvent, HttpResult } from './http.js';
 
@@ -16,9 +17,9 @@ export const apiKeyStore = new DynamoDBApiKeyStore({ tableName: cfg.tableName })
 
 export type AdminContext = Context & { actor: Actor };
 
-/** Admin routes: `Authorization: Bearer <api key>`; 401 otherwise. */
-export const adminAuth = (): MiddlewareObj<HttpEvent, HttpResult> => ({
+/** Admin routes: `Authorization: Bearer <api key>`; 401 otherwise, 403 for a key of another kind. */
+export const adminAuth = (keys: ApiKeyStore = apiKeyStore): MiddlewareObj<HttpEvent, HttpResult> => ({
   before: async (request) => {
-    (request.context as AdminContext).actor = await authenticate(apiKeyStore, request.event.headers?.authorization);
+    (request.context as AdminContext).actor = await authenticate(keys, request.event.headers?.authorization);
   },
 });

@@ -6,16 +6,17 @@
 import type { MiddlewareObj } from '@middy/core';
 import { authenticate } from '../lib/apiKeys/apiKeys.js';
 import type { PublicRoute } from '../lib/config.js';
+import type { ApiKeyStore } from '../lib/ports/ApiKeyStore.js';
 import { moduleDomain } from '../lib/invites/xmppServer.js';
 import { apiKeyStore, type AdminContext } from './deps.js';
 import type { HttpEvent, HttpResult } from './http.js';
 import { failedLookupMetric, rateLimit } from './rateLimit.js';
 
 /** Before parsing: only an xmpp-server key gets in (an API key is 403, no key 401). */
-export const xmppServerAuth = (): MiddlewareObj<HttpEvent, HttpResult> => ({
+export const xmppServerAuth = (keys: ApiKeyStore = apiKeyStore): MiddlewareObj<HttpEvent, HttpResult> => ({
   before: async (request) => {
     (request.context as AdminContext).actor = await authenticate(
-      apiKeyStore,
+      keys,
       request.event.headers?.authorization,
       'xmpp-server'
     );
