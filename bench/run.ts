@@ -120,8 +120,7 @@ const redeemEvent = (token: string, username: string) => ({
 
 const assertBothWays = async (ctx: Ctx, jid: string) => {
   const [a, b] = await Promise.all([ctx.admin.getRoster(ctx.inviter), ctx.admin.getRoster(jid)]);
-  const ok =
-    a.some((i) => i.jid === jid && i.subscription === 'both') && b.some((i) => i.jid === ctx.inviter && i.subscription === 'both');
+  const ok = a.some((i) => i.jid === jid && i.subscription === 'both') && b.some((i) => i.jid === ctx.inviter && i.subscription === 'both');
   if (!ok) throw new Error(`redeem did not give both/both between ${ctx.inviter} and ${jid}`);
 };
 
@@ -155,11 +154,19 @@ const benchRedeem = async (ctx: Ctx, bundles: string) => {
   {
     const config = loadConfig({ ...ctx.stack.env });
     const xmpp = new ProvisionerRegistryFromConfig(config.xmpp, { tlsCaFile: config.xmppTlsCaFile });
-    const store = new DynamoDBInviteStore({ tableName: config.tableName, client: meteredClient(ctx.stack.env.AWS_ENDPOINT_URL_DYNAMODB as string).doc });
+    const store = new DynamoDBInviteStore({
+      tableName: config.tableName,
+      client: meteredClient(ctx.stack.env.AWS_ENDPOINT_URL_DYNAMODB as string).doc,
+    });
     try {
       for (let i = 0; i < REDEEM_SAMPLES + 3; i++) {
         const { token } = await ourIssue(ctx, { inviter: ctx.inviter });
-        const [ms] = await time(() => redeemInvite({ store, xmpp, clock: systemClock, config, claimKey: claimKeyResolver(config) }, token, { username: uniq('ip'), password: PASSWORD }));
+        const [ms] = await time(() =>
+          redeemInvite({ store, xmpp, clock: systemClock, config, claimKey: claimKeyResolver(config) }, token, {
+            username: uniq('ip'),
+            password: PASSWORD,
+          })
+        );
         if (i >= 3) inProcess.push(ms);
       }
     } finally {
@@ -232,7 +239,9 @@ const seedOurs = async (ctx: Ctx, count: number) => {
   const batches: Record<string, unknown>[][] = [];
   for (let i = 0; i < items.length; i += 25) batches.push(items.slice(i, i + 25));
   await runCount(8, batches.length, async (i) => {
-    let request: Record<string, any> | undefined = { [ctx.stack.env.INVITES_TABLE as string]: batches[i]!.map((Item) => ({ PutRequest: { Item } })) };
+    let request: Record<string, any> | undefined = {
+      [ctx.stack.env.INVITES_TABLE as string]: batches[i]!.map((Item) => ({ PutRequest: { Item } })),
+    };
     while (request && Object.keys(request).length > 0) {
       const out: { UnprocessedItems?: Record<string, any> } = await doc.send(new BatchWriteCommand({ RequestItems: request }));
       request = out.UnprocessedItems;
@@ -343,7 +352,10 @@ const benchCost = async (ctx: Ctx) => {
     await measure('check: lookup', () => findLiveInvite({ store, clock }, token));
     await measure('redeem: rate limits', () => limits('redeem', token));
     await measure('redeem: claim, provision, complete', () =>
-      redeemInvite({ store, xmpp, clock, config, claimKey: claimKeyResolver(config) }, token, { username: uniq('cost'), password: PASSWORD })
+      redeemInvite({ store, xmpp, clock, config, claimKey: claimKeyResolver(config) }, token, {
+        username: uniq('cost'),
+        password: PASSWORD,
+      })
     );
   } finally {
     await xmpp.close();
@@ -358,7 +370,7 @@ const flatten = (value: unknown, prefix = '', out: Record<string, number> = {}) 
   else if (value && typeof value === 'object' && !Array.isArray(value)) {
     for (const [k, v] of Object.entries(value)) flatten(v, prefix ? `${prefix}.${k}` : k, out);
   } else if (Array.isArray(value)) {
-    value.forEach((v, i) => flatten(v, `${prefix}[${(v as { name?: string })?.name ?? i}]`, out));
+    for (const [i, v] of value.entries()) flatten(v, `${prefix}[${(v as { name?: string })?.name ?? i}]`, out);
   }
   return out;
 };
@@ -367,7 +379,10 @@ const printDeltas = (previous: unknown, current: unknown) => {
   const before = flatten((previous as { results?: unknown })?.results);
   const after = flatten((current as { results?: unknown }).results);
   const lines = Object.entries(after)
-    .filter(([k, v]) => before[k] !== undefined && before[k] !== v && /median|perSecond|Bytes$|bytes$|\.read$|\.write$|ratio|speedup|Slowdown/i.test(k))
+    .filter(
+      ([k, v]) =>
+        before[k] !== undefined && before[k] !== v && /median|perSecond|Bytes$|bytes$|\.read$|\.write$|ratio|speedup|Slowdown/i.test(k)
+    )
     .map(([k, v]) => {
       const b = before[k] as number;
       const pct = b === 0 ? (v === 0 ? 0 : Infinity) : ((v - b) / b) * 100;
@@ -410,7 +425,11 @@ const main = async () => {
     // prosodyctl may print warnings on stdout first (a missing optional Lua
     // library, say): the key is the last line that looks like one.
     const ctlOutput = prosody.ctl('mod_invites_api', 'create', prosody.domain, 'bench');
-    const prosodyKey = ctlOutput.split('\n').map((l) => l.trim()).filter((l) => /^[A-Za-z0-9_-]{8,}$/.test(l)).pop();
+    const prosodyKey = ctlOutput
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => /^[A-Za-z0-9_-]{8,}$/.test(l))
+      .pop();
     if (!prosodyKey) throw new Error(`mod_invites_api printed no key:\n${ctlOutput}`);
     admin = new ProsodyProvisioner({
       domain: prosody.domain,
@@ -466,13 +485,29 @@ const main = async () => {
       cost,
     };
     const targets = [
-      { what: 'warm redeem >= 5x faster than Prosody\'s own flow', ok: results.redeem.speedupWarm >= 5, value: `${results.redeem.speedupWarm}x` },
-      { what: 'cold redeem no slower than Prosody\'s own flow', ok: results.redeem.speedupCold >= 1, value: `${results.redeem.speedupCold}x` },
+      {
+        what: "warm redeem >= 5x faster than Prosody's own flow",
+        ok: results.redeem.speedupWarm >= 5,
+        value: `${results.redeem.speedupWarm}x`,
+      },
+      {
+        what: "cold redeem no slower than Prosody's own flow",
+        ok: results.redeem.speedupCold >= 1,
+        value: `${results.redeem.speedupCold}x`,
+      },
       { what: 'issue rate >= 5x mod_invites_api (empty)', ok: results.issue.ratioEmpty >= 5, value: `${results.issue.ratioEmpty}x` },
       { what: `issue rate >= 5x mod_invites_api (${SEED} stored)`, ok: results.issue.ratio10k >= 5, value: `${results.issue.ratio10k}x` },
-      { what: `our issue rate with ${SEED} stored within 1.5x of empty`, ok: results.issue.oursSlowdown10k <= 1.5, value: `${results.issue.oursSlowdown10k}x slower` },
+      {
+        what: `our issue rate with ${SEED} stored within 1.5x of empty`,
+        ok: results.issue.oursSlowdown10k <= 1.5,
+        value: `${results.issue.oursSlowdown10k}x slower`,
+      },
       { what: 'functions that do not talk XMPP do not bundle xmpp.js', ok: leaks.length === 0, value: leaks.join(', ') || 'none' },
-      { what: 'check = one eventually consistent read (0.5 RCU), no write', ok: checkCost.read <= 0.5 && checkCost.write === 0, value: `${checkCost.read} RCU, ${checkCost.write} WCU` },
+      {
+        what: 'check = one eventually consistent read (0.5 RCU), no write',
+        ok: checkCost.read <= 0.5 && checkCost.write === 0,
+        value: `${checkCost.read} RCU, ${checkCost.write} WCU`,
+      },
       {
         what: 'issue (admin key, no preset username) = one write (1 table WCU; the GSIs add theirs)',
         ok: issueCost.tableWrite <= 1 && issueCost.calls.length === 1,
@@ -484,7 +519,9 @@ const main = async () => {
     log('\nRedeem end to end (ms, median / p95)');
     log(`  ours, warm (HTTP, serverless-offline)   ${ms(redeem.warm)}   n=${redeem.warm.n}`);
     log(`  ours, warm use case in-process (no HTTP) ${ms(redeem.warmInProcess)}   n=${redeem.warmInProcess.n}`);
-    log(`  ours, cold (fresh node: import + call)  ${ms(redeem.cold)}   n=${redeem.cold.n}  [node boot ${redeem.coldBreakdown.boot.median}, import ${redeem.coldBreakdown.import.median}, first call ${redeem.coldBreakdown.firstCall.median}]`);
+    log(
+      `  ours, cold (fresh node: import + call)  ${ms(redeem.cold)}   n=${redeem.cold.n}  [node boot ${redeem.coldBreakdown.boot.median}, import ${redeem.coldBreakdown.import.median}, first call ${redeem.coldBreakdown.firstCall.median}]`
+    );
     log(`  Prosody's own flow                      ${ms(redeem.native)}   n=${redeem.native.n}`);
     log(`  speed-up: warm ${results.redeem.speedupWarm}x, cold ${results.redeem.speedupCold}x`);
     log(`\nIssue, ${CLIENTS} concurrent clients (invites/s; latency median / p95 ms)`);
@@ -494,11 +531,17 @@ const main = async () => {
     issueLine('mod_invites_api, store ~empty', issue.prosodyEmpty);
     issueLine(`ours, ${SEED} stored`, issue.ours10k);
     issueLine(`mod_invites_api, ${SEED} stored`, issue.prosody10k);
-    log(`  ratio ours/Prosody: empty ${results.issue.ratioEmpty}x, ${SEED} stored ${results.issue.ratio10k}x; ours empty/10k ${results.issue.oursSlowdown10k}x, Prosody ${results.issue.prosodySlowdown10k}x`);
-    log(`\nCheck GET /invites/{token}, ${CLIENTS} clients: median ${check.latency.median} ms, p95 ${check.latency.p95} ms, ${check.perSecond}/s; one client: ${ms(check.sequential)}`);
+    log(
+      `  ratio ours/Prosody: empty ${results.issue.ratioEmpty}x, ${SEED} stored ${results.issue.ratio10k}x; ours empty/10k ${results.issue.oursSlowdown10k}x, Prosody ${results.issue.prosodySlowdown10k}x`
+    );
+    log(
+      `\nCheck GET /invites/{token}, ${CLIENTS} clients: median ${check.latency.median} ms, p95 ${check.latency.p95} ms, ${check.perSecond}/s; one client: ${ms(check.sequential)}`
+    );
     log('\nBundles (esbuild, serverless.yml options) and import time in a fresh Node (ms, median / p95)');
     for (const b of bundles) {
-      log(`  ${b.name.padEnd(14)} ${kb(b.bytes).padStart(8)} (gzip ${kb(b.gzipBytes)}${b.zipBytes ? `, zip ${kb(b.zipBytes)}` : ''})  import ${ms(b.import)}  xmpp.js: ${b.loadsXmpp ? 'yes' : 'no'}`);
+      log(
+        `  ${b.name.padEnd(14)} ${kb(b.bytes).padStart(8)} (gzip ${kb(b.gzipBytes)}${b.zipBytes ? `, zip ${kb(b.zipBytes)}` : ''})  import ${ms(b.import)}  xmpp.js: ${b.loadsXmpp ? 'yes' : 'no'}`
+      );
     }
     log('\nDynamoDB consumed capacity (ReturnConsumedCapacity=INDEXES, DynamoDB Local)');
     for (const [name, c] of Object.entries(cost)) {
@@ -507,7 +550,13 @@ const main = async () => {
     log('\nTargets');
     for (const t of targets) log(`  ${t.ok ? 'MET ' : 'MISS'}  ${t.what}: ${t.value}`);
 
-    const current = { date: new Date().toISOString(), machine, settings: { CLIENTS, REDEEM_SAMPLES, COLD_SAMPLES, ISSUE_SECONDS, CHECK_REQUESTS, SEED }, results, targets };
+    const current = {
+      date: new Date().toISOString(),
+      machine,
+      settings: { CLIENTS, REDEEM_SAMPLES, COLD_SAMPLES, ISSUE_SECONDS, CHECK_REQUESTS, SEED },
+      results,
+      targets,
+    };
     if (existsSync(RESULTS)) printDeltas(JSON.parse(readFileSync(RESULTS, 'utf8')), current);
     writeFileSync(RESULTS, `${JSON.stringify(current, null, 2)}\n`);
     mkdirSync(join(ROOT, '.local'), { recursive: true });
@@ -530,7 +579,12 @@ type Results = {
   cost: Record<string, Consumed>;
 };
 
-const readmeTable = (date: string, machine: Record<string, unknown>, r: Results, targets: { what: string; ok: boolean; value: string }[]) => {
+const readmeTable = (
+  date: string,
+  machine: Record<string, unknown>,
+  r: Results,
+  targets: { what: string; ok: boolean; value: string }[]
+) => {
   const i = r.issue;
   return `## Benchmarks
 
@@ -562,7 +616,9 @@ ${r.bundles.map((b) => `| ${b.name} | ${kb(b.bytes)} | ${kb(b.gzipBytes)} | ${b.
 
 | DynamoDB consumed capacity (units; table's own in brackets, the rest GSIs) | read | write | calls |
 |---|---|---|---|
-${Object.entries(r.cost).map(([k, c]) => `| ${k} | ${c.read} (${c.tableRead}) | ${c.write} (${c.tableWrite}) | ${c.calls.join(', ')} |`).join('\n')}
+${Object.entries(r.cost)
+  .map(([k, c]) => `| ${k} | ${c.read} (${c.tableRead}) | ${c.write} (${c.tableWrite}) | ${c.calls.join(', ')} |`)
+  .join('\n')}
 
 Targets: ${targets.map((t) => `${t.ok ? 'met' : 'missed'}: ${t.what} (${t.value})`).join('; ')}.
 `;

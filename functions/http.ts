@@ -140,10 +140,7 @@ export interface RouteOptions {
 export const DEFAULT_MAX_BODY_BYTES = config().maxBodyBytes;
 
 /** The middy chain every HTTP function shares: handler -> one use case. */
-export const httpRoute = (
-  handler: (event: HttpEvent, context: Context) => Promise<HttpResult>,
-  options: RouteOptions = {}
-) => {
+export const httpRoute = (handler: (event: HttpEvent, context: Context) => Promise<HttpResult>, options: RouteOptions = {}) => {
   const chain = middy<HttpEvent, HttpResult, Error, Context>()
     .use(injectLambdaContext(logger))
     .use(httpHeaderNormalizer())

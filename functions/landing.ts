@@ -29,4 +29,3 @@ export const landingRoute: RouteOptions = {
   securityHeaders: { contentSecurityPolicy: false, permissionsPolicy: false, referrerPolicy: { policy: 'no-referrer' } },
   errorResponse: (error, _status, headers) => html(errorPage(error.code), headers),
 };
-

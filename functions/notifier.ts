@@ -20,9 +20,10 @@ const deps: NotifyDeps = {
     : new DynamoDBDeadLetter({ tableName: cfg.tableName }),
   store,
   endpoints: webhooks.endpoints,
-  secret: ((byName) => (endpoint) => byName(endpoint.name))(
-    webhookSecrets(Object.fromEntries(webhooks.endpoints.map((e) => [e.name, e])))
-  ),
+  secret: (
+    (byName) => (endpoint) =>
+      byName(endpoint.name)
+  )(webhookSecrets(Object.fromEntries(webhooks.endpoints.map((e) => [e.name, e])))),
   policy: webhooks,
   clock,
   log: (message, data) => logger.warn(message, data),

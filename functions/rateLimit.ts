@@ -41,8 +41,7 @@ export const rateLimit = (route: PublicRoute, options: RateLimitOptions = {}): M
     // The same counters as the web routes: one address has one budget,
     // whether it comes through a browser or through its XMPP app. A module
     // that sends no address is counted as one address (its server's).
-    const ip =
-      (typeof body.address === 'string' && body.address) || request.event.requestContext?.http?.sourceIp || 'unknown';
+    const ip = (typeof body.address === 'string' && body.address) || request.event.requestContext?.http?.sourceIp || 'unknown';
     const rules: RateRule[] = [{ key: `${route}#ip#${ip}`, limit: limits.perIp[route] }];
     const token = options.from === 'body' ? body.token : pathParam(request.event, options.tokenParam ?? 'token');
     // Malformed tokens never reach the store; the address limit covers them.
@@ -76,7 +75,4 @@ export const failedLookupMetric = (route: PublicRoute | `xmpp-${string}`): Middl
 });
 
 /** Everything a public token route needs: the rate limits and the failure metric. */
-export const publicGuards = (route: PublicRoute, options: RateLimitOptions = {}) => [
-  rateLimit(route, options),
-  failedLookupMetric(route),
-];
+export const publicGuards = (route: PublicRoute, options: RateLimitOptions = {}) => [rateLimit(route, options), failedLookupMetric(route)];

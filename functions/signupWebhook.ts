@@ -29,9 +29,7 @@ export const handler = httpRoute(
       contentType: event.headers?.['content-type'],
       body: Buffer.from(raw, event.isBase64Encoded ? 'base64' : 'utf8'),
     });
-    return replayed
-      ? json(200, view, { 'idempotent-replayed': 'true' })
-      : json(201, view, { location: `/invites/by-id/${view.id}` });
+    return replayed ? json(200, view, { 'idempotent-replayed': 'true' }) : json(201, view, { location: `/invites/by-id/${view.id}` });
   },
   {
     cors: false,

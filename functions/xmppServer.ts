@@ -15,11 +15,7 @@ import { failedLookupMetric, rateLimit } from './rateLimit.js';
 /** Before parsing: only an xmpp-server key gets in (an API key is 403, no key 401). */
 export const xmppServerAuth = (keys: ApiKeyStore = apiKeyStore): MiddlewareObj<HttpEvent, HttpResult> => ({
   before: async (request) => {
-    (request.context as AdminContext).actor = await authenticate(
-      keys,
-      request.event.headers?.authorization,
-      'xmpp-server'
-    );
+    (request.context as AdminContext).actor = await authenticate(keys, request.event.headers?.authorization, 'xmpp-server');
   },
 });
 

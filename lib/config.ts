@@ -104,7 +104,16 @@ const bool = (env: Env, name: string, fallback: boolean): boolean => {
   throw new Error(`configuration ${name} must be true or false, got ${JSON.stringify(env[name])}`);
 };
 
-const SERVER_FIELDS = ['kind', 'service', 'adminJid', 'adminPassword', 'adminPasswordParameter', 'apiUrl', 'timeoutMs', 'inAppInvites'] as const;
+const SERVER_FIELDS = [
+  'kind',
+  'service',
+  'adminJid',
+  'adminPassword',
+  'adminPasswordParameter',
+  'apiUrl',
+  'timeoutMs',
+  'inAppInvites',
+] as const;
 
 const parseXmppServers = (env: Env, timeoutMs: number): Record<string, XmppServerConfig> => {
   const servers: Record<string, XmppServerConfig> = {};
@@ -133,23 +142,29 @@ const parseXmppServers = (env: Env, timeoutMs: number): Record<string, XmppServe
       } catch {
         throw new Error(`configuration ${where}: the key must be the XMPP domain, a DNS name`);
       }
-      servers[domain] = checkServer({ ...value, domain, timeoutMs: value.timeoutMs ?? timeoutMs }, `XMPP_SERVERS[${JSON.stringify(rawDomain)}].apiUrl`);
+      servers[domain] = checkServer(
+        { ...value, domain, timeoutMs: value.timeoutMs ?? timeoutMs },
+        `XMPP_SERVERS[${JSON.stringify(rawDomain)}].apiUrl`
+      );
     }
   }
   // Shorthand for the common single-server case.
   if (env.XMPP_DOMAIN && env.XMPP_ADMIN_JID) {
     const domain = normalizeDomain(env.XMPP_DOMAIN);
-    servers[domain] ??= checkServer({
-      kind: (env.XMPP_KIND as XmppServerKind | undefined) ?? 'prosody',
-      domain,
-      service: env.XMPP_SERVICE ?? 'xmpp://127.0.0.1:5222',
-      adminJid: env.XMPP_ADMIN_JID,
-      adminPassword: env.XMPP_ADMIN_PASSWORD || undefined,
-      adminPasswordParameter: env.XMPP_ADMIN_PASSWORD_PARAMETER || undefined,
-      apiUrl: env.XMPP_API_URL || undefined,
-      timeoutMs,
-      inAppInvites: bool(env, 'XMPP_IN_APP_INVITES', false),
-    }, 'XMPP_API_URL');
+    servers[domain] ??= checkServer(
+      {
+        kind: (env.XMPP_KIND as XmppServerKind | undefined) ?? 'prosody',
+        domain,
+        service: env.XMPP_SERVICE ?? 'xmpp://127.0.0.1:5222',
+        adminJid: env.XMPP_ADMIN_JID,
+        adminPassword: env.XMPP_ADMIN_PASSWORD || undefined,
+        adminPasswordParameter: env.XMPP_ADMIN_PASSWORD_PARAMETER || undefined,
+        apiUrl: env.XMPP_API_URL || undefined,
+        timeoutMs,
+        inAppInvites: bool(env, 'XMPP_IN_APP_INVITES', false),
+      },
+      'XMPP_API_URL'
+    );
   }
   return servers;
 };
@@ -179,7 +194,7 @@ const checkServer = (s: Partial<XmppServerConfig>, apiUrlVariable: string): Xmpp
   // The admin password travels in every API call: plaintext only on loopback.
   const apiProblem = s.apiUrl === undefined ? undefined : apiUrlProblem(s.apiUrl);
   if (apiProblem) throw new Error(`configuration ${apiUrlVariable} ${apiProblem}: ${JSON.stringify(s.apiUrl)}`);
-  return { ...s, service: s.service ?? "", inAppInvites: s.inAppInvites ?? false } as XmppServerConfig;
+  return { ...s, service: s.service ?? '', inAppInvites: s.inAppInvites ?? false } as XmppServerConfig;
 };
 
 /**
@@ -200,13 +215,18 @@ const checkSecretPaths = (env: Env, config: Config): void => {
   if (!root) return;
   const check = (what: string, parameter: string | undefined, sub: string) => {
     if (parameter !== undefined && !parameter.startsWith(`${root}${sub}`)) {
-      throw new Error(`configuration ${what}: the SSM parameter ${parameter} must be under ${root}${sub} (only that path is readable by the functions that need it)`);
+      throw new Error(
+        `configuration ${what}: the SSM parameter ${parameter} must be under ${root}${sub} (only that path is readable by the functions that need it)`
+      );
     }
   };
-  for (const s of Object.values(config.xmpp)) check(`XMPP server ${s.domain} adminPasswordParameter`, s.adminPasswordParameter, SecretPaths.xmpp);
+  for (const s of Object.values(config.xmpp))
+    check(`XMPP server ${s.domain} adminPasswordParameter`, s.adminPasswordParameter, SecretPaths.xmpp);
   check('CLAIM_KEY_PARAMETER', config.claimKeyParameter, SecretPaths.claims);
-  for (const [name, s] of Object.entries(config.signupSources)) check(`SIGNUP_SOURCES.${name}.secretParameter`, s.secretParameter, SecretPaths.signup);
-  for (const e of config.webhooks.endpoints) check(`WEBHOOK_ENDPOINTS.${e.name}.secretParameter`, e.secretParameter, SecretPaths.webhooksOut);
+  for (const [name, s] of Object.entries(config.signupSources))
+    check(`SIGNUP_SOURCES.${name}.secretParameter`, s.secretParameter, SecretPaths.signup);
+  for (const e of config.webhooks.endpoints)
+    check(`WEBHOOK_ENDPOINTS.${e.name}.secretParameter`, e.secretParameter, SecretPaths.webhooksOut);
 };
 
 const claimKey = (env: Env): string | undefined => {
@@ -231,7 +251,10 @@ export const loadConfig = (env: Env = process.env): Config => {
   }
   const protectedJids = [
     ...Object.values(xmpp).map((s) => s.adminJid),
-    ...(env.PROTECTED_JIDS ?? '').split(',').map((j) => j.trim()).filter(Boolean),
+    ...(env.PROTECTED_JIDS ?? '')
+      .split(',')
+      .map((j) => j.trim())
+      .filter(Boolean),
   ].map((raw) => {
     try {
       return formatJid(parseBareJid(raw));
@@ -267,8 +290,7 @@ export const loadConfig = (env: Env = process.env): Config => {
       deadLetterQueueUrl: env.WEBHOOK_DEAD_LETTER_QUEUE_URL || undefined,
     },
     webClients: parseClientApps(env.INVITES_CLIENTS),
-    quotaLiveInvitesPerInviter:
-      env.QUOTA_LIVE_INVITES_PER_INVITER ? int(env, 'QUOTA_LIVE_INVITES_PER_INVITER', 0, 1) : undefined,
+    quotaLiveInvitesPerInviter: env.QUOTA_LIVE_INVITES_PER_INVITER ? int(env, 'QUOTA_LIVE_INVITES_PER_INVITER', 0, 1) : undefined,
     rateLimits: {
       windowSeconds: int(env, 'RATE_LIMIT_WINDOW_SECONDS', 60, 1),
       // Checks and landing pages are cheap reads; redeems create accounts.

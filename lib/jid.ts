@@ -51,11 +51,51 @@ const invalid = (message: string) => new InviteError('username-invalid', message
  * Common (digits, punctuation) and Inherited (combining marks) go with any.
  */
 const SCRIPTS = [
-  'Latin', 'Greek', 'Coptic', 'Cyrillic', 'Armenian', 'Hebrew', 'Arabic', 'Syriac', 'Thaana', 'Devanagari',
-  'Bengali', 'Gurmukhi', 'Gujarati', 'Oriya', 'Tamil', 'Telugu', 'Kannada', 'Malayalam', 'Sinhala', 'Thai',
-  'Lao', 'Tibetan', 'Myanmar', 'Georgian', 'Hangul', 'Ethiopic', 'Cherokee', 'Canadian_Aboriginal', 'Ogham',
-  'Runic', 'Khmer', 'Mongolian', 'Hiragana', 'Katakana', 'Bopomofo', 'Han', 'Yi', 'Old_Italic', 'Gothic',
-  'Deseret', 'Tagalog', 'Hanunoo', 'Buhid', 'Tagbanwa', 'Braille',
+  'Latin',
+  'Greek',
+  'Coptic',
+  'Cyrillic',
+  'Armenian',
+  'Hebrew',
+  'Arabic',
+  'Syriac',
+  'Thaana',
+  'Devanagari',
+  'Bengali',
+  'Gurmukhi',
+  'Gujarati',
+  'Oriya',
+  'Tamil',
+  'Telugu',
+  'Kannada',
+  'Malayalam',
+  'Sinhala',
+  'Thai',
+  'Lao',
+  'Tibetan',
+  'Myanmar',
+  'Georgian',
+  'Hangul',
+  'Ethiopic',
+  'Cherokee',
+  'Canadian_Aboriginal',
+  'Ogham',
+  'Runic',
+  'Khmer',
+  'Mongolian',
+  'Hiragana',
+  'Katakana',
+  'Bopomofo',
+  'Han',
+  'Yi',
+  'Old_Italic',
+  'Gothic',
+  'Deseret',
+  'Tagalog',
+  'Hanunoo',
+  'Buhid',
+  'Tagbanwa',
+  'Braille',
 ].map((name) => ({ name, re: new RegExp(`^\\p{Script=${name}}$`, 'u') }));
 const NEUTRAL = /^[\p{Script=Common}\p{Script=Inherited}]$/u;
 
@@ -98,7 +138,11 @@ const prep = (raw: string): string => {
 };
 
 /** What a user means by typing capitals: each character lowercased on its own (no final-sigma rule), accents composed. */
-const lowercased = (raw: string) => [...raw].map((ch) => ch.toLowerCase()).join('').normalize('NFC');
+const lowercased = (raw: string) =>
+  [...raw]
+    .map((ch) => ch.toLowerCase())
+    .join('')
+    .normalize('NFC');
 
 const byRule = (raw: string, rule: LocalpartRule): string => {
   switch (rule) {

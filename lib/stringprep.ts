@@ -45,9 +45,7 @@ export const inRanges = (ranges: T.Ranges, cp: number): boolean => {
   return false;
 };
 
-const MAPPING = new Map<number, string>(
-  [...T.B1, ...T.B2].map(([from, ...to]) => [from as number, String.fromCodePoint(...to)])
-);
+const MAPPING = new Map<number, string>([...T.B1, ...T.B2].map(([from, ...to]) => [from as number, String.fromCodePoint(...to)]));
 
 /**
  * Code points whose decomposition Unicode changed after 3.2 (Corrigendum #4,

@@ -13,12 +13,10 @@ export const sha256 = (value: string): string => createHash('sha256').update(val
 export const hashToken = sha256;
 
 /** Cheap shape check so malformed tokens never reach the store. */
-export const isWellFormedToken = (token: unknown): token is string =>
-  typeof token === 'string' && TOKEN_PATTERN.test(token);
+export const isWellFormedToken = (token: unknown): token is string => typeof token === 'string' && TOKEN_PATTERN.test(token);
 
 const ID_PATTERN = /^[A-Za-z0-9_-]{43}$/;
-export const isWellFormedId = (id: unknown): id is string =>
-  typeof id === 'string' && ID_PATTERN.test(id);
+export const isWellFormedId = (id: unknown): id is string => typeof id === 'string' && ID_PATTERN.test(id);
 
 /** Constant-time comparison (of secrets, signatures, fingerprints). */
 export const safeEqual = (a: string, b: string): boolean => {

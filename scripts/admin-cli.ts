@@ -116,7 +116,13 @@ export const main = async (argv: string[], out: (s: string) => void = console.lo
       }
       if (verb === 'list') {
         const keys = await store.list();
-        out(JSON.stringify(keys.map((k) => keyView(k)), null, 2));
+        out(
+          JSON.stringify(
+            keys.map((k) => keyView(k)),
+            null,
+            2
+          )
+        );
         return 0;
       }
       if (verb === 'revoke' && arg) {

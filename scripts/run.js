@@ -47,12 +47,17 @@ const ensureNodeModules = () => {
 };
 
 const ensureJava = () => {
-  if (!javaOk()) aptInstall('A Java runtime (17+) for DynamoDB Local', ['default-jre-headless'], 'sudo apt-get install -y default-jre-headless');
+  if (!javaOk())
+    aptInstall('A Java runtime (17+) for DynamoDB Local', ['default-jre-headless'], 'sudo apt-get install -y default-jre-headless');
 };
 
 const ensureProsody = () => {
   if (!existsSync('/usr/lib/prosody/modules/mod_privilege/mod_privilege.lua') || !has('prosody')) {
-    aptInstall('Prosody and its community modules', ['prosody', 'prosody-modules', 'openssl'], 'sudo apt-get install -y prosody prosody-modules');
+    aptInstall(
+      'Prosody and its community modules',
+      ['prosody', 'prosody-modules', 'openssl'],
+      'sudo apt-get install -y prosody prosody-modules'
+    );
   }
 };
 

@@ -34,7 +34,7 @@ process.on('SIGINT', shutdown);
 process.on('SIGTERM', shutdown);
 stack.offline?.process.once('exit', () => {
   if (stopping) return;
-  console.error('serverless-offline exited:\n' + stack.offline?.output().slice(-4000));
+  console.error(`serverless-offline exited:\n${stack.offline?.output().slice(-4000)}`);
   void shutdown();
 });
 

@@ -49,7 +49,13 @@ const set = (file: string, name: string): [number, number][] => {
 const map = (file: string, name: string): number[][] =>
   heredoc(file, name).map((line) => {
     const [from, to] = line.split(';').map((f) => f.trim()) as [string, string];
-    return [parseInt(from, 16), ...to.split(/\s+/).filter(Boolean).map((h) => parseInt(h, 16))];
+    return [
+      parseInt(from, 16),
+      ...to
+        .split(/\s+/)
+        .filter(Boolean)
+        .map((h) => parseInt(h, 16)),
+    ];
   });
 
 const hex = (n: number) => `0x${n.toString(16).toUpperCase().padStart(4, '0')}`;
@@ -61,10 +67,16 @@ const lines = (items: string[], perLine: number) => {
 };
 
 const emitSet = (name: string, doc: string, ranges: [number, number][]) =>
-  `/** ${doc} */\nexport const ${name}: Ranges = [\n${lines(ranges.map(([lo, hi]) => `${hex(lo)}, ${hex(hi)}`), 6)}\n];\n`;
+  `/** ${doc} */\nexport const ${name}: Ranges = [\n${lines(
+    ranges.map(([lo, hi]) => `${hex(lo)}, ${hex(hi)}`),
+    6
+  )}\n];\n`;
 
 const emitMap = (name: string, doc: string, entries: number[][]) =>
-  `/** ${doc} */\nexport const ${name}: Mapping = [\n${lines(entries.map((e) => `[${e.map(hex).join(', ')}]`), 6)}\n];\n`;
+  `/** ${doc} */\nexport const ${name}: Mapping = [\n${lines(
+    entries.map((e) => `[${e.map(hex).join(', ')}]`),
+    6
+  )}\n];\n`;
 
 const out = [
   `/**

@@ -97,4 +97,3 @@ export const importTime = (file: string, env: Record<string, string>): number =>
   if (out.status !== 0) throw new Error(`importing ${file} failed: ${out.stderr}`);
   return Number(out.stdout);
 };
-

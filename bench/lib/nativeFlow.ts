@@ -76,7 +76,7 @@ class Reader {
 const streamHeader = (domain: string) =>
   `<?xml version='1.0'?><stream:stream to='${domain}' version='1.0' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>`;
 
-const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/'/g, '&apos;').replace(/"/g, '&quot;');
+const escapeXml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/'/g, '&apos;').replace(/"/g, '&quot;');
 
 /** Steps 1-3: connect + STARTTLS, preauth IQ, in-band registration. */
 export const registerWithToken = async (target: NativeTarget, token: string, username: string, password: string) => {
@@ -103,11 +103,11 @@ export const registerWithToken = async (target: NativeTarget, token: string, use
     tls.write(streamHeader(target.domain));
     const features = await reader.wait(/<stream:features[\s\S]*?<\/stream:features>/);
     if (!features[0].includes('urn:xmpp:ibr-token:0')) throw new Error('the server does not offer invite registration');
-    tls.write(`<iq type='set' id='pa1'><preauth xmlns='urn:xmpp:pars:0' token='${escape(token)}'/></iq>`);
+    tls.write(`<iq type='set' id='pa1'><preauth xmlns='urn:xmpp:pars:0' token='${escapeXml(token)}'/></iq>`);
     const preauth = await reader.wait(/<iq[^>]*id=["']pa1["'][\s\S]*?(?:\/>|<\/iq>)/);
     if (!/type=["']result["']/.test(preauth[0])) throw new Error(`preauth refused: ${preauth[0]}`);
     tls.write(
-      `<iq type='set' id='rg1'><query xmlns='jabber:iq:register'><username>${escape(username)}</username><password>${escape(password)}</password></query></iq>`
+      `<iq type='set' id='rg1'><query xmlns='jabber:iq:register'><username>${escapeXml(username)}</username><password>${escapeXml(password)}</password></query></iq>`
     );
     const reg = await reader.wait(/<iq[^>]*id=["']rg1["'][\s\S]*?(?:\/>|<\/iq>)/);
     if (!/type=["']result["']/.test(reg[0])) throw new Error(`registration refused: ${reg[0]}`);

@@ -57,7 +57,12 @@ export const runConcurrent = async (
   const start = performance.now();
   await Promise.all(Array.from({ length: clients }, () => loop(start + durationMs, latencies, errors)));
   const elapsed = performance.now() - start;
-  return { perSecond: round((latencies.length / elapsed) * 1000), count: latencies.length, errors: errors.n, latency: summarize(latencies) };
+  return {
+    perSecond: round((latencies.length / elapsed) * 1000),
+    count: latencies.length,
+    errors: errors.n,
+    latency: summarize(latencies),
+  };
 };
 
 /** `fn` run `total` times by `clients` concurrent loops; latencies of each call. */
@@ -106,10 +111,7 @@ export const http = async (
   }
 };
 
-const once = (
-  url: string,
-  options: { method?: string; headers?: Record<string, string>; body?: string }
-): Promise<HttpAnswer> =>
+const once = (url: string, options: { method?: string; headers?: Record<string, string>; body?: string }): Promise<HttpAnswer> =>
   new Promise((resolve, reject) => {
     const u = new URL(url);
     const req = request(

@@ -1,8 +1,4 @@
-import {
-  ConditionalCheckFailedException,
-  TransactionCanceledException,
-  type CancellationReason,
-} from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, TransactionCanceledException, type CancellationReason } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import {
   GetCommand,
@@ -27,16 +23,7 @@ import type {
   RedemptionRecord,
 } from '../ports/InviteStore.js';
 import { documentClient } from './dynamodb.js';
-import {
-  IndexPrefix,
-  SortKey,
-  TableSchema,
-  accountLockKey,
-  auditKey,
-  contactKey,
-  inviteKey,
-  resetLockKey,
-} from './tableKeys.js';
+import { IndexPrefix, SortKey, TableSchema, accountLockKey, auditKey, contactKey, inviteKey, resetLockKey } from './tableKeys.js';
 
 const lockKey = (kind: ClaimKind, jid: string, inviteId: string) =>
   kind === 'account' ? accountLockKey(jid) : resetLockKey(jid, inviteId);
@@ -67,9 +54,7 @@ export const toItem = (invite: Invite): Item => ({
   roles: invite.roles,
   note: invite.note,
   source: invite.source,
-  ...(invite.inviter
-    ? { gsi1pk: `${IndexPrefix.inviter}${invite.inviter}`, gsi1sk: sortKey(invite.createdAt, invite.id) }
-    : {}),
+  ...(invite.inviter ? { gsi1pk: `${IndexPrefix.inviter}${invite.inviter}`, gsi1sk: sortKey(invite.createdAt, invite.id) } : {}),
   gsi2pk: `${IndexPrefix.domain}${invite.domain}`,
   gsi2sk: sortKey(invite.createdAt, invite.id),
 });
@@ -109,12 +94,10 @@ const STATUS_FILTERS: Record<InviteStatus, string> = {
   revoked: 'attribute_exists(revokedAt)',
   expired: 'attribute_not_exists(revokedAt) AND expiresAt <= :now',
   used: 'attribute_not_exists(revokedAt) AND expiresAt > :now AND attribute_exists(maxUses) AND uses >= maxUses',
-  valid:
-    'attribute_not_exists(revokedAt) AND expiresAt > :now AND (attribute_not_exists(maxUses) OR uses < maxUses)',
+  valid: 'attribute_not_exists(revokedAt) AND expiresAt > :now AND (attribute_not_exists(maxUses) OR uses < maxUses)',
 };
 
-const encodeCursor = (key: Record<string, unknown>): string =>
-  Buffer.from(JSON.stringify(key), 'utf8').toString('base64url');
+const encodeCursor = (key: Record<string, unknown>): string => Buffer.from(JSON.stringify(key), 'utf8').toString('base64url');
 
 /** Cursors are opaque to clients but checked here: a forged one must not reach DynamoDB. */
 const decodeCursor = (cursor: string, pkName: string, skName: string, partition: string): Item => {
@@ -188,8 +171,7 @@ export class DynamoDBInviteStore implements InviteStore {
                   createdAt: invite.createdAt,
                 },
                 // An abandoned open registration (its lease ran out) frees the name too.
-                ConditionExpression:
-                  'attribute_not_exists(pk) OR ((kind = :reservation OR kind = :registration) AND expiresAt <= :now)',
+                ConditionExpression: 'attribute_not_exists(pk) OR ((kind = :reservation OR kind = :registration) AND expiresAt <= :now)',
                 ExpressionAttributeValues: { ':reservation': 'reservation', ':registration': 'registration', ':now': now },
               },
             },
@@ -209,9 +191,7 @@ export class DynamoDBInviteStore implements InviteStore {
     return Item ? fromItem(Item) : undefined;
   }
 
-  public async getWithRedemptions(
-    id: string
-  ): Promise<{ invite: Invite; redemptions: RedemptionRecord[] } | undefined> {
+  public async getWithRedemptions(id: string): Promise<{ invite: Invite; redemptions: RedemptionRecord[] } | undefined> {
     const { Items = [] } = await this.#db.send(
       new QueryCommand({
         TableName: this.#table,
@@ -373,7 +353,12 @@ export class DynamoDBInviteStore implements InviteStore {
                   Item: { ...lockKey(kind, jid, invite.id), kind: 'redemption', ...claim },
                   ConditionExpression:
                     'attribute_not_exists(pk) OR (kind = :reservation AND (inviteId = :id OR expiresAt <= :now)) OR (kind = :registration AND expiresAt <= :now)',
-                  ExpressionAttributeValues: { ':reservation': 'reservation', ':registration': 'registration', ':id': invite.id, ':now': now },
+                  ExpressionAttributeValues: {
+                    ':reservation': 'reservation',
+                    ':registration': 'registration',
+                    ':id': invite.id,
+                    ':now': now,
+                  },
                   ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
                 },
               },
@@ -424,8 +409,7 @@ export class DynamoDBInviteStore implements InviteStore {
           UpdateExpression: 'SET leaseUntil = :until',
           // Still pending for this invite, and its lease has run out (or it
           // predates leases); of parallel retries only one gets past this.
-          ConditionExpression:
-            'inviteId = :id AND #status = :pending AND (attribute_not_exists(leaseUntil) OR leaseUntil <= :now)',
+          ConditionExpression: 'inviteId = :id AND #status = :pending AND (attribute_not_exists(leaseUntil) OR leaseUntil <= :now)',
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: { ':id': claim.inviteId, ':pending': 'pending', ':now': now, ':until': now + leaseSeconds },
           ReturnValues: 'ALL_NEW',
@@ -558,8 +542,7 @@ export class DynamoDBInviteStore implements InviteStore {
         return await this.#db.send(new TransactWriteCommand({ TransactItems: items }));
       } catch (e) {
         const conflict =
-          e instanceof TransactionCanceledException &&
-          (e.CancellationReasons ?? []).some((r) => r.Code === 'TransactionConflict');
+          e instanceof TransactionCanceledException && (e.CancellationReasons ?? []).some((r) => r.Code === 'TransactionConflict');
         if (!conflict || attempt >= MAX_TRANSACTION_ATTEMPTS) throw e;
         await sleep(Math.random() * 8 * attempt);
       }

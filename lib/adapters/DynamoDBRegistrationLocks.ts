@@ -29,8 +29,7 @@ export class DynamoDBRegistrationLocks implements RegistrationLocks {
           TableName: this.#table,
           Item: { ...accountLockKey(jid), kind: 'registration', jid, lockToken, createdAt: now, expiresAt: now + leaseSeconds },
           // Free, or only an expired reservation or an expired (abandoned) registration.
-          ConditionExpression:
-            'attribute_not_exists(pk) OR ((kind = :reservation OR kind = :registration) AND expiresAt <= :now)',
+          ConditionExpression: 'attribute_not_exists(pk) OR ((kind = :reservation OR kind = :registration) AND expiresAt <= :now)',
           ExpressionAttributeValues: { ':reservation': 'reservation', ':registration': 'registration', ':now': now },
         })
       );

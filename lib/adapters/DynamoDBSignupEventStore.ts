@@ -32,9 +32,7 @@ export class DynamoDBSignupEventStore implements SignupEventStore {
   }
 
   public async get(source: string, eventKey: string, now: number): Promise<SignupEventRecord | undefined> {
-    const { Item } = await this.#db.send(
-      new GetCommand({ TableName: this.#table, Key: key(source, eventKey), ConsistentRead: true })
-    );
+    const { Item } = await this.#db.send(new GetCommand({ TableName: this.#table, Key: key(source, eventKey), ConsistentRead: true }));
     // TTL deletes late: an expired record is already forgotten.
     return Item && Number(Item.expiresAt) > now ? toRecord(Item) : undefined;
   }

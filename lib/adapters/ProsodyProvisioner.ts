@@ -1,7 +1,7 @@
 import { InviteError } from '../errors.js';
 import { formatJid, parseBareJid } from '../jid.js';
 import type { RosterItem, RosterLink, XmppProvisioner } from '../ports/XmppProvisioner.js';
-import { XmppAuthError, XmppConnection, XmppStanzaError, x, type XmlElement } from './xmpp/XmppConnection.js';
+import { XmppAuthError, type XmppConnection, XmppStanzaError, x, type XmlElement } from './xmpp/XmppConnection.js';
 
 const NS_COMMANDS = 'http://jabber.org/protocol/commands';
 const NS_DATA = 'jabber:x:data';
@@ -15,8 +15,7 @@ export interface ProsodyProvisionerOptions {
   userConnection: (jid: string, password: string) => XmppConnection;
 }
 
-const field = (name: string, value: string, type?: string) =>
-  x('field', { var: name, type }, x('value', {}, value));
+const field = (name: string, value: string, type?: string) => x('field', { var: name, type }, x('value', {}, value));
 
 /**
  * Prosody 0.12+: XEP-0133 ad-hoc commands (mod_admin_adhoc) as an admin JID
@@ -58,10 +57,7 @@ export class ProsodyProvisioner implements XmppProvisioner {
   }
 
   public async setPassword(jid: string, password: string): Promise<void> {
-    await this.#adminCommand('change-user-password', [
-      field('accountjid', jid, 'jid-single'),
-      field('password', password, 'text-private'),
-    ]);
+    await this.#adminCommand('change-user-password', [field('accountjid', jid, 'jid-single'), field('password', password, 'text-private')]);
   }
 
   public async accountExists(jid: string): Promise<boolean> {
@@ -82,11 +78,7 @@ export class ProsodyProvisioner implements XmppProvisioner {
       x(
         'iq',
         { type: 'set', to: jid === a ? a : b },
-        x(
-          'query',
-          { xmlns: NS_ROSTER },
-          x('item', { jid, subscription: 'both', name }, ...groups.map((g) => x('group', {}, g)))
-        )
+        x('query', { xmlns: NS_ROSTER }, x('item', { jid, subscription: 'both', name }, ...groups.map((g) => x('group', {}, g))))
       );
     // Each IQ goes to one user's roster and names the other one.
     const toA = item(b, nameOfBForA);
@@ -168,7 +160,9 @@ export class ProsodyProvisioner implements XmppProvisioner {
         if (!(await this.accountExists(owner))) {
           throw new InviteError('account-not-found', `there is no account ${owner}`, { cause: e });
         }
-        throw new InviteError('xmpp-error', `cannot write the roster of ${owner}: is mod_privilege set up for the admin JID?`, { cause: e });
+        throw new InviteError('xmpp-error', `cannot write the roster of ${owner}: is mod_privilege set up for the admin JID?`, {
+          cause: e,
+        });
       }
       throw e;
     }

@@ -53,7 +53,13 @@ export class ProvisionerRegistryFromConfig implements ProvisionerRegistry {
         tlsCaFile: this.#tlsCaFile,
       });
       const userConnection = (jid: string, userPassword: string) =>
-        new XmppConnection({ service: server.service, jid, password: () => userPassword, timeoutMs: server.timeoutMs, tlsCaFile: this.#tlsCaFile });
+        new XmppConnection({
+          service: server.service,
+          jid,
+          password: () => userPassword,
+          timeoutMs: server.timeoutMs,
+          tlsCaFile: this.#tlsCaFile,
+        });
       return new ProsodyProvisioner({ domain, connection, userConnection });
     }
     const { EjabberdProvisioner } = await import('./EjabberdProvisioner.js');

@@ -33,7 +33,8 @@ export const secretResolver = (value: string | undefined, parameterName: string 
  */
 export const claimKeyResolver = (config: { claimKey?: string; claimKeyParameter?: string }): (() => Promise<string>) => {
   if (!config.claimKey && !config.claimKeyParameter) {
-    return () => Promise.reject(new InviteError('internal', 'configuration: set CLAIM_KEY or CLAIM_KEY_PARAMETER (the claim fingerprint key)'));
+    return () =>
+      Promise.reject(new InviteError('internal', 'configuration: set CLAIM_KEY or CLAIM_KEY_PARAMETER (the claim fingerprint key)'));
   }
   const resolve = secretResolver(config.claimKey, config.claimKeyParameter);
   return () =>

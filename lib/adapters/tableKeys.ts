@@ -61,15 +61,24 @@ export const IndexPrefix = {
 export type TableKey = { pk: string; sk: string };
 
 export const inviteKey = (id: string): TableKey => ({ pk: `${KeyPrefix.invite}${id}`, sk: SortKey.invite });
-export const auditKey = (inviteId: string, jid: string): TableKey => ({ pk: `${KeyPrefix.invite}${inviteId}`, sk: `${SortKey.audit}${jid}` });
+export const auditKey = (inviteId: string, jid: string): TableKey => ({
+  pk: `${KeyPrefix.invite}${inviteId}`,
+  sk: `${SortKey.audit}${jid}`,
+});
 export const accountLockKey = (jid: string): TableKey => ({ pk: `${KeyPrefix.jid}${jid}`, sk: SortKey.account });
-export const resetLockKey = (jid: string, inviteId: string): TableKey => ({ pk: `${KeyPrefix.jid}${jid}`, sk: `${SortKey.reset}${inviteId}` });
+export const resetLockKey = (jid: string, inviteId: string): TableKey => ({
+  pk: `${KeyPrefix.jid}${jid}`,
+  sk: `${SortKey.reset}${inviteId}`,
+});
 export const contactKey = (subscriber: string, inviteId: string): TableKey => ({
   pk: `${KeyPrefix.jid}${subscriber}`,
   sk: `${SortKey.contact}${inviteId}`,
 });
 export const apiKeyKey = (id: string): TableKey => ({ pk: `${KeyPrefix.apiKey}${id}`, sk: SortKey.apiKey });
-export const rateKey = (rule: string, windowStart: number): TableKey => ({ pk: `${KeyPrefix.rate}${rule}#${windowStart}`, sk: SortKey.rate });
+export const rateKey = (rule: string, windowStart: number): TableKey => ({
+  pk: `${KeyPrefix.rate}${rule}#${windowStart}`,
+  sk: SortKey.rate,
+});
 export const signupEventKey = (source: string, eventKey: string): TableKey => ({
   pk: `${KeyPrefix.signupEvent}${source}#${eventKey}`,
   sk: SortKey.signupEvent,

@@ -75,11 +75,7 @@ export const createApiKey = async ({ store, clock }: { store: ApiKeyStore; clock
  * another kind than the route serves is `forbidden`: an XMPP server's key can
  * never issue, list or revoke, and an API key can never speak for a server.
  */
-export const authenticate = async (
-  store: ApiKeyStore,
-  authorization: string | undefined,
-  kind: ApiKeyKind = 'api'
-): Promise<Actor> => {
+export const authenticate = async (store: ApiKeyStore, authorization: string | undefined, kind: ApiKeyKind = 'api'): Promise<Actor> => {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
   if (!match || !KEY_PATTERN.test(match[1] as string)) {
     throw new InviteError('unauthorized', 'send an API key as Authorization: Bearer <key>');

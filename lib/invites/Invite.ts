@@ -1,4 +1,4 @@
-import { InviteError } from "../errors.js";
+import { InviteError } from '../errors.js';
 
 export const InviteTypes = ['account', 'contact', 'reset'] as const;
 export type InviteType = (typeof InviteTypes)[number];
@@ -45,8 +45,7 @@ export const inviteStatus = (invite: Invite, now: number): InviteStatus => {
   return 'valid';
 };
 
-export const usesLeft = (invite: Invite): number | null =>
-  invite.maxUses === null ? null : Math.max(0, invite.maxUses - invite.uses);
+export const usesLeft = (invite: Invite): number | null => (invite.maxUses === null ? null : Math.max(0, invite.maxUses - invite.uses));
 
 export const statusError = (status: Exclude<InviteStatus, 'valid'>): InviteError => {
   switch (status) {

@@ -24,7 +24,10 @@ export interface IssueInput {
 export interface IssueDeps {
   store: InviteStore;
   clock: Clock;
-  config: Pick<Config, 'domains' | 'defaultDomain' | 'defaultTtlSeconds' | 'maxTtlSeconds' | 'baseUrl' | 'usernameMaxLength' | 'protectedJids'> &
+  config: Pick<
+    Config,
+    'domains' | 'defaultDomain' | 'defaultTtlSeconds' | 'maxTtlSeconds' | 'baseUrl' | 'usernameMaxLength' | 'protectedJids'
+  > &
     Partial<Pick<Config, 'usernameUnicode'>>;
   /** Live invites an inviter may hold (non-admin actors); undefined = no quota. */
   quota?: { perInviter?: number };
@@ -83,8 +86,7 @@ export const issueInvite = async (deps: IssueDeps, actor: Actor, input: IssueInp
     throw new InviteError('invalid-request', 'a contact invite needs an inviter');
   }
 
-  const username =
-    input.username === undefined ? undefined : normalizeLocalpart(input.username, usernamePolicy(config));
+  const username = input.username === undefined ? undefined : normalizeLocalpart(input.username, usernamePolicy(config));
   if (type === 'reset') {
     assertMayIssueReset(actor);
     if (!username) throw new InviteError('username-required', 'a reset invite needs the username of the account to reset');

@@ -122,7 +122,10 @@ const chooseUsername = (invite: Invite, raw: unknown, config: RedeemDeps['config
   // create (`straße` became `strasse`): refuse it rather than lock one JID
   // and create another.
   if (invite.username && normalizeLocalpart(invite.username, { maxLength: LOCALPART_MAX_BYTES, rule: 'existing' }) !== invite.username) {
-    throw new InviteError('username-invalid', 'the username this invite was issued for is not one the XMPP server can create; ask for a new invite');
+    throw new InviteError(
+      'username-invalid',
+      'the username this invite was issued for is not one the XMPP server can create; ask for a new invite'
+    );
   }
   if (raw === undefined || raw === null || raw === '') {
     if (invite.username) return invite.username;
@@ -198,7 +201,7 @@ export const releaseStaleClaims = async (deps: Pick<RedeemDeps, 'store' | 'xmpp'
     if (examined >= STALE_CLAIMS_PER_REQUEST) break;
     const now = deps.clock.now();
     const claim = await deps.store.getClaim('account', jid, invite.id);
-    if (!claim || claim.status !== 'pending' || (claim.leaseUntil !== undefined && claim.leaseUntil > now)) continue;
+    if (claim?.status !== 'pending' || (claim.leaseUntil !== undefined && claim.leaseUntil > now)) continue;
     examined++;
     const xmpp = await deps.xmpp.forDomain(invite.domain);
     if (await xmpp.accountExists(jid)) continue;
@@ -207,13 +210,7 @@ export const releaseStaleClaims = async (deps: Pick<RedeemDeps, 'store' | 'xmpp'
   return released;
 };
 
-const releaseAndThrow = async (
-  store: InviteStore,
-  claim: ClaimRecord,
-  kind: ClaimKind,
-  invite: Invite,
-  cause: unknown
-): Promise<never> => {
+const releaseAndThrow = async (store: InviteStore, claim: ClaimRecord, kind: ClaimKind, invite: Invite, cause: unknown): Promise<never> => {
   await store.release(claim, kind, invite);
   throw cause;
 };

@@ -10,9 +10,11 @@ const encodeQueryValue = (value: string): string =>
 
 /** RFC 5122: the JID part of an xmpp: URI is an IRI path; escape what is not allowed there. */
 const encodeJid = (jid: string): string =>
-  jid.replace(/[^A-Za-z0-9\-._~!$&'()*+,;=:@\u00A0-\uFFFF]/gu, (c) =>
-    [...Buffer.from(c, 'utf8')].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join('')
-  ).replace(/[?#/]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  jid
+    .replace(/[^A-Za-z0-9\-._~!$&'()*+,;=:@\u00A0-\uFFFF]/gu, (c) =>
+      [...Buffer.from(c, 'utf8')].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join('')
+    )
+    .replace(/[?#/]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 
 export interface UriInput {
   type: InviteType;
@@ -37,5 +39,4 @@ export const inviteUri = ({ type, domain, inviter, username, token }: UriInput):
   return `xmpp:${encodeJid(target)}?register;${preauth}`;
 };
 
-export const landingUrl = (baseUrl: string, token: string): string =>
-  `${baseUrl}/i/${encodeURIComponent(token)}`;
+export const landingUrl = (baseUrl: string, token: string): string => `${baseUrl}/i/${encodeURIComponent(token)}`;

@@ -1,8 +1,7 @@
 import { inviteStatus, usesLeft, type Invite } from './Invite.js';
 import type { RedemptionRecord } from '../ports/InviteStore.js';
 
-const iso = (epochSeconds: number | undefined) =>
-  epochSeconds === undefined ? undefined : new Date(epochSeconds * 1000).toISOString();
+const iso = (epochSeconds: number | undefined) => (epochSeconds === undefined ? undefined : new Date(epochSeconds * 1000).toISOString());
 
 /** What admins see of an invite (never the token: the store does not have it). */
 export const adminView = (invite: Invite, now: number, redemptions?: RedemptionRecord[]) => ({
@@ -24,9 +23,7 @@ export const adminView = (invite: Invite, now: number, redemptions?: RedemptionR
   createdAt: iso(invite.createdAt),
   expiresAt: iso(invite.expiresAt),
   revokedAt: iso(invite.revokedAt) ?? null,
-  ...(redemptions
-    ? { redemptions: redemptions.map((r) => ({ jid: r.jid, kind: r.kind, at: iso(r.at) })) }
-    : {}),
+  ...(redemptions ? { redemptions: redemptions.map((r) => ({ jid: r.jid, kind: r.kind, at: iso(r.at) })) } : {}),
 });
 
 /** What anyone holding the token may learn. */

@@ -11,7 +11,6 @@ import { InviteError } from '../errors.js';
 import { formatJid, normalizeDomain, parseBareJid } from '../jid.js';
 import type { Clock } from '../ports/Clock.js';
 import type { InviteStore } from '../ports/InviteStore.js';
-import type { ProvisionerRegistry } from '../ports/XmppProvisioner.js';
 import { hashToken, isWellFormedToken } from '../token.js';
 import { assertDomainInScope, type Actor } from './actor.js';
 import { findLiveInvite } from './checkInvite.js';

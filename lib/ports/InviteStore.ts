@@ -61,7 +61,6 @@ export interface ContactSpendRequest {
   now: number;
 }
 
-
 /**
  * Persistence of invites and their redemption claims. Adapters turn vendor
  * errors into InviteErrors (`username-taken`, `token-*`) at this boundary.

@@ -47,8 +47,7 @@ const isHttpUrl = (value: unknown): value is string => {
   }
 };
 
-const text = (value: unknown, max: number): value is string =>
-  typeof value === 'string' && value.trim().length > 0 && value.length <= max;
+const text = (value: unknown, max: number): value is string => typeof value === 'string' && value.trim().length > 0 && value.length <= max;
 
 /** Parses `INVITES_CLIENTS`; empty means the defaults. Throws on a malformed list so a bad deploy fails loudly. */
 export const parseClientApps = (json: string | undefined): ClientApp[] => {

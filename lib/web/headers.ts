@@ -15,9 +15,25 @@ export const CONTENT_SECURITY_POLICY = [
 
 /** Features the page never uses, limited to names browsers know (unknown ones log console errors). */
 export const PERMISSIONS_POLICY = [
-  'accelerometer', 'camera', 'display-capture', 'fullscreen', 'geolocation', 'gyroscope', 'hid', 'idle-detection',
-  'magnetometer', 'microphone', 'midi', 'payment', 'publickey-credentials-get', 'screen-wake-lock', 'serial', 'usb',
-].map((feature) => `${feature}=()`).join(', ');
+  'accelerometer',
+  'camera',
+  'display-capture',
+  'fullscreen',
+  'geolocation',
+  'gyroscope',
+  'hid',
+  'idle-detection',
+  'magnetometer',
+  'microphone',
+  'midi',
+  'payment',
+  'publickey-credentials-get',
+  'screen-wake-lock',
+  'serial',
+  'usb',
+]
+  .map((feature) => `${feature}=()`)
+  .join(', ');
 
 /** Headers of every landing page: personal (it holds the token), so never cached or indexed. */
 export const PAGE_HEADERS: Readonly<Record<string, string>> = {

@@ -55,7 +55,8 @@ export type StatusKind = 'token-invalid' | 'token-expired' | 'token-used' | 'tok
 
 const document = (t: Texts, title: string, brand: string | undefined, body: Html): string =>
   '<!doctype html>\n' +
-  html`<html lang="${t.lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="referrer" content="no-referrer"><meta name="robots" content="noindex, nofollow"><title>${title} · ${t.titleSuffix}</title><style>${trusted(CSS)}</style></head><body>${brand ? html`<header class="site">${brand}</header>` : ''}<main>${body}</main></body></html>`.value;
+  html`<html lang="${t.lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="referrer" content="no-referrer"><meta name="robots" content="noindex, nofollow"><title>${title} · ${t.titleSuffix}</title><style>${trusted(CSS)}</style></head><body>${brand ? html`<header class="site">${brand}</header>` : ''}<main>${body}</main></body></html>`
+    .value;
 
 const formatDate = (t: Texts, epochSeconds: number): string =>
   `${new Intl.DateTimeFormat(t.locale, { dateStyle: 'long', timeStyle: 'short', timeZone: 'UTC' }).format(new Date(epochSeconds * 1000))} UTC`;
@@ -67,7 +68,13 @@ const appList = (t: Texts, clients: readonly ClientApp[], inviteUri: string | un
     return html`<h3>${t.platforms[platform]}</h3><ul class="apps">${apps.map(
       (app) =>
         html`<li><a href="${appLink(app, inviteUri)}" rel="noopener noreferrer">${app.name}</a>${
-          !inviteTags ? '' : app.invites ? html`<span class="tag yes">${t.appOpensInvites}</span>` : inviteUri ? html`<span class="tag">${t.appNeedsAccount}</span>` : ''
+          !inviteTags
+            ? ''
+            : app.invites
+              ? html`<span class="tag yes">${t.appOpensInvites}</span>`
+              : inviteUri
+                ? html`<span class="tag">${t.appNeedsAccount}</span>`
+                : ''
         }${app.note ? html`<span class="muted">${app.note}</span>` : ''}</li>`
     )}</ul>`;
   })}`;
@@ -78,8 +85,7 @@ const appsCard = (t: Texts, d: InvitePageData): Html =>
     : // Plain store links: an app handed the invite would try to register with a server that cannot check it.
       html`<section class="card" aria-labelledby="apps-heading"><h2 id="apps-heading">${t.appsHeading}</h2><p>${t.formOnly.appsIntro}</p>${appList(t, d.clients, undefined, false)}</section>`;
 
-const qrFigure = (t: Texts, d: InvitePageData): Html =>
-  html`<figure>${trusted(d.qrSvg)}<figcaption>${t.qrCaption}</figcaption></figure>`;
+const qrFigure = (t: Texts, d: InvitePageData): Html => html`<figure>${trusted(d.qrSvg)}<figcaption>${t.qrCaption}</figcaption></figure>`;
 
 const openCard = (t: Texts, d: InvitePageData, heading: string, intro: string, button: Html | string): Html =>
   html`<section class="card" aria-labelledby="open-heading"><h2 id="open-heading">${heading}</h2><p>${intro}</p><p class="actions"><a class="button" id="open-invite" href="${d.uri}">${button}</a></p>${qrFigure(t, d)}</section>`;
@@ -187,5 +193,10 @@ export const donePage = (t: Texts, d: DonePageData): string => {
 /** Unknown, expired, used or revoked invites, and unexpected failures. */
 export const statusPage = (t: Texts, kind: StatusKind, domain?: string): string => {
   const s = t.status[kind];
-  return document(t, s.title, domain, html`<section class="card" aria-labelledby="title" id="status" data-status="${kind}"><h1 id="title">${s.title}</h1><p>${s.text}</p></section>`);
+  return document(
+    t,
+    s.title,
+    domain,
+    html`<section class="card" aria-labelledby="title" id="status" data-status="${kind}"><h1 id="title">${s.title}</h1><p>${s.text}</p></section>`
+  );
 };

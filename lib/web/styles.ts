@@ -51,4 +51,3 @@ dl.address dd{margin:0;font-size:1.25rem;font-weight:700;overflow-wrap:anywhere}
 `.trim();
 
 export const CSS_HASH = `sha256-${createHash('sha256').update(CSS, 'utf8').digest('base64')}`;
-

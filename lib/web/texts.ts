@@ -15,8 +15,23 @@ export interface Texts {
   usesLeft: (n: number) => string;
   platforms: Record<Platform, string>;
 
-  account: { title: (domain: string) => string; heading: (domain: Html) => Html; invitedBy: (inviter: Html, domain: Html) => Html; invited: (domain: Html) => Html; presetUsername: (jid: Html) => Html };
-  contact: { title: (inviter: string) => string; heading: (inviter: Html) => Html; intro: (inviter: Html, domain: Html) => Html; haveAccount: string; haveAccountText: (inviter: Html) => Html; openButton: (inviter: Html) => Html; registerHeading: string; registerIntro: (inviter: Html, domain: Html) => Html };
+  account: {
+    title: (domain: string) => string;
+    heading: (domain: Html) => Html;
+    invitedBy: (inviter: Html, domain: Html) => Html;
+    invited: (domain: Html) => Html;
+    presetUsername: (jid: Html) => Html;
+  };
+  contact: {
+    title: (inviter: string) => string;
+    heading: (inviter: Html) => Html;
+    intro: (inviter: Html, domain: Html) => Html;
+    haveAccount: string;
+    haveAccountText: (inviter: Html) => Html;
+    openButton: (inviter: Html) => Html;
+    registerHeading: string;
+    registerIntro: (inviter: Html, domain: Html) => Html;
+  };
   reset: { title: string; heading: string; intro: (jid: Html) => Html; appHeading: string; appIntro: string; submit: string };
 
   appsHeading: string;
@@ -56,7 +71,17 @@ export interface Texts {
     inProgress: string;
   };
 
-  created: { title: string; heading: string; intro: (jid: Html) => Html; addressLabel: string; nextHeading: string; stepApp: string; stepSignIn: (jid: Html) => Html; stepContact: (inviter: Html) => Html; appsHeading: string };
+  created: {
+    title: string;
+    heading: string;
+    intro: (jid: Html) => Html;
+    addressLabel: string;
+    nextHeading: string;
+    stepApp: string;
+    stepSignIn: (jid: Html) => Html;
+    stepContact: (inviter: Html) => Html;
+    appsHeading: string;
+  };
   resetDone: { title: string; heading: string; intro: (jid: Html) => Html; next: string };
 
   status: Record<'token-invalid' | 'token-expired' | 'token-used' | 'token-revoked' | 'error', { title: string; text: string }>;
@@ -75,19 +100,24 @@ export const en: Texts = {
   account: {
     title: (domain) => `Join ${domain}`,
     heading: (domain) => html`You are invited to ${domain}`,
-    invitedBy: (inviter, domain) => html`<strong>${inviter}</strong> invited you to chat on <strong>${domain}</strong>, a Jabber/XMPP service. Your new address will work with any XMPP app.`,
-    invited: (domain) => html`You have been invited to chat on <strong>${domain}</strong>, a Jabber/XMPP service. Your new address will work with any XMPP app.`,
+    invitedBy: (inviter, domain) =>
+      html`<strong>${inviter}</strong> invited you to chat on <strong>${domain}</strong>, a Jabber/XMPP service. Your new address will work with any XMPP app.`,
+    invited: (domain) =>
+      html`You have been invited to chat on <strong>${domain}</strong>, a Jabber/XMPP service. Your new address will work with any XMPP app.`,
     presetUsername: (jid) => html`This invite is for the address <strong>${jid}</strong>.`,
   },
   contact: {
     title: (inviter) => `Chat with ${inviter}`,
     heading: (inviter) => html`${inviter} wants to chat with you`,
-    intro: (inviter, domain) => html`<strong>${inviter}</strong> invited you to add them as a contact. They use <strong>${domain}</strong>, a Jabber/XMPP service.`,
+    intro: (inviter, domain) =>
+      html`<strong>${inviter}</strong> invited you to add them as a contact. They use <strong>${domain}</strong>, a Jabber/XMPP service.`,
     haveAccount: 'Already on XMPP?',
-    haveAccountText: (inviter) => html`Open the invite in your app to add <strong>${inviter}</strong> as a contact, or add that address by hand.`,
+    haveAccountText: (inviter) =>
+      html`Open the invite in your app to add <strong>${inviter}</strong> as a contact, or add that address by hand.`,
     openButton: (inviter) => html`Add ${inviter} in my app`,
     registerHeading: 'New to XMPP? Create an account',
-    registerIntro: (inviter, domain) => html`Create an account on <strong>${domain}</strong>; <strong>${inviter}</strong> will already be in your contacts.`,
+    registerIntro: (inviter, domain) =>
+      html`Create an account on <strong>${domain}</strong>; <strong>${inviter}</strong> will already be in your contacts.`,
   },
   reset: {
     title: 'Reset your password',
@@ -108,7 +138,8 @@ export const en: Texts = {
   qrLabel: 'QR code of the invite link',
   qrCaption: 'Scan with your XMPP app or your camera',
   registerHeading: 'Or create your account here',
-  registerIntro: (domain) => html`For apps that cannot open invites: pick a username and password for <strong>${domain}</strong>, then sign in with them in your app.`,
+  registerIntro: (domain) =>
+    html`For apps that cannot open invites: pick a username and password for <strong>${domain}</strong>, then sign in with them in your app.`,
   formOnly: {
     appsIntro: 'XMPP works with many apps. Create your account with the form on this page first, then sign in with it in one of these:',
     registerHeading: 'Create your account',
@@ -127,11 +158,13 @@ export const en: Texts = {
     errorSummary: 'Please correct the marked fields.',
   },
   fieldErrors: {
-    usernameInvalid: (max) => `This username cannot be used. Use at most ${max} characters: letters, digits and . _ - + only, with no spaces.`,
+    usernameInvalid: (max) =>
+      `This username cannot be used. Use at most ${max} characters: letters, digits and . _ - + only, with no spaces.`,
     usernameTaken: (jid) => `${jid} is already taken. Please choose another username.`,
     usernameMismatch: (username) => `This invite is for the username ${username}.`,
     usernameRequired: 'Please choose a username.',
-    passwordWeak: (min) => `Choose a stronger password: at least ${min} characters, more than two different characters, and not containing your username.`,
+    passwordWeak: (min) =>
+      `Choose a stronger password: at least ${min} characters, more than two different characters, and not containing your username.`,
     confirmMismatch: 'The two passwords do not match. Please type them again.',
   },
   alerts: {
@@ -146,7 +179,8 @@ export const en: Texts = {
     addressLabel: 'Your address',
     nextHeading: 'Next steps',
     stepApp: 'Install an XMPP app (see below) if you have not already.',
-    stepSignIn: (jid) => html`In the app, choose to sign in with an existing account and enter <strong>${jid}</strong> and the password you just chose.`,
+    stepSignIn: (jid) =>
+      html`In the app, choose to sign in with an existing account and enter <strong>${jid}</strong> and the password you just chose.`,
     stepContact: (inviter) => html`<strong>${inviter}</strong> is already in your contacts: say hello!`,
     appsHeading: 'Apps',
   },

@@ -123,7 +123,17 @@ export const parseSignupSources = (json: string | undefined): Record<string, Sig
   for (const [name, value] of Object.entries(parseObject('SIGNUP_SOURCES', json))) {
     const where = `SIGNUP_SOURCES.${name}`;
     checkKeys(where, value, [
-      'secret', 'secretParameter', 'domain', 'type', 'inviter', 'fields', 'groups', 'roles', 'ttlSeconds', 'maxUses', 'maxLiveInvites',
+      'secret',
+      'secretParameter',
+      'domain',
+      'type',
+      'inviter',
+      'fields',
+      'groups',
+      'roles',
+      'ttlSeconds',
+      'maxUses',
+      'maxLiveInvites',
     ]);
     const rawFields = (value.fields ?? {}) as Record<string, unknown>;
     if (typeof rawFields !== 'object' || rawFields === null || Array.isArray(rawFields)) fail(where, 'fields must be an object');

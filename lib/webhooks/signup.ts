@@ -220,11 +220,7 @@ export const handleSignup = async (deps: SignupDeps, request: SignupRequest): Pr
 
   let invite: Invite;
   try {
-    ({ invite } = await issueInvite(
-      { ...deps, newToken: () => token },
-      webhookActor(name, source, config.defaultDomain),
-      input
-    ));
+    ({ invite } = await issueInvite({ ...deps, newToken: () => token }, webhookActor(name, source, config.defaultDomain), input));
   } catch (e) {
     // A parallel delivery of the same event (or one that died before its
     // dedupe record) already made this very invite: answer it.

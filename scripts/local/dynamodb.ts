@@ -22,7 +22,16 @@ export const startDynamoDBLocal = async (port?: number): Promise<LocalDynamoDB> 
   const chosen = port ?? (await freePort());
   const child: Child = startChild(
     'java',
-    ['-Djava.library.path=./DynamoDBLocal_lib', '-jar', 'DynamoDBLocal.jar', '-inMemory', '-sharedDb', '-disableTelemetry', '-port', String(chosen)],
+    [
+      '-Djava.library.path=./DynamoDBLocal_lib',
+      '-jar',
+      'DynamoDBLocal.jar',
+      '-inMemory',
+      '-sharedDb',
+      '-disableTelemetry',
+      '-port',
+      String(chosen),
+    ],
     { cwd, name: 'dynamodb-local' }
   );
   const endpoint = `http://127.0.0.1:${chosen}`;

@@ -63,12 +63,20 @@ export const INVITES_MODULE_SOURCE = join(ROOT, 'modules', 'ejabberd', 'mod_xmpp
 /** ejabberd's own headers (Debian: inside the ejabberd package) and p1_xmpp's. */
 const erlangBuildPaths = () => {
   const ejabberdLib = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib', '/usr/local/lib']
-    .flatMap((base) => (existsSync(base) ? readdirSync(base).filter((d) => /^ejabberd-\d/.test(d)).map((d) => join(base, d)) : []))
+    .flatMap((base) =>
+      existsSync(base)
+        ? readdirSync(base)
+            .filter((d) => /^ejabberd-\d/.test(d))
+            .map((d) => join(base, d))
+        : []
+    )
     .find((d) => existsSync(join(d, 'include', 'logger.hrl')));
   const erlLib = '/usr/lib/erlang/lib';
   const p1xmpp = existsSync(erlLib) ? readdirSync(erlLib).find((d) => /^(p1_)?xmpp-\d/.test(d)) : undefined;
   if (!ejabberdLib || !p1xmpp) {
-    throw new Error('ejabberd headers not found (expected /usr/lib/<arch>/ejabberd-*/include and /usr/lib/erlang/lib/p1_xmpp-*): install the ejabberd package');
+    throw new Error(
+      'ejabberd headers not found (expected /usr/lib/<arch>/ejabberd-*/include and /usr/lib/erlang/lib/p1_xmpp-*): install the ejabberd package'
+    );
   }
   return { ejabberdLib, p1xmpp: join(erlLib, p1xmpp) };
 };
@@ -89,14 +97,24 @@ export const buildInvitesModule = (): string => {
   if (existsSync(beam)) return beam;
   const build = mkdtempSync(join(tmpdir(), 'xmpp-invites-erlc-'));
   try {
-    execFileSync(erlc, [
-      '-o', build,
-      // Debian names the directory p1_xmpp-<version>, so -include_lib("xmpp/...") cannot work: plain -I.
-      '-I', join(ejabberdLib, 'include'), '-I', join(p1xmpp, 'include'),
-      // gen_mod's behaviour definition, for erlc's callback check.
-      '-pa', join(ejabberdLib, 'ebin'),
-      '-Werror', INVITES_MODULE_SOURCE,
-    ], { stdio: ['ignore', 'pipe', 'pipe'] });
+    execFileSync(
+      erlc,
+      [
+        '-o',
+        build,
+        // Debian names the directory p1_xmpp-<version>, so -include_lib("xmpp/...") cannot work: plain -I.
+        '-I',
+        join(ejabberdLib, 'include'),
+        '-I',
+        join(p1xmpp, 'include'),
+        // gen_mod's behaviour definition, for erlc's callback check.
+        '-pa',
+        join(ejabberdLib, 'ebin'),
+        '-Werror',
+        INVITES_MODULE_SOURCE,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] }
+    );
     mkdirSync(cacheDir, { recursive: true });
     // Atomic, so parallel test files never load a half-written beam.
     const tmp = join(cacheDir, `mod_xmpp_invites.beam.${process.pid}`);
@@ -134,7 +152,14 @@ ${lines.join('\n')}
 };
 
 /** The commands the EjabberdProvisioner uses: mod_http_api allows nothing else. */
-export const EJABBERD_API_COMMANDS = ['register', 'check_account', 'check_password', 'change_password', 'add_rosteritem', 'get_roster'] as const;
+export const EJABBERD_API_COMMANDS = [
+  'register',
+  'check_account',
+  'check_password',
+  'change_password',
+  'add_rosteritem',
+  'get_roster',
+] as const;
 
 const EJABBERDCTL = ['/usr/sbin/ejabberdctl', '/usr/local/sbin/ejabberdctl'].find((p) => existsSync(p));
 
@@ -184,12 +209,16 @@ listen:
     ip: "127.0.0.1"
     module: ejabberd_c2s
     starttls_required: true
-${o.optionalTlsPort ? `  -
+${
+  o.optionalTlsPort
+    ? `  -
     port: ${o.optionalTlsPort}
     ip: "127.0.0.1"
     module: ejabberd_c2s
     starttls: true
-` : ''}  -
+`
+    : ''
+}  -
     port: ${o.httpPort}
     ip: "127.0.0.1"
     module: ejabberd_http
@@ -246,17 +275,37 @@ export const startEjabberd = async (options: EjabberdOptions = {}): Promise<Loca
   const node = `xmppinvites${randomBytes(4).toString('hex')}@localhost`;
   const cert = join(dir, 'cert.pem');
   const key = join(dir, 'key.pem');
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '3650',
-    '-subj', `/CN=${domain}`, '-addext', `subjectAltName=DNS:${domain}`, '-keyout', key, '-out', cert,
-  ], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '3650',
+      '-subj',
+      `/CN=${domain}`,
+      '-addext',
+      `subjectAltName=DNS:${domain}`,
+      '-keyout',
+      key,
+      '-out',
+      cert,
+    ],
+    { stdio: 'ignore' }
+  );
   let invites = options.invites;
   if (invites) {
     // In the instance directory, which the ejabberd user can read (chown below).
     mkdirSync(join(dir, 'ebin'));
     copyFileSync(buildInvitesModule(), join(dir, 'ebin', 'mod_xmpp_invites.beam'));
   }
-  const writeYml = () => writeFileSync(join(dir, 'ejabberd.yml'), ejabberdYml({ domain, adminJid, c2sPort, optionalTlsPort, httpPort, cert, key, invites }));
+  const writeYml = () =>
+    writeFileSync(join(dir, 'ejabberd.yml'), ejabberdYml({ domain, adminJid, c2sPort, optionalTlsPort, httpPort, cert, key, invites }));
   writeYml();
   // Read by ejabberdctl for the server and for every ctl command: a private
   // cookie (nothing in ~/.erlang.cookie), our own epmd, and the Erlang

@@ -80,14 +80,31 @@ export const startProsody = async (options: ProsodyOptions = {}): Promise<LocalP
   const key = join(dir, 'certs', `${domain}.key`);
   const crt = join(dir, 'certs', `${domain}.crt`);
   if (!existsSync(crt)) {
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '3650',
-      '-subj', `/CN=${domain}`, '-addext', `subjectAltName=DNS:${domain}`, '-keyout', key, '-out', crt,
-    ], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '3650',
+        '-subj',
+        `/CN=${domain}`,
+        '-addext',
+        `subjectAltName=DNS:${domain}`,
+        '-keyout',
+        key,
+        '-out',
+        crt,
+      ],
+      { stdio: 'ignore' }
+    );
   }
-  const invites = options.withInvites
-    ? `"http"; "invites"; "invites_register"; "invites_api"; "register_ibr"; "invites_adhoc";`
-    : '';
+  const invites = options.withInvites ? `"http"; "invites"; "invites_register"; "invites_api"; "register_ibr"; "invites_adhoc";` : '';
   // A copy next to the data, readable by the prosody user wherever the
   // repository lives (a home directory may be closed to it).
   const m = options.xmppInvites;

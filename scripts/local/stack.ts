@@ -136,7 +136,20 @@ export const startStack = async (options: StackOptions = {}): Promise<Stack> => 
       stops.push(async () => rmSync(join(ROOT, workFolder), { recursive: true, force: true }));
       offline = startChild(
         process.execPath,
-        [sls, 'offline', 'start', '--stage', 'local', '--host', '127.0.0.1', '--httpPort', String(port), '--lambdaPort', String(lambdaPort), '--localEnvironment'],
+        [
+          sls,
+          'offline',
+          'start',
+          '--stage',
+          'local',
+          '--host',
+          '127.0.0.1',
+          '--httpPort',
+          String(port),
+          '--lambdaPort',
+          String(lambdaPort),
+          '--localEnvironment',
+        ],
         {
           cwd: ROOT,
           env: { ...process.env, ...env, ESBUILD_WORK_FOLDER: workFolder, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' },
@@ -160,7 +173,10 @@ export const startStack = async (options: StackOptions = {}): Promise<Stack> => 
         // requests: 401, nothing counted or stored. Not awaited: startup
         // does not wait for it.
         for (const route of ['preauth', 'register', 'subscribe', 'invites']) {
-          void fetch(`http://127.0.0.1:${port}/xmpp/${route}`, { method: 'POST' }).then((r) => r.arrayBuffer(), () => undefined);
+          void fetch(`http://127.0.0.1:${port}/xmpp/${route}`, { method: 'POST' }).then(
+            (r) => r.arrayBuffer(),
+            () => undefined
+          );
         }
       }
     }

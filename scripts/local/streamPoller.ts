@@ -20,6 +20,7 @@ import { localClient } from './table.js';
 export interface StreamPollerOptions {
   endpoint: string;
   tableName: string;
+  // biome-ignore lint/suspicious/noConfusingVoidType: the aws-lambda handler type returns void or a batch response
   handler: (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse | void>;
   /** `latest`: only changes after start (default); `trim-horizon`: everything the stream holds. */
   from?: 'latest' | 'trim-horizon';
@@ -42,9 +43,7 @@ export const toLambdaRecord = (record: _Record, streamArn: string): DynamoDBReco
   eventSource: record.eventSource,
   awsRegion: record.awsRegion,
   eventSourceARN: streamArn,
-  ...(record.userIdentity
-    ? { userIdentity: { type: record.userIdentity.Type, principalId: record.userIdentity.PrincipalId } }
-    : {}),
+  ...(record.userIdentity ? { userIdentity: { type: record.userIdentity.Type, principalId: record.userIdentity.PrincipalId } } : {}),
   dynamodb: {
     ...(record.dynamodb as NonNullable<DynamoDBRecord['dynamodb']>),
     ApproximateCreationDateTime: record.dynamodb?.ApproximateCreationDateTime
@@ -68,9 +67,7 @@ export const startStreamPoller = async (options: StreamPollerOptions): Promise<S
     const ids: string[] = [];
     let start: string | undefined;
     do {
-      const { StreamDescription } = await streams.send(
-        new DescribeStreamCommand({ StreamArn: streamArn, ExclusiveStartShardId: start })
-      );
+      const { StreamDescription } = await streams.send(new DescribeStreamCommand({ StreamArn: streamArn, ExclusiveStartShardId: start }));
       ids.push(...(StreamDescription?.Shards ?? []).map((s) => s.ShardId as string));
       start = StreamDescription?.LastEvaluatedShardId;
     } while (start);
@@ -97,7 +94,10 @@ export const startStreamPoller = async (options: StreamPollerOptions): Promise<S
         failedAt = pending[0]?.dynamodb?.SequenceNumber;
       }
       if (failedAt === undefined) return;
-      const index = Math.max(0, pending.findIndex((r) => r.dynamodb?.SequenceNumber === failedAt));
+      const index = Math.max(
+        0,
+        pending.findIndex((r) => r.dynamodb?.SequenceNumber === failedAt)
+      );
       if (attempt >= (options.maxRetries ?? 3)) {
         log(`skipping stream record ${failedAt} after ${attempt + 1} attempts`);
         pending = pending.slice(index + 1);

@@ -1,11 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import {
-  CreateTableCommand,
-  DynamoDBClient,
-  UpdateTimeToLiveCommand,
-  type CreateTableCommandInput,
-} from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import { parse } from 'yaml';
 
 const INFRA = fileURLToPath(new URL('../../infra/table.yml', import.meta.url));
@@ -16,8 +11,20 @@ const INFRA = fileURLToPath(new URL('../../infra/table.yml', import.meta.url));
  */
 export const createTableFromInfra = async (client: DynamoDBClient, tableName: string): Promise<void> => {
   const doc = parse(readFileSync(INFRA, 'utf8'), {
-    customTags: [{ tag: '!Ref', resolve: (v: string) => v }, { tag: '!GetAtt', resolve: (v: string) => v }],
-  }) as { Resources: { InvitesTable: { Properties: Record<string, any> } } };
+    customTags: [
+      { tag: '!Ref', resolve: (v: string) => v },
+      { tag: '!GetAtt', resolve: (v: string) => v },
+    ],
+  }) as {
+    Resources: {
+      InvitesTable: {
+        Properties: Pick<CreateTableCommandInput, 'BillingMode' | 'AttributeDefinitions' | 'KeySchema' | 'GlobalSecondaryIndexes'> & {
+          StreamSpecification?: Record<string, unknown>;
+          TimeToLiveSpecification: { AttributeName: string };
+        };
+      };
+    };
+  };
   const p = doc.Resources.InvitesTable.Properties;
   const input: CreateTableCommandInput = {
     TableName: tableName,

@@ -119,7 +119,12 @@ describe('Middleware: rateLimit (open registration)', () => {
     const { handler: register } = await import('../../functions/register.js');
     const sourceIp = testIp();
     const call = () =>
-      invoke(register, { method: 'POST', path: '/register', body: { username: uniqueName(), password: 'correct horse battery' }, sourceIp });
+      invoke(register, {
+        method: 'POST',
+        path: '/register',
+        body: { username: uniqueName(), password: 'correct horse battery' },
+        sourceIp,
+      });
 
     // Act
     const answers = [await call(), await call(), await call()];
@@ -174,7 +179,10 @@ describe('Use case: issueInvite quotas (real store)', () => {
 
   it('answers 403 quota-exceeded over HTTP for an API key with maxLiveInvites', async () => {
     const keys = new DynamoDBApiKeyStore({ tableName: process.env.INVITES_TABLE as string, client: documentClientForStack() });
-    const { secret } = await createApiKey({ store: keys, clock: systemClock }, { name: uniqueName('k'), domains: ['localhost'], maxLiveInvites: 1 });
+    const { secret } = await createApiKey(
+      { store: keys, clock: systemClock },
+      { name: uniqueName('k'), domains: ['localhost'], maxLiveInvites: 1 }
+    );
 
     const first = await api('POST', '/invites', { auth: secret, body: {} });
     const second = await api('POST', '/invites', { auth: secret, body: {} });

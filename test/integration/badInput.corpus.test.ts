@@ -77,7 +77,7 @@ const HOSTILE: string[] = [
   ']]><x/>',
   "<?xml version='1.0'?><!DOCTYPE a [<!ENTITY x SYSTEM 'file:///etc/passwd'>]><a>&x;</a>",
   '</stream:stream>',
-  "'\"><script>alert(1)</script>",
+  '\'"><script>alert(1)</script>',
   'a/b',
   'a@b',
   'a@b/c',
@@ -125,7 +125,7 @@ const BROKEN_BODIES: string[] = [
   '{"__proto__":{"admin":true}}',
   '{"constructor":{"prototype":{"admin":true}}}',
   '['.repeat(7000) + ']'.repeat(7000),
-  '{"x":' + '{"x":'.repeat(2000) + '1' + '}'.repeat(2001),
+  `{"x":${'{"x":'.repeat(2000)}1${'}'.repeat(2001)}`,
   'x'.repeat(20_000),
   JSON.stringify({ password: 'p'.repeat(20_000) }),
   '\u0000\u0001\u0002',
@@ -138,7 +138,14 @@ const BROKEN_BODIES: string[] = [
  */
 const IN_PATH = HOSTILE.filter((h) => !/^\.+$/.test(h));
 
-const CONTENT_TYPES = ['text/plain', 'application/xml', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/json; charset=utf-16', ''];
+const CONTENT_TYPES = [
+  'text/plain',
+  'application/xml',
+  'application/x-www-form-urlencoded',
+  'multipart/form-data; boundary=x',
+  'application/json; charset=utf-16',
+  '',
+];
 
 /** Percent-encodes; a lone surrogate goes out as the raw (invalid UTF-8) bytes of one. */
 const enc = (s: string) => {
@@ -204,49 +211,149 @@ const buildCorpus = (): Case[] => {
   const { valid, preset, revoked } = ctx;
 
   // Check: tokens of every wrong shape, and a revoked one.
-  for (const h of IN_PATH) add({ name: `check ${JSON.stringify(h.slice(0, 30))}`, method: 'GET', path: `/invites/${enc(h)}`, gateway: badUtf8(h) });
-  for (const t of ['A'.repeat(23), 'A'.repeat(25), '!'.repeat(24), `${valid.token} `, valid.token.toLowerCase() === valid.token ? 'B'.repeat(24) : valid.token.toLowerCase(), valid.id, revoked.token]) {
+  for (const h of IN_PATH)
+    add({ name: `check ${JSON.stringify(h.slice(0, 30))}`, method: 'GET', path: `/invites/${enc(h)}`, gateway: badUtf8(h) });
+  for (const t of [
+    'A'.repeat(23),
+    'A'.repeat(25),
+    '!'.repeat(24),
+    `${valid.token} `,
+    valid.token.toLowerCase() === valid.token ? 'B'.repeat(24) : valid.token.toLowerCase(),
+    valid.id,
+    revoked.token,
+  ]) {
     add({ name: `check token ${t.slice(0, 30)}`, method: 'GET', path: `/invites/${enc(t)}` });
   }
 
   // Redeem with bad tokens.
   for (const h of IN_PATH) {
-    add({ name: `redeem token ${JSON.stringify(h.slice(0, 30))}`, method: 'POST', path: `/invites/${enc(h)}/redeem`, gateway: badUtf8(h), headers: jsonHeaders(), body: JSON.stringify({ username: uniqueName('bad'), password: PASSWORD }) });
+    add({
+      name: `redeem token ${JSON.stringify(h.slice(0, 30))}`,
+      method: 'POST',
+      path: `/invites/${enc(h)}/redeem`,
+      gateway: badUtf8(h),
+      headers: jsonHeaders(),
+      body: JSON.stringify({ username: uniqueName('bad'), password: PASSWORD }),
+    });
   }
-  add({ name: 'redeem revoked', method: 'POST', path: `/invites/${revoked.token}/redeem`, headers: jsonHeaders(), body: JSON.stringify({ username: uniqueName('rv'), password: PASSWORD }) });
+  add({
+    name: 'redeem revoked',
+    method: 'POST',
+    path: `/invites/${revoked.token}/redeem`,
+    headers: jsonHeaders(),
+    body: JSON.stringify({ username: uniqueName('rv'), password: PASSWORD }),
+  });
 
   // Redeem a valid invite with broken bodies, wrong content types, wrong types.
   const redeemPath = `/invites/${valid.token}/redeem`;
-  for (const b of BROKEN_BODIES) add({ name: `redeem body ${JSON.stringify(b.slice(0, 30))}`, method: 'POST', path: redeemPath, headers: jsonHeaders(), body: b });
+  for (const b of BROKEN_BODIES)
+    add({ name: `redeem body ${JSON.stringify(b.slice(0, 30))}`, method: 'POST', path: redeemPath, headers: jsonHeaders(), body: b });
   for (const ct of CONTENT_TYPES) {
-    add({ name: `redeem content-type ${ct}`, method: 'POST', path: redeemPath, headers: ct ? { 'content-type': ct } : {}, body: `username=${uniqueName('ct')}&password=x` });
+    add({
+      name: `redeem content-type ${ct}`,
+      method: 'POST',
+      path: redeemPath,
+      headers: ct ? { 'content-type': ct } : {},
+      body: `username=${uniqueName('ct')}&password=x`,
+    });
   }
   add({ name: 'redeem no body', method: 'POST', path: redeemPath, headers: jsonHeaders() });
   const wrongTypes: unknown[] = [123, [], {}, null, true, 1.5, ['a'], { $ne: null }];
   for (const w of wrongTypes) {
-    add({ name: `redeem username ${JSON.stringify(w)}`, method: 'POST', path: redeemPath, headers: jsonHeaders(), body: JSON.stringify({ username: w, password: PASSWORD }) });
-    add({ name: `redeem password ${JSON.stringify(w)}`, method: 'POST', path: redeemPath, headers: jsonHeaders(), body: JSON.stringify({ username: uniqueName('pw'), password: w }) });
+    add({
+      name: `redeem username ${JSON.stringify(w)}`,
+      method: 'POST',
+      path: redeemPath,
+      headers: jsonHeaders(),
+      body: JSON.stringify({ username: w, password: PASSWORD }),
+    });
+    add({
+      name: `redeem password ${JSON.stringify(w)}`,
+      method: 'POST',
+      path: redeemPath,
+      headers: jsonHeaders(),
+      body: JSON.stringify({ username: uniqueName('pw'), password: w }),
+    });
   }
   for (const h of HOSTILE.filter(rejectedOrTaken)) {
     const error = NODEPREP_CHANGES.includes(h) ? 'username-invalid' : undefined;
-    add({ name: `redeem username ${JSON.stringify(h.slice(0, 30))}`, method: 'POST', path: redeemPath, headers: jsonHeaders(), body: JSON.stringify({ username: h, password: PASSWORD }), error });
+    add({
+      name: `redeem username ${JSON.stringify(h.slice(0, 30))}`,
+      method: 'POST',
+      path: redeemPath,
+      headers: jsonHeaders(),
+      body: JSON.stringify({ username: h, password: PASSWORD }),
+      error,
+    });
   }
-  for (const p of ['', 'short', 'aaaaaaaaaaaa', 'abababababab', 'x'.repeat(1025), 'pass\u0000word-long', 'tab\tseparated-pw', '\u0007bell-password-long']) {
+  for (const p of [
+    '',
+    'short',
+    'aaaaaaaaaaaa',
+    'abababababab',
+    'x'.repeat(1025),
+    'pass\u0000word-long',
+    'tab\tseparated-pw',
+    '\u0007bell-password-long',
+  ]) {
     const username = uniqueName('weak');
-    add({ name: `redeem password ${JSON.stringify(p.slice(0, 20))}`, method: 'POST', path: redeemPath, headers: jsonHeaders(), body: JSON.stringify({ username, password: p }) });
+    add({
+      name: `redeem password ${JSON.stringify(p.slice(0, 20))}`,
+      method: 'POST',
+      path: redeemPath,
+      headers: jsonHeaders(),
+      body: JSON.stringify({ username, password: p }),
+    });
   }
   {
     const username = uniqueName('own');
-    add({ name: 'redeem password contains username', method: 'POST', path: redeemPath, headers: jsonHeaders(), body: JSON.stringify({ username, password: `xx${username}yy` }) });
+    add({
+      name: 'redeem password contains username',
+      method: 'POST',
+      path: redeemPath,
+      headers: jsonHeaders(),
+      body: JSON.stringify({ username, password: `xx${username}yy` }),
+    });
   }
-  add({ name: 'redeem extra property', method: 'POST', path: redeemPath, headers: jsonHeaders(), body: JSON.stringify({ username: uniqueName('ex'), password: PASSWORD, admin: true }) });
-  add({ name: 'redeem domain property', method: 'POST', path: redeemPath, headers: jsonHeaders(), body: JSON.stringify({ username: uniqueName('dm'), password: PASSWORD, domain: 'other.example' }) });
-  add({ name: 'redeem preset mismatch', method: 'POST', path: `/invites/${preset.token}/redeem`, headers: jsonHeaders(), body: JSON.stringify({ username: uniqueName('mm'), password: PASSWORD }) });
-  add({ name: 'redeem preset weak', method: 'POST', path: `/invites/${preset.token}/redeem`, headers: jsonHeaders(), body: JSON.stringify({ password: 'x' }) });
-  add({ name: 'redeem preset missing password', method: 'POST', path: `/invites/${preset.token}/redeem`, headers: jsonHeaders(), body: '{}' });
+  add({
+    name: 'redeem extra property',
+    method: 'POST',
+    path: redeemPath,
+    headers: jsonHeaders(),
+    body: JSON.stringify({ username: uniqueName('ex'), password: PASSWORD, admin: true }),
+  });
+  add({
+    name: 'redeem domain property',
+    method: 'POST',
+    path: redeemPath,
+    headers: jsonHeaders(),
+    body: JSON.stringify({ username: uniqueName('dm'), password: PASSWORD, domain: 'other.example' }),
+  });
+  add({
+    name: 'redeem preset mismatch',
+    method: 'POST',
+    path: `/invites/${preset.token}/redeem`,
+    headers: jsonHeaders(),
+    body: JSON.stringify({ username: uniqueName('mm'), password: PASSWORD }),
+  });
+  add({
+    name: 'redeem preset weak',
+    method: 'POST',
+    path: `/invites/${preset.token}/redeem`,
+    headers: jsonHeaders(),
+    body: JSON.stringify({ password: 'x' }),
+  });
+  add({
+    name: 'redeem preset missing password',
+    method: 'POST',
+    path: `/invites/${preset.token}/redeem`,
+    headers: jsonHeaders(),
+    body: '{}',
+  });
 
   // Issue with the corpus's own admin key: every body invalid.
-  const issue = (name: string, body: string, headers: Record<string, string> = jsonHeaders(admin())) => add({ name: `issue ${name}`, method: 'POST', path: '/invites', headers, body });
+  const issue = (name: string, body: string, headers: Record<string, string> = jsonHeaders(admin())) =>
+    add({ name: `issue ${name}`, method: 'POST', path: '/invites', headers, body });
   for (const b of BROKEN_BODIES) issue(`body ${JSON.stringify(b.slice(0, 30))}`, b);
   for (const ct of CONTENT_TYPES) issue(`content-type ${ct}`, 'type=account', ct ? admin({ 'content-type': ct }) : admin());
   for (const h of HOSTILE) {
@@ -254,11 +361,19 @@ const buildCorpus = (): Case[] => {
     issue(`inviter ${JSON.stringify(h.slice(0, 20))}`, JSON.stringify({ inviter: h }));
     if (!['ADMIN', 'ａｄｍｉｎ'].includes(h)) issue(`domain ${JSON.stringify(h.slice(0, 20))}`, JSON.stringify({ domain: h }));
     if (rejectedOrTaken(h) && normalizeSafe(h) !== 'admin') {
-      add({ name: `issue username ${JSON.stringify(h.slice(0, 20))}`, method: 'POST', path: '/invites', headers: jsonHeaders(admin()), body: JSON.stringify({ username: h }), error: NODEPREP_CHANGES.includes(h) ? 'username-invalid' : undefined });
+      add({
+        name: `issue username ${JSON.stringify(h.slice(0, 20))}`,
+        method: 'POST',
+        path: '/invites',
+        headers: jsonHeaders(admin()),
+        body: JSON.stringify({ username: h }),
+        error: NODEPREP_CHANGES.includes(h) ? 'username-invalid' : undefined,
+      });
     }
   }
   for (const m of [0, -1, 1.5, '1', 1e7, [], {}, true, 2 ** 53]) issue(`maxUses ${JSON.stringify(m)}`, JSON.stringify({ maxUses: m }));
-  for (const t of [0, 59, -1, 1e12, '60', 1.5, null, [], 2 ** 31]) issue(`ttlSeconds ${JSON.stringify(t)}`, JSON.stringify({ ttlSeconds: t }));
+  for (const t of [0, 59, -1, 1e12, '60', 1.5, null, [], 2 ** 31])
+    issue(`ttlSeconds ${JSON.stringify(t)}`, JSON.stringify({ ttlSeconds: t }));
   for (const g of ['staff', [''], Array(21).fill('g'), ['a\u0000b'], ['x'.repeat(101)], [['nested']], [1], [' lead']]) {
     issue(`groups ${JSON.stringify(g).slice(0, 30)}`, JSON.stringify({ groups: g }));
     issue(`roles ${JSON.stringify(g).slice(0, 30)}`, JSON.stringify({ roles: g }));
@@ -275,7 +390,20 @@ const buildCorpus = (): Case[] => {
 
   // Authentication abuse (the body would be valid: only the key is wrong).
   const keyShaped = `xik_${'A'.repeat(43)}`;
-  for (const auth of [undefined, '', 'Bearer', 'Bearer ', `Basic ${Buffer.from('admin:admin').toString('base64')}`, `Bearer ${keyShaped}`, `Bearer ${ctx.key.slice(0, -1)}`, `Bearer ${ctx.key}x`, `Bearer ${ctx.key} ${ctx.key}`, `Token ${ctx.key}`, `Bearer ${'x'.repeat(8000)}`, `Bearer ${HOSTILE[0]}`]) {
+  for (const auth of [
+    undefined,
+    '',
+    'Bearer',
+    'Bearer ',
+    `Basic ${Buffer.from('admin:admin').toString('base64')}`,
+    `Bearer ${keyShaped}`,
+    `Bearer ${ctx.key.slice(0, -1)}`,
+    `Bearer ${ctx.key}x`,
+    `Bearer ${ctx.key} ${ctx.key}`,
+    `Token ${ctx.key}`,
+    `Bearer ${'x'.repeat(8000)}`,
+    `Bearer ${HOSTILE[0]}`,
+  ]) {
     const headers: Record<string, string> = jsonHeaders(auth === undefined ? {} : { authorization: auth });
     add({ name: `issue auth ${JSON.stringify((auth ?? 'none').slice(0, 20))}`, method: 'POST', path: '/invites', headers, body: '{}' });
     add({ name: `list auth ${JSON.stringify((auth ?? 'none').slice(0, 20))}`, method: 'GET', path: '/invites', headers });
@@ -287,22 +415,55 @@ const buildCorpus = (): Case[] => {
   for (const h of HOSTILE.slice(0, 20)) {
     // `a@b` is a well-formed JID: listing its (no) invites is a fine, empty answer.
     for (const param of ['status', 'limit', 'cursor', ...(h === 'a@b' ? [] : ['inviter']), 'domain', h.length < 40 ? h : 'x']) {
-      add({ name: `list ${param}=${JSON.stringify(h.slice(0, 20))}`, method: 'GET', path: `/invites?${enc(param)}=${enc(h)}`, headers: admin() });
+      add({
+        name: `list ${param}=${JSON.stringify(h.slice(0, 20))}`,
+        method: 'GET',
+        path: `/invites?${enc(param)}=${enc(h)}`,
+        headers: admin(),
+      });
     }
   }
-  for (const q of ['limit=0', 'limit=201', 'limit=-1', 'limit=1e2', 'limit=99999', 'status=valid&status=used', 'cursor=' + Buffer.from('{"pk":"INV#x","sk":"INV","gsi2pk":"DOMAIN#other","gsi2sk":"x"}').toString('base64url'), 'cursor=' + 'A'.repeat(5000), 'domain=other..example', 'inviter=a@other.example&domain=localhost&status=bogus']) {
+  for (const q of [
+    'limit=0',
+    'limit=201',
+    'limit=-1',
+    'limit=1e2',
+    'limit=99999',
+    'status=valid&status=used',
+    `cursor=${Buffer.from('{"pk":"INV#x","sk":"INV","gsi2pk":"DOMAIN#other","gsi2sk":"x"}').toString('base64url')}`,
+    `cursor=${'A'.repeat(5000)}`,
+    'domain=other..example',
+    'inviter=a@other.example&domain=localhost&status=bogus',
+  ]) {
     add({ name: `list ${q.slice(0, 40)}`, method: 'GET', path: `/invites?${q}`, headers: admin() });
   }
 
   // Show and revoke with ids of every wrong shape, and well-formed unknown ones.
   for (const h of [...IN_PATH, 'A'.repeat(42), 'A'.repeat(44), sha256('no such token')]) {
-    add({ name: `show id ${JSON.stringify(h.slice(0, 20))}`, method: 'GET', path: `/invites/by-id/${enc(h)}`, gateway: badUtf8(h), headers: admin() });
-    add({ name: `revoke id ${JSON.stringify(h.slice(0, 20))}`, method: 'DELETE', path: `/invites/${enc(h)}`, gateway: badUtf8(h), headers: admin() });
+    add({
+      name: `show id ${JSON.stringify(h.slice(0, 20))}`,
+      method: 'GET',
+      path: `/invites/by-id/${enc(h)}`,
+      gateway: badUtf8(h),
+      headers: admin(),
+    });
+    add({
+      name: `revoke id ${JSON.stringify(h.slice(0, 20))}`,
+      method: 'DELETE',
+      path: `/invites/${enc(h)}`,
+      gateway: badUtf8(h),
+      headers: admin(),
+    });
   }
   add({ name: 'revoke by token instead of id', method: 'DELETE', path: `/invites/${valid.token}`, headers: admin() });
 
   // Open registration: closed by default, whatever the body.
-  for (const b of [...BROKEN_BODIES.slice(0, 10), JSON.stringify({ username: uniqueName('reg'), password: PASSWORD }), JSON.stringify({ username: 'ａｄｍｉｎ', password: PASSWORD }), JSON.stringify({ username: uniqueName('reg'), password: PASSWORD, domain: HOSTILE[0] })]) {
+  for (const b of [
+    ...BROKEN_BODIES.slice(0, 10),
+    JSON.stringify({ username: uniqueName('reg'), password: PASSWORD }),
+    JSON.stringify({ username: 'ａｄｍｉｎ', password: PASSWORD }),
+    JSON.stringify({ username: uniqueName('reg'), password: PASSWORD, domain: HOSTILE[0] }),
+  ]) {
     add({ name: `register ${JSON.stringify(b.slice(0, 30))}`, method: 'POST', path: '/register', headers: jsonHeaders(), body: b });
   }
 
@@ -314,12 +475,18 @@ const buildCorpus = (): Case[] => {
     { accept: 'application/xml' },
     { origin: 'https://evil.example' },
     { 'idempotency-key': 'x'.repeat(4000) },
-    { cookie: 'a=' + 'b'.repeat(6000) },
+    { cookie: `a=${'b'.repeat(6000)}` },
     { 'x-amzn-trace-id': '\u00ff\u00fe' },
   ];
   for (const headers of abusive) {
     add({ name: `check headers ${Object.keys(headers)[0]}`, method: 'GET', path: `/invites/${'C'.repeat(24)}`, headers });
-    add({ name: `redeem headers ${Object.keys(headers)[0]}`, method: 'POST', path: `/invites/${'C'.repeat(24)}/redeem`, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ username: uniqueName('h'), password: PASSWORD }) });
+    add({
+      name: `redeem headers ${Object.keys(headers)[0]}`,
+      method: 'POST',
+      path: `/invites/${'C'.repeat(24)}/redeem`,
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify({ username: uniqueName('h'), password: PASSWORD }),
+    });
   }
 
   // Routes and methods that do not exist.
@@ -366,7 +533,9 @@ const snapshot = async () => {
   const ids = [ctx.valid.id, ctx.preset.id, ctx.revoked.id];
   const parts: unknown[] = [];
   for (const id of ids) {
-    const { Items = [] } = await db.send(new QueryCommand({ TableName: table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `INV#${id}` } }));
+    const { Items = [] } = await db.send(
+      new QueryCommand({ TableName: table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `INV#${id}` } })
+    );
     parts.push(Items);
   }
   // A Scan, in this test only: locks and invites are keyed by things the corpus does not know in advance.
@@ -415,7 +584,7 @@ const accountFiles = (): Set<string> => {
 };
 
 let corpus: Case[];
-let answers: { c: Case; status: number; text: string; json?: { error?: string } }[] = [];
+const answers: { c: Case; status: number; text: string; json?: { error?: string } }[] = [];
 let xmpp: ProsodyProvisioner;
 
 beforeAll(async () => {
@@ -440,8 +609,21 @@ beforeAll(async () => {
 
   corpus = buildCorpus();
   // One request per function first, so that the corpus meets warm workers.
-  for (const path of ['/invites', `/invites/${ctx.valid.id}`, `/invites/by-id/${ctx.valid.id}`, '/register', `/invites/${'D'.repeat(24)}`, `/invites/${'D'.repeat(24)}/redeem`]) {
-    for (const method of path.startsWith('/invites/by') ? ['GET'] : path === '/invites' ? ['GET', 'POST'] : path.endsWith('redeem') || path === '/register' ? ['POST'] : ['GET']) {
+  for (const path of [
+    '/invites',
+    `/invites/${ctx.valid.id}`,
+    `/invites/by-id/${ctx.valid.id}`,
+    '/register',
+    `/invites/${'D'.repeat(24)}`,
+    `/invites/${'D'.repeat(24)}/redeem`,
+  ]) {
+    for (const method of path.startsWith('/invites/by')
+      ? ['GET']
+      : path === '/invites'
+        ? ['GET', 'POST']
+        : path.endsWith('redeem') || path === '/register'
+          ? ['POST']
+          : ['GET']) {
       await fetch(`${stack().baseUrl}${path}`, { method, headers: admin() });
     }
   }
@@ -490,7 +672,9 @@ describe('Bad-input corpus (HTTP, shared stack)', () => {
   it('refuses every name nodeprep would change with username-invalid, at issue and at redeem', () => {
     const expected = answers.filter((a) => a.c.error);
     expect(expected.length).toBe(2 * NODEPREP_CHANGES.length);
-    expect(expected.filter((a) => a.status !== 400 || a.json?.error !== a.c.error).map((a) => `${a.c.name}: ${a.status} ${a.text.slice(0, 200)}`)).toEqual([]);
+    expect(
+      expected.filter((a) => a.status !== 400 || a.json?.error !== a.c.error).map((a) => `${a.c.name}: ${a.status} ${a.text.slice(0, 200)}`)
+    ).toEqual([]);
   });
 
   it('changes nothing in the table (rate-limit counters aside)', async () => {
@@ -512,7 +696,9 @@ describe('Bad-input corpus (HTTP, shared stack)', () => {
     }
     sent.add(ctx.preset.username);
     // Anything Prosody stored under one of these names (raw, normalized, or as its nodeprep makes it) is a leak.
-    const candidates = new Set([...sent].flatMap((u) => [u.toLowerCase(), normalizeSafe(u), nodeprepSafe(u)].filter((x): x is string => !!x)));
+    const candidates = new Set(
+      [...sent].flatMap((u) => [u.toLowerCase(), normalizeSafe(u), nodeprepSafe(u)].filter((x): x is string => !!x))
+    );
     const created = [...accountFiles()].filter((f) => !ctx.accountsBefore.has(f) && candidates.has(f));
     expect(created).toEqual([]);
     // And the server itself says so for every name that could have been created.

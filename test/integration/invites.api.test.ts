@@ -111,7 +111,12 @@ describe('POST /invites', () => {
     ['a domain this service does not serve', { body: { domain: 'evil.example' } }, 400, 'domain-not-served'],
     ['a group with control characters', { body: { groups: ['a\u0007b'] } }, 400, 'invalid-request'],
     ['an oversize body', { body: { note: 'x'.repeat(20_000) } }, 413, 'body-too-large'],
-    ['a form-encoded body', { raw: 'type=account', headers: { 'content-type': 'application/x-www-form-urlencoded' } }, 415, 'unsupported-media-type'],
+    [
+      'a form-encoded body',
+      { raw: 'type=account', headers: { 'content-type': 'application/x-www-form-urlencoded' } },
+      415,
+      'unsupported-media-type',
+    ],
   ])('rejects %s with a clear 4xx and changes nothing', async (_name, request, status, code) => {
     const marker = uniqueName('bad');
     const opts = request as { body?: Record<string, unknown>; raw?: string; headers?: Record<string, string> };
@@ -129,7 +134,11 @@ describe('POST /invites', () => {
 
   it('answers 401 without a key, with a wrong key, and with a revoked key', async () => {
     for (const authorization of [undefined, 'Bearer nope', 'Basic YWRtaW46YWRtaW4=', `Bearer xik_${'A'.repeat(43)}`]) {
-      const res = await api('POST', '/invites', { body: {}, headers: authorization ? { authorization } : {}, auth: authorization ? undefined : false });
+      const res = await api('POST', '/invites', {
+        body: {},
+        headers: authorization ? { authorization } : {},
+        auth: authorization ? undefined : false,
+      });
       expect(res.status).toBe(401);
       expect(res.body.error).toBe('unauthorized');
       expect(res.headers.get('www-authenticate')).toBe('Bearer');
@@ -201,7 +210,12 @@ describe('GET /invites/{token}', () => {
   it('answers 410 token-used when no use is left', async () => {
     const b = await issue({});
     await db().send(
-      new UpdateCommand({ TableName: table(), Key: { pk: `INV#${b.id}`, sk: 'INV' }, UpdateExpression: 'SET uses = :one', ExpressionAttributeValues: { ':one': 1 } })
+      new UpdateCommand({
+        TableName: table(),
+        Key: { pk: `INV#${b.id}`, sk: 'INV' },
+        UpdateExpression: 'SET uses = :one',
+        ExpressionAttributeValues: { ':one': 1 },
+      })
     );
     const res = await api('GET', `/invites/${b.token}`, { auth: false });
     expect(res.status).toBe(410);
@@ -271,7 +285,11 @@ describe('GET /invites and GET /invites/by-id/{id}', () => {
       ['limit=abc', 400, 'invalid-request'],
       ['limit=100000', 400, 'invalid-request'],
       ['cursor=not-a-cursor', 400, 'cursor-invalid'],
-      [`cursor=${Buffer.from(JSON.stringify({ pk: 'x', sk: 'y', gsi2pk: 'DOMAIN#other', gsi2sk: 'z' })).toString('base64url')}`, 400, 'cursor-invalid'],
+      [
+        `cursor=${Buffer.from(JSON.stringify({ pk: 'x', sk: 'y', gsi2pk: 'DOMAIN#other', gsi2sk: 'z' })).toString('base64url')}`,
+        400,
+        'cursor-invalid',
+      ],
       ['inviter=nobody', 400, 'jid-invalid'],
       ['domain=evil.example', 400, 'domain-not-served'],
       ['sort=desc', 400, 'invalid-request'],

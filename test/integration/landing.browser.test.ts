@@ -176,7 +176,7 @@ describe('Landing page: account invites', SLOW, () => {
     expect(csp).not.toContain('unsafe-inline');
     expect(csp).not.toContain('script-src');
     expect(headers['referrer-policy']).toBe('no-referrer');
-    expect(headers['link']).toBe(`<${invite.uri}>; rel="alternate"`);
+    expect(headers.link).toBe(`<${invite.uri}>; rel="alternate"`);
     expect(headers['content-type']).toBe('text/html; charset=utf-8');
     expect(headers['cache-control']).toBe('no-store');
     expect(headers['permissions-policy']).toContain('camera=()');
@@ -369,7 +369,7 @@ describe('Landing page: invites that cannot be used', SLOW, () => {
     await expect(page.locator('#status').getAttribute('data-status')).resolves.toBe(kind);
     // Nothing to redeem: no form, no invite URI.
     await expect(page.locator('form').count()).resolves.toBe(0);
-    expect(response.headers()['link']).toBeUndefined();
+    expect(response.headers().link).toBeUndefined();
     expect(response.headers()['content-security-policy']).toContain("default-src 'none'");
     await screenshot(page, shot);
     return page;

@@ -98,7 +98,10 @@ export const startEjabberdNative = async (): Promise<EjabberdNative> => {
     let openService: InProcessService | undefined;
     stops.push(async () => openService?.stop());
 
-    const admin = new EjabberdProvisioner({ server: { adminJid: ej.adminJid, apiUrl: ej.apiUrl, timeoutMs: 5000 }, password: () => ej.adminPassword });
+    const admin = new EjabberdProvisioner({
+      server: { adminJid: ej.adminJid, apiUrl: ej.apiUrl, timeoutMs: 5000 },
+      password: () => ej.adminPassword,
+    });
     const call = async (method: string, path: string, body?: unknown, auth = true) => {
       const res = await fetch(`${service.url}${path}`, {
         method,

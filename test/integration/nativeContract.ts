@@ -169,8 +169,14 @@ export const nativeAppContract = (serverName: 'prosody' | 'ejabberd', setup: () 
     };
     const rostersBoth = async (a: string, b: string) => {
       const [ra, rb] = await Promise.all([
-        eventually(() => s.admin.getRoster(a), (r) => subscriptionTo(r, b) === 'both'),
-        eventually(() => s.admin.getRoster(b), (r) => subscriptionTo(r, a) === 'both'),
+        eventually(
+          () => s.admin.getRoster(a),
+          (r) => subscriptionTo(r, b) === 'both'
+        ),
+        eventually(
+          () => s.admin.getRoster(b),
+          (r) => subscriptionTo(r, a) === 'both'
+        ),
       ]);
       return [subscriptionTo(ra, b), subscriptionTo(rb, a)];
     };
@@ -352,7 +358,7 @@ export const nativeAppContract = (serverName: 'prosody' | 'ejabberd', setup: () 
         expect((await s.invite(used.id)).uses).toBe(1);
       });
 
-      it("a token of another domain: item-not-found, as if it did not exist", async () => {
+      it('a token of another domain: item-not-found, as if it did not exist', async () => {
         // Prepare
         const foreign = await issue({ domain: s.otherDomain });
 
@@ -374,7 +380,11 @@ export const nativeAppContract = (serverName: 'prosody' | 'ejabberd', setup: () 
         const retry = await register('conversations', invite.token, uniqueName('second'), appPassword());
 
         // Assess
-        expect([result.verdict, result.register?.error?.type, result.register?.error?.condition]).toEqual(['conflict', 'cancel', 'conflict']);
+        expect([result.verdict, result.register?.error?.type, result.register?.error?.condition]).toEqual([
+          'conflict',
+          'cancel',
+          'conflict',
+        ]);
         expect(retry.verdict).toBe('registered');
       });
 

@@ -49,7 +49,10 @@ describe('mod_xmpp_invites next to Prosody own invite modules, with a key the se
     // Act: modules may still be loading when the c2s port opens.
     const names = ['mod_invites', 'mod_invites_register', 'mod_invites_adhoc'];
     const warned = () => {
-      const warnings = prosody.log().split('\n').filter((l) => l.includes('\twarn\t') && l.includes('mod_xmpp_invites replaces'));
+      const warnings = prosody
+        .log()
+        .split('\n')
+        .filter((l) => l.includes('\twarn\t') && l.includes('mod_xmpp_invites replaces'));
       return names.filter((name) => warnings.some((l) => l.includes(`\t${name} is loaded next to mod_xmpp_invites`)));
     };
     const until = Date.now() + 10_000;

@@ -39,7 +39,12 @@ provisionerContract('ejabberd', () => ({
 
 /** XMPP_SERVERS as an operator writes it, for the given servers. */
 const configFor = (servers: Record<string, Record<string, unknown>>, extra: Record<string, string> = {}): Config =>
-  loadConfig({ XMPP_SERVERS: JSON.stringify(servers), INVITES_TABLE: stack().env.INVITES_TABLE, CLAIM_KEY: stack().env.CLAIM_KEY, ...extra });
+  loadConfig({
+    XMPP_SERVERS: JSON.stringify(servers),
+    INVITES_TABLE: stack().env.INVITES_TABLE,
+    CLAIM_KEY: stack().env.CLAIM_KEY,
+    ...extra,
+  });
 
 const ejabberdEntry = () => ({
   kind: 'ejabberd',
@@ -169,13 +174,20 @@ describe('Script: startEjabberd', () => {
     const post = (command: string, auth?: string) =>
       fetch(`${ej.apiUrl}/${command}`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', ...(auth ? { authorization: `Basic ${Buffer.from(auth).toString('base64')}` } : {}) },
+        headers: {
+          'content-type': 'application/json',
+          ...(auth ? { authorization: `Basic ${Buffer.from(auth).toString('base64')}` } : {}),
+        },
         body: JSON.stringify({ user: 'admin', host: ej.domain }),
       });
     const admin = `${ej.adminJid}:${ej.adminPassword}`;
 
     // Act
-    const [allowed, otherCommand, anonymous] = await Promise.all([post('check_account', admin), post('unregister', admin), post('check_account')]);
+    const [allowed, otherCommand, anonymous] = await Promise.all([
+      post('check_account', admin),
+      post('unregister', admin),
+      post('check_account'),
+    ]);
 
     // Assess
     expect(allowed.status).toBe(200);

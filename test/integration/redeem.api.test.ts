@@ -1,11 +1,9 @@
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProsodyProvisioner } from '../../lib/adapters/ProsodyProvisioner.js';
 import { api, canLogin, documentClientForStack, issue, prosodyAdmin, stack, uniqueName } from '../support/stack.js';
 
 const PASSWORD = 'correct horse battery';
-const redeem = (token: string, body: Record<string, unknown>) =>
-  api('POST', `/invites/${token}/redeem`, { auth: false, body });
+const redeem = (token: string, body: Record<string, unknown>) => api('POST', `/invites/${token}/redeem`, { auth: false, body });
 const show = async (id: string) => (await api('GET', `/invites/by-id/${id}`)).body;
 
 let admin: ProsodyProvisioner;

@@ -116,4 +116,3 @@ describe('exactly once, under concurrency', () => {
     expect(lock.Item).not.toHaveProperty('fingerprint');
   });
 });
-

@@ -47,7 +47,13 @@ const issue = async (input: IssueInput) => {
 };
 
 const redeemWith = (handler: unknown, token: string, body: Record<string, unknown>) =>
-  invoke(handler, { method: 'POST', path: `/invites/${token}/redeem`, routeKey: 'POST /invites/{token}/redeem', pathParameters: { token }, body });
+  invoke(handler, {
+    method: 'POST',
+    path: `/invites/${token}/redeem`,
+    routeKey: 'POST /invites/{token}/redeem',
+    pathParameters: { token },
+    body,
+  });
 
 const captureOutput = () => {
   let out = '';
@@ -64,15 +70,24 @@ const captureOutput = () => {
   );
   return {
     text: () => out,
-    restore: () => [...spies, ...consoleSpies].forEach((s) => s.mockRestore()),
+    restore: () => {
+      for (const s of [...spies, ...consoleSpies]) s.mockRestore();
+    },
   };
 };
 
 const adminOf = (p: LocalProsody) =>
   new ProsodyProvisioner({
     domain: p.domain,
-    connection: new XmppConnection({ service: p.service, jid: p.adminJid, password: () => p.adminPassword, timeoutMs: 3000, tlsCaFile: p.caFile }),
-    userConnection: (jid, password) => new XmppConnection({ service: p.service, jid, password: () => password, timeoutMs: 3000, tlsCaFile: p.caFile }),
+    connection: new XmppConnection({
+      service: p.service,
+      jid: p.adminJid,
+      password: () => p.adminPassword,
+      timeoutMs: 3000,
+      tlsCaFile: p.caFile,
+    }),
+    userConnection: (jid, password) =>
+      new XmppConnection({ service: p.service, jid, password: () => password, timeoutMs: 3000, tlsCaFile: p.caFile }),
   });
 
 beforeAll(async () => {
@@ -124,7 +139,10 @@ describe('an XMPP server that goes away', () => {
 describe('a wrong admin password', () => {
   it('answers 503 and never shows the secret in the response or the logs', async () => {
     const secret = `wrong-${uniqueName('secret')}`;
-    const handler = await freshHandler('../../functions/redeemInvite.js', envFor(prosody, { XMPP_ADMIN_PASSWORD: secret, POWERTOOLS_LOG_LEVEL: 'DEBUG' }));
+    const handler = await freshHandler(
+      '../../functions/redeemInvite.js',
+      envFor(prosody, { XMPP_ADMIN_PASSWORD: secret, POWERTOOLS_LOG_LEVEL: 'DEBUG' })
+    );
     const invite = await issue({});
     const username = uniqueName();
     const output = captureOutput();
@@ -154,7 +172,14 @@ describe('a redemption cut off half-way', () => {
     const jid = `${username}@localhost`;
     const full = (await store.get(invite.id))!;
     // The attempt that made this claim died a minute ago: its lease has run out.
-    await store.claim({ invite: full, jid, kind: 'account', now: systemClock.now() - 60, leaseSeconds: 30, fingerprint: passwordFingerprint(stack().env.CLAIM_KEY as string, PASSWORD) });
+    await store.claim({
+      invite: full,
+      jid,
+      kind: 'account',
+      now: systemClock.now() - 60,
+      leaseSeconds: 30,
+      fingerprint: passwordFingerprint(stack().env.CLAIM_KEY as string, PASSWORD),
+    });
     expect(await store.get(invite.id)).toMatchObject({ uses: 1, pending: 1 });
 
     const other = await redeemWith(handler, invite.token, { username, password: 'another password' });
@@ -174,7 +199,14 @@ describe('a redemption cut off half-way', () => {
     const invite = await issue({});
     const username = uniqueName('busy');
     const full = (await store.get(invite.id))!;
-    await store.claim({ invite: full, jid: `${username}@localhost`, kind: 'account', now: systemClock.now(), leaseSeconds: 30, fingerprint: passwordFingerprint(stack().env.CLAIM_KEY as string, PASSWORD) });
+    await store.claim({
+      invite: full,
+      jid: `${username}@localhost`,
+      kind: 'account',
+      now: systemClock.now(),
+      leaseSeconds: 30,
+      fingerprint: passwordFingerprint(stack().env.CLAIM_KEY as string, PASSWORD),
+    });
     const res = await redeemWith(handler, invite.token, { username, password: PASSWORD });
     expect(res.status).toBe(409);
     expect(res.body.error).toBe('redemption-in-progress');
@@ -188,7 +220,14 @@ describe('a redemption cut off half-way', () => {
     const username = uniqueName('elsewhere');
     const jid = `${username}@localhost`;
     const full = (await store.get(invite.id))!;
-    await store.claim({ invite: full, jid, kind: 'account', now: systemClock.now() - 60, leaseSeconds: 30, fingerprint: passwordFingerprint(stack().env.CLAIM_KEY as string, PASSWORD) });
+    await store.claim({
+      invite: full,
+      jid,
+      kind: 'account',
+      now: systemClock.now() - 60,
+      leaseSeconds: 30,
+      fingerprint: passwordFingerprint(stack().env.CLAIM_KEY as string, PASSWORD),
+    });
     await admin.createAccount(jid, 'the owner password');
     const res = await redeemWith(handler, invite.token, { username, password: PASSWORD });
     expect(res.status).toBe(409);
@@ -204,7 +243,14 @@ describe('a redemption cut off half-way', () => {
     const username = uniqueName('halfway');
     const jid = `${username}@localhost`;
     const full = (await store.get(invite.id))!;
-    await store.claim({ invite: full, jid, kind: 'account', now: systemClock.now() - 60, leaseSeconds: 30, fingerprint: passwordFingerprint(stack().env.CLAIM_KEY as string, PASSWORD) });
+    await store.claim({
+      invite: full,
+      jid,
+      kind: 'account',
+      now: systemClock.now() - 60,
+      leaseSeconds: 30,
+      fingerprint: passwordFingerprint(stack().env.CLAIM_KEY as string, PASSWORD),
+    });
     // It died right after creating the account: the retry adopts it, since
     // the account accepts the very password of the claim.
     await admin.createAccount(jid, PASSWORD);
@@ -226,7 +272,14 @@ describe('a claim whose request died and is never retried', () => {
     const invite = await issue({ inviter });
     const gone = `${uniqueName('gone')}@localhost`;
     const full = (await store.get(invite.id))!;
-    await store.claim({ invite: full, jid: gone, kind: 'account', now: systemClock.now() - 60, leaseSeconds: 30, fingerprint: passwordFingerprint(stack().env.CLAIM_KEY as string, PASSWORD) });
+    await store.claim({
+      invite: full,
+      jid: gone,
+      kind: 'account',
+      now: systemClock.now() - 60,
+      leaseSeconds: 30,
+      fingerprint: passwordFingerprint(stack().env.CLAIM_KEY as string, PASSWORD),
+    });
     expect(await store.get(invite.id)).toMatchObject({ uses: 1, pending: 1, pendingJids: [gone] });
 
     const username = uniqueName('next');
@@ -245,7 +298,14 @@ describe('a claim whose request died and is never retried', () => {
     const owner = uniqueName('owner');
     const jid = `${owner}@localhost`;
     const full = (await store.get(invite.id))!;
-    await store.claim({ invite: full, jid, kind: 'account', now: systemClock.now() - 60, leaseSeconds: 30, fingerprint: passwordFingerprint(stack().env.CLAIM_KEY as string, PASSWORD) });
+    await store.claim({
+      invite: full,
+      jid,
+      kind: 'account',
+      now: systemClock.now() - 60,
+      leaseSeconds: 30,
+      fingerprint: passwordFingerprint(stack().env.CLAIM_KEY as string, PASSWORD),
+    });
     await admin.createAccount(jid, PASSWORD);
 
     const other = await redeemWith(handler, invite.token, { username: uniqueName('late'), password: PASSWORD });

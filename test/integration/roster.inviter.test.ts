@@ -12,8 +12,7 @@ const PASSWORD = 'correct horse battery';
 const redeem = (token: string, username: string, password = PASSWORD) =>
   api('POST', `/invites/${token}/redeem`, { body: { username, password }, auth: false });
 
-const itemOf = (roster: { jid: string; subscription: string; groups: string[] }[], jid: string) =>
-  roster.find((i) => i.jid === jid);
+const itemOf = (roster: { jid: string; subscription: string; groups: string[] }[], jid: string) => roster.find((i) => i.jid === jid);
 
 describe('Roster pre-approval with the provisioning account as inviter (Prosody)', () => {
   it('gives both on both rosters when the inviter is the admin JID, with groups', async () => {

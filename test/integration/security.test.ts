@@ -92,7 +92,9 @@ describe('reset invites need an explicit grant and never reach protected account
     const store = inviteStore();
     const actor: Actor = { source: 'cli', domains: ['*'], admin: true, allowReset: true };
     const protectedConfig = loadConfig({ ...stack().env, PROTECTED_JIDS: `other@${DOMAIN}, ${jid.toUpperCase()}` });
-    await expect(issueInvite({ store, clock: systemClock, config: protectedConfig }, actor, { type: 'reset', username: user })).rejects.toMatchObject({
+    await expect(
+      issueInvite({ store, clock: systemClock, config: protectedConfig }, actor, { type: 'reset', username: user })
+    ).rejects.toMatchObject({
       code: 'forbidden',
     });
 
@@ -144,7 +146,9 @@ describe('a key names only the inviters it was granted', () => {
     const listed = await newKey({ maxLiveInvites: 10, inviters: [inviter.toUpperCase()] });
     expect((await api('POST', '/invites', { auth: listed, body: { inviter } })).status).toBe(201);
     expect((await api('POST', '/invites', { auth: listed, body: { inviter: other } })).body).toMatchObject({ error: 'forbidden' });
-    expect((await api('POST', '/invites', { auth: listed, body: { type: 'contact', inviter: other } })).body).toMatchObject({ error: 'forbidden' });
+    expect((await api('POST', '/invites', { auth: listed, body: { type: 'contact', inviter: other } })).body).toMatchObject({
+      error: 'forbidden',
+    });
     const anyone = await newKey();
     expect((await api('POST', '/invites', { auth: anyone, body: { inviter: other } })).status).toBe(201);
   });
@@ -171,12 +175,24 @@ describe('nothing derived from a password rests in the table', () => {
     const { invite } = await issueInvite({ store, clock: systemClock, config }, { source: 'test', domains: ['*'], admin: true }, {});
     const jid = `${uniqueName('fp')}@${DOMAIN}`;
     const key = stack().env.CLAIM_KEY as string;
-    await store.claim({ invite, jid, kind: 'account', now: systemClock.now(), leaseSeconds: 30, fingerprint: passwordFingerprint(key, PASSWORD) });
+    await store.claim({
+      invite,
+      jid,
+      kind: 'account',
+      now: systemClock.now(),
+      leaseSeconds: 30,
+      fingerprint: passwordFingerprint(key, PASSWORD),
+    });
     const { Item } = await documentClientForStack().send(new GetCommand({ TableName: config.tableName, Key: accountLockKey(jid) }));
     const { salt, fingerprint } = Item as { salt: string; fingerprint: string };
     expect(fingerprint).not.toBe(createHash('sha256').update(salt).update(PASSWORD).digest('base64url'));
     // Only with the key, which is not in the table, can a guess be checked.
-    const expected = createHmac('sha256', key).update('xmpp-invites/claim-fingerprint/v2\n').update(salt).update('\n').update(PASSWORD).digest('base64url');
+    const expected = createHmac('sha256', key)
+      .update('xmpp-invites/claim-fingerprint/v2\n')
+      .update(salt)
+      .update('\n')
+      .update(PASSWORD)
+      .digest('base64url');
     expect(fingerprint).toBe(expected);
   });
 });
@@ -186,7 +202,11 @@ describe('passwords an XML stream cannot carry', () => {
     const res = await api('POST', '/invites', { body: {} });
     for (const password of ['correct horse\uFFFF', 'correct horse\uFDD0', 'correct horse\uD800']) {
       const username = uniqueName('xml');
-      const answer = await api('POST', `/invites/${res.body.token}/redeem`, { auth: false, raw: JSON.stringify({ username, password }), headers: { 'content-type': 'application/json' } });
+      const answer = await api('POST', `/invites/${res.body.token}/redeem`, {
+        auth: false,
+        raw: JSON.stringify({ username, password }),
+        headers: { 'content-type': 'application/json' },
+      });
       expect(answer.status, JSON.stringify(password)).toBe(400);
       expect(answer.body).toMatchObject({ error: 'password-weak' });
       expect(await admin.accountExists(`${username}@${DOMAIN}`)).toBe(false);
@@ -231,11 +251,22 @@ describe('releasing abandoned claims is bounded, and the owner’s retry wins', 
   it('examines at most a few abandoned claims per request', async () => {
     const store = inviteStore();
     const key = stack().env.CLAIM_KEY as string;
-    const { invite, token } = await issueInvite({ store, clock: systemClock, config: config() }, { source: 'test', domains: ['*'], admin: true }, { maxUses: 8 });
+    const { invite, token } = await issueInvite(
+      { store, clock: systemClock, config: config() },
+      { source: 'test', domains: ['*'], admin: true },
+      { maxUses: 8 }
+    );
     const longAgo = systemClock.now() - 120;
     for (let i = 0; i < 8; i++) {
       const fresh = (await store.get(invite.id))!;
-      await store.claim({ invite: fresh, jid: `${uniqueName('dead')}@${DOMAIN}`, kind: 'account', now: longAgo, leaseSeconds: 30, fingerprint: passwordFingerprint(key, `pw-${i}-xyz`) });
+      await store.claim({
+        invite: fresh,
+        jid: `${uniqueName('dead')}@${DOMAIN}`,
+        kind: 'account',
+        now: longAgo,
+        leaseSeconds: 30,
+        fingerprint: passwordFingerprint(key, `pw-${i}-xyz`),
+      });
     }
     const { registry: xmpp, calls } = counting(registry);
     const released = await releaseStaleClaims({ store, xmpp, clock: systemClock }, invite.id);
@@ -244,14 +275,21 @@ describe('releasing abandoned claims is bounded, and the owner’s retry wins', 
     // The next redeem takes one of the uses that came back.
     const username = uniqueName('next');
     await expect(
-      redeemInvite({ store, xmpp, clock: systemClock, config: config(), claimKey: claimKeyResolver(config()) }, token, { username, password: PASSWORD })
+      redeemInvite({ store, xmpp, clock: systemClock, config: config(), claimKey: claimKeyResolver(config()) }, token, {
+        username,
+        password: PASSWORD,
+      })
     ).resolves.toMatchObject({ jid: `${username}@${DOMAIN}` });
   });
 
   it('never takes a lease: an owner who took the claim over in between keeps it', async () => {
     const store = inviteStore();
     const key = stack().env.CLAIM_KEY as string;
-    const { invite } = await issueInvite({ store, clock: systemClock, config: config() }, { source: 'test', domains: ['*'], admin: true }, {});
+    const { invite } = await issueInvite(
+      { store, clock: systemClock, config: config() },
+      { source: 'test', domains: ['*'], admin: true },
+      {}
+    );
     const jid = `${uniqueName('owner')}@${DOMAIN}`;
     const now = systemClock.now();
     await store.claim({ invite, jid, kind: 'account', now: now - 60, leaseSeconds: 30, fingerprint: passwordFingerprint(key, PASSWORD) });
@@ -303,7 +341,9 @@ describe('open registration takes the JID lock', () => {
     try {
       const existing = uniqueName('old');
       await admin.createAccount(`${existing}@${DOMAIN}`, PASSWORD);
-      await expect(registerAccount(d, { username: existing, password: 'another good secret' })).rejects.toMatchObject({ code: 'username-taken' });
+      await expect(registerAccount(d, { username: existing, password: 'another good secret' })).rejects.toMatchObject({
+        code: 'username-taken',
+      });
       const { Item } = await documentClientForStack().send(
         new GetCommand({ TableName: d.config.tableName, Key: accountLockKey(`${existing}@${DOMAIN}`) })
       );

@@ -339,7 +339,9 @@ const commands = [
   fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 60, max: 600 }), fc.boolean()).map(([u, t, p]) => new IssueCommand(u, t, p)),
   index.map((i) => new CheckCommand(i)),
   fc.tuple(index, name, fc.boolean()).map(([i, n, f]) => new RedeemCommand(i, n, f)),
-  fc.tuple(index, fc.integer({ min: 2, max: 4 }), fc.boolean(), fc.boolean()).map(([i, k, e, same]) => new ConcurrentRedeemCommand(i, k, e, same)),
+  fc
+    .tuple(index, fc.integer({ min: 2, max: 4 }), fc.boolean(), fc.boolean())
+    .map(([i, k, e, same]) => new ConcurrentRedeemCommand(i, k, e, same)),
   index.map((i) => new RevokeCommand(i)),
   fc.integer({ min: 1, max: 400 }).map((s) => new AdvanceClockCommand(s)),
 ];
@@ -361,7 +363,13 @@ describe('Invite state machine (property, DynamoDB Local + recording provisioner
           const inviter = `${prefix}inviter@${DOMAIN}`;
           xmpp.accounts.set(inviter, INVITER_PASSWORD);
           // The inviter's account exists on the server before any redeem.
-          const model: Model = { now: start, invites: [], taken: new Set(), existing: new Set([inviter.split('@')[0] as string]), expectedCreated: [] };
+          const model: Model = {
+            now: start,
+            invites: [],
+            taken: new Set(),
+            existing: new Set([inviter.split('@')[0] as string]),
+            expectedCreated: [],
+          };
           const real: Real = { store, xmpp, clock: { now: () => start }, prefix, inviter };
           return { model, real };
         };

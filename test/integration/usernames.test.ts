@@ -14,7 +14,7 @@
  *    and able to log in.
  */
 import { execFileSync } from 'node:child_process';
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomInt } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,7 +42,10 @@ const PASSWORD = 'a long enough passphrase';
 const hexLines = (strings: string[]) => `${strings.map((s) => Buffer.from(s, 'utf8').toString('hex')).join('\n')}\n`;
 /** Each line: hex of the prepped UTF-8, or `!` when refused. */
 const fromHexLines = (text: string): (string | undefined)[] =>
-  text.trimEnd().split('\n').map((l) => (l === '!' ? undefined : Buffer.from(l, 'hex').toString('utf8')));
+  text
+    .trimEnd()
+    .split('\n')
+    .map((l) => (l === '!' ? undefined : Buffer.from(l, 'hex').toString('utf8')));
 
 const PROSODY_LIB = ['/usr/lib/prosody', '/usr/local/lib/prosody'].find((d) => existsSync(join(d, 'util', 'encodings.so')));
 /** The Lua that runs Prosody, from its launcher's `#!/usr/bin/env lua5.x`. */
@@ -98,9 +101,11 @@ const ejabberdNodeprep = (strings: string[]) => {
   const [input, output] = [join(work, 'np.in'), join(work, 'np.out')];
   writeFileSync(input, hexLines(strings));
   // The packaged stringprep application lives in Erlang's lib dir; add ejabberd's own too where it has one.
-  const extra = ['/usr/lib/ejabberd/lib', '/usr/local/lib/ejabberd/lib', '/opt/ejabberd/lib']
-    .filter(existsSync)
-    .flatMap((d) => readdirSync(d).filter((n) => n.includes('stringprep')).map((n) => join(d, n, 'ebin')));
+  const extra = ['/usr/lib/ejabberd/lib', '/usr/local/lib/ejabberd/lib', '/opt/ejabberd/lib'].filter(existsSync).flatMap((d) =>
+    readdirSync(d)
+      .filter((n) => n.includes('stringprep'))
+      .map((n) => join(d, n, 'ebin'))
+  );
   execFileSync('erl', ['-noshell', '-pa', work, ...extra.flatMap((d) => ['-pa', d]), '-run', 'np_check', 'main'], {
     env: { ...process.env, NP_IN: input, NP_OUT: output },
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -116,10 +121,31 @@ const ours = (s: string) => {
 /** Deterministic strings mixing what composes, case-maps, reorders and changes direction. */
 const sequences = (count: number) => {
   const pools: [number, number][] = [
-    [0x41, 0x5a], [0x61, 0x7a], [0x30, 0x39], [0xc0, 0x24f], [0x300, 0x36f], [0x370, 0x3ff], [0x400, 0x4ff],
-    [0x590, 0x5ff], [0x600, 0x6ff], [0x900, 0x97f], [0xb00, 0xb7f], [0xe00, 0xe7f], [0xf00, 0xfff],
-    [0x1000, 0x109f], [0x1100, 0x11f9], [0x1e00, 0x1fff], [0x2000, 0x206f], [0x2150, 0x218f], [0x2460, 0x24ff],
-    [0x3040, 0x30ff], [0x3300, 0x33ff], [0xac00, 0xac40], [0xfb00, 0xfb4f], [0xfe00, 0xfe0f], [0xff00, 0xffef],
+    [0x41, 0x5a],
+    [0x61, 0x7a],
+    [0x30, 0x39],
+    [0xc0, 0x24f],
+    [0x300, 0x36f],
+    [0x370, 0x3ff],
+    [0x400, 0x4ff],
+    [0x590, 0x5ff],
+    [0x600, 0x6ff],
+    [0x900, 0x97f],
+    [0xb00, 0xb7f],
+    [0xe00, 0xe7f],
+    [0xf00, 0xfff],
+    [0x1000, 0x109f],
+    [0x1100, 0x11f9],
+    [0x1e00, 0x1fff],
+    [0x2000, 0x206f],
+    [0x2150, 0x218f],
+    [0x2460, 0x24ff],
+    [0x3040, 0x30ff],
+    [0x3300, 0x33ff],
+    [0xac00, 0xac40],
+    [0xfb00, 0xfb4f],
+    [0xfe00, 0xfe0f],
+    [0xff00, 0xffef],
     [0x1d400, 0x1d7ff],
   ];
   let seed = 20261126;
@@ -190,7 +216,11 @@ interface Server {
 const prosodyAccounts = () => {
   const p = stack().prosody;
   const dir = join(p.dir, 'data', p.domain, 'accounts');
-  return new Set(readdirSync(dir).filter((f) => f.endsWith('.dat')).map((f) => decodeURIComponent(f.slice(0, -4))));
+  return new Set(
+    readdirSync(dir)
+      .filter((f) => f.endsWith('.dat'))
+      .map((f) => decodeURIComponent(f.slice(0, -4)))
+  );
 };
 
 const prosodyServer = (): Server => ({
@@ -200,7 +230,8 @@ const prosodyServer = (): Server => ({
 });
 
 /** Every name a refused input could have become on the server. */
-const couldBecome = (input: string) => new Set([input, input.toLowerCase(), input.normalize('NFKC').toLowerCase(), ours(input)].filter((x): x is string => !!x));
+const couldBecome = (input: string) =>
+  new Set([input, input.toLowerCase(), input.normalize('NFKC').toLowerCase(), ours(input)].filter((x): x is string => !!x));
 
 /**
  * Either refused with username-invalid and no account under any name it
@@ -255,7 +286,9 @@ describe("Nodeprep: ours against Prosody's and ejabberd's own", () => {
         accepted++;
         // What we accept, both servers store under exactly our name.
         if (prosody[i] !== mine || ejabberd[i] !== mine) {
-          disagreements.push(`${cps}: ours ${JSON.stringify(mine)}, Prosody ${JSON.stringify(prosody[i])}, ejabberd ${JSON.stringify(ejabberd[i])}`);
+          disagreements.push(
+            `${cps}: ours ${JSON.stringify(mine)}, Prosody ${JSON.stringify(prosody[i])}, ejabberd ${JSON.stringify(ejabberd[i])}`
+          );
         }
       } else if (prosody[i] !== undefined && prosody[i] === ejabberd[i]) {
         refusedButBothAccept.push(cps);
@@ -264,7 +297,20 @@ describe("Nodeprep: ours against Prosody's and ejabberd's own", () => {
     expect(disagreements).toEqual([]);
     expect(accepted).toBeGreaterThan(150_000);
     // We refuse beyond the servers only where their Unicode 3.2 NFKC differs from today's (Corrigendum #4).
-    expect(refusedButBothAccept.sort()).toEqual(['U+2F868', 'U+2F874', 'U+2F91F', 'U+2F95F', 'U+2F9BF', 'U+61 U+2F868', 'U+61 U+2F874', 'U+61 U+2F91F', 'U+61 U+2F95F', 'U+61 U+2F9BF'].sort());
+    expect(refusedButBothAccept.sort()).toEqual(
+      [
+        'U+2F868',
+        'U+2F874',
+        'U+2F91F',
+        'U+2F95F',
+        'U+2F9BF',
+        'U+61 U+2F868',
+        'U+61 U+2F874',
+        'U+61 U+2F91F',
+        'U+61 U+2F95F',
+        'U+61 U+2F9BF',
+      ].sort()
+    );
     // Where the servers disagree with each other, we refuse.
     const i33c6 = inputs.indexOf('\u33C6');
     expect([prosody[i33c6], ejabberd[i33c6], ours('\u33C6')]).toEqual(['c∕kg', 'C∕kg', undefined]);
@@ -305,7 +351,10 @@ describe('HTTP: POST /invites and POST /invites/{token}/redeem on the stack (def
     for (const c of all) {
       const issued = await call('POST', '/invites', { body: {} });
       expect(issued.status).toBe(201);
-      const res = await call('POST', `/invites/${issued.body.token}/redeem`, { auth: false, body: { username: c.input, password: PASSWORD } });
+      const res = await call('POST', `/invites/${issued.body.token}/redeem`, {
+        auth: false,
+        body: { username: c.input, password: PASSWORD },
+      });
       const shown = await call('GET', `/invites/by-id/${issued.body.id}`, {});
       if (res.status !== 201) expect(res.status, `${c.name}: ${res.text.slice(0, 200)}`).toBe(400);
       outcomes.push(
@@ -336,7 +385,10 @@ describe('HTTP: POST /invites and POST /invites/{token}/redeem on the stack (def
     expect([preset.status, other.status]).toEqual([201, 201]);
 
     // Act
-    const stolen = await call('POST', `/invites/${other.body.token}/redeem`, { auth: false, body: { username: `straße${t}`, password: 'the thief password' } });
+    const stolen = await call('POST', `/invites/${other.body.token}/redeem`, {
+      auth: false,
+      body: { username: `straße${t}`, password: 'the thief password' },
+    });
     const rightful = await call('POST', `/invites/${preset.body.token}/redeem`, { auth: false, body: { password: PASSWORD } });
 
     // Assess
@@ -345,7 +397,9 @@ describe('HTTP: POST /invites and POST /invites/{token}/redeem on the stack (def
     expect(prosodyAccounts().has(reserved)).toBe(true);
     expect(await canLogin(`${reserved}@localhost`, PASSWORD)).toBe(true);
     expect(await canLogin(`${reserved}@localhost`, 'the thief password')).toBe(false);
-    expect((await call('GET', `/invites/by-id/${preset.body.id}`, {})).body.redemptions).toEqual([{ jid: `${reserved}@localhost`, kind: 'account', at: expect.any(String) }]);
+    expect((await call('GET', `/invites/by-id/${preset.body.id}`, {})).body.redemptions).toEqual([
+      { jid: `${reserved}@localhost`, kind: 'account', at: expect.any(String) },
+    ]);
   }, 120_000);
 });
 
@@ -380,7 +434,10 @@ describe('Use case: redeemInvite with USERNAME_UNICODE=true (DynamoDB Local + re
   const redeemOn = async (domain: string, username: string): Promise<Outcome> => {
     const { invite, token } = await issueInvite({ store, clock: systemClock, config }, actor, { domain });
     try {
-      const result = await redeemInvite({ store, xmpp: registry, clock: systemClock, config, claimKey: claimKeyResolver(config) }, token, { username, password: PASSWORD });
+      const result = await redeemInvite({ store, xmpp: registry, clock: systemClock, config, claimKey: claimKeyResolver(config) }, token, {
+        username,
+        password: PASSWORD,
+      });
       const audit = await store.getWithRedemptions(invite.id);
       return { jid: result.jid, recorded: (audit?.redemptions ?? []).map((r) => r.jid) };
     } catch (e) {
@@ -426,8 +483,16 @@ describe('Use case: redeemInvite with USERNAME_UNICODE=true (DynamoDB Local + re
     const other = await issue();
 
     // Act
-    const taken = await redeemInvite({ store, xmpp: registry, clock: systemClock, config, claimKey: claimKeyResolver(config) }, other.token, { username: `élodie${t}`, password: 'the thief password' }).catch((e: unknown) => e);
-    const result = await redeemInvite({ store, xmpp: registry, clock: systemClock, config, claimKey: claimKeyResolver(config) }, preset.token, { password: PASSWORD });
+    const taken = await redeemInvite(
+      { store, xmpp: registry, clock: systemClock, config, claimKey: claimKeyResolver(config) },
+      other.token,
+      { username: `élodie${t}`, password: 'the thief password' }
+    ).catch((e: unknown) => e);
+    const result = await redeemInvite(
+      { store, xmpp: registry, clock: systemClock, config, claimKey: claimKeyResolver(config) },
+      preset.token,
+      { password: PASSWORD }
+    );
 
     // Assess
     expect(preset.invite.username).toBe(`élodie${t}`);

@@ -48,12 +48,15 @@ const waitFor = async <T>(what: string, get: () => T | undefined | false | Promi
 };
 
 const keysDeep = (value: unknown): string[] =>
-  typeof value !== 'object' || value === null
-    ? []
-    : Object.entries(value).flatMap(([k, v]) => [k, ...keysDeep(v)]);
+  typeof value !== 'object' || value === null ? [] : Object.entries(value).flatMap(([k, v]) => [k, ...keysDeep(v)]);
 
 const expectSignedBy = (r: Received, secret: string) => {
-  const t = verifySignature({ header: r.headers['x-signature'] as string, body: r.body, secrets: [secret], now: Math.floor(Date.now() / 1000) });
+  const t = verifySignature({
+    header: r.headers['x-signature'] as string,
+    body: r.body,
+    secrets: [secret],
+    now: Math.floor(Date.now() / 1000),
+  });
   expect(t).toBeGreaterThan(0);
   expect(r.headers['content-type']).toBe('application/json');
   expect(r.headers['x-event-id']).toBe(parse(r).id);
@@ -209,7 +212,10 @@ describe('notifier: invite events from the table stream', () => {
     const db = documentClientForStack();
     const expiring = await issue({ note: 'expired-event' });
     const deleted = await issue({ note: 'deleted-not-expired' });
-    await waitFor('both created events', () => eventsFor('ok', expiring.id, 'invite.created').length > 0 && eventsFor('ok', deleted.id, 'invite.created').length > 0);
+    await waitFor(
+      'both created events',
+      () => eventsFor('ok', expiring.id, 'invite.created').length > 0 && eventsFor('ok', deleted.id, 'invite.created').length > 0
+    );
 
     // Act
     ttlDeleted.add(`INV#${expiring.id}`);
@@ -223,7 +229,11 @@ describe('notifier: invite events from the table stream', () => {
     });
     expectSignedBy(delivery!, secrets.ok);
     const event = parse(delivery!);
-    expect(event).toMatchObject({ type: 'invite.expired', occurredAt: expiring.expiresAt, data: { invite: { id: expiring.id, note: 'expired-event' } } });
+    expect(event).toMatchObject({
+      type: 'invite.expired',
+      occurredAt: expiring.expiresAt,
+      data: { invite: { id: expiring.id, note: 'expired-event' } },
+    });
     await new Promise((resolve) => setTimeout(resolve, 1000));
     expect(eventsFor('ok', deleted.id, 'invite.expired')).toHaveLength(0);
   });

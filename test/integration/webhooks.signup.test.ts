@@ -22,9 +22,7 @@ const post = (
 ) => {
   const headers: Record<string, string> = { 'content-type': options.contentType ?? 'application/json' };
   const signature =
-    options.signature === undefined
-      ? signatureHeader(options.secret ?? sourceSecret(source), options.t ?? now(), raw)
-      : options.signature;
+    options.signature === undefined ? signatureHeader(options.secret ?? sourceSecret(source), options.t ?? now(), raw) : options.signature;
   if (signature !== null) headers['x-signature'] = signature;
   return api('POST', `/hooks/signup/${source}`, { raw, headers, auth: false });
 };
@@ -33,7 +31,15 @@ const post = (
 const inviteIdFor = (source: string, eventId: string) => hashToken(deriveInviteToken(sourceSecret(source), source, eventId));
 
 const dedupeRecord = async (source: string, eventId: string) =>
-  (await db.send(new GetCommand({ TableName: stack().env.INVITES_TABLE, Key: { pk: `HOOK#${source}#${sha256(eventId)}`, sk: 'EVENT' }, ConsistentRead: true }))).Item;
+  (
+    await db.send(
+      new GetCommand({
+        TableName: stack().env.INVITES_TABLE,
+        Key: { pk: `HOOK#${source}#${sha256(eventId)}`, sk: 'EVENT' },
+        ConsistentRead: true,
+      })
+    )
+  ).Item;
 
 /** Nothing exists for this event: no invite under the id it would get, no dedupe record. */
 const expectNothingCreated = async (source: string, eventId: string) => {
@@ -213,7 +219,9 @@ describe('POST /hooks/signup/{source}', () => {
     const raw = JSON.stringify({ id: eventId });
     const first = await post('test-form', raw);
     expect(first.status).toBe(201);
-    await db.send(new DeleteCommand({ TableName: stack().env.INVITES_TABLE, Key: { pk: `HOOK#test-form#${sha256(eventId)}`, sk: 'EVENT' } }));
+    await db.send(
+      new DeleteCommand({ TableName: stack().env.INVITES_TABLE, Key: { pk: `HOOK#test-form#${sha256(eventId)}`, sk: 'EVENT' } })
+    );
 
     // Act
     const again = await post('test-form', raw);

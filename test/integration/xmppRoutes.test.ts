@@ -24,8 +24,7 @@ const newServerKey = async (domains: string[]) => {
   return secret;
 };
 
-const asServer = (path: string, body: Record<string, unknown>, key = serverKey) =>
-  api('POST', path, { body, auth: key });
+const asServer = (path: string, body: Record<string, unknown>, key = serverKey) => api('POST', path, { body, auth: key });
 
 const showInvite = async (id: string) => (await api('GET', `/invites/by-id/${id}`)).body;
 
@@ -69,7 +68,7 @@ describe('Routes /xmpp/*: who may call them', () => {
     expect((await showInvite(id)).status).toBe('valid');
   });
 
-  it("refuses a key of one domain acting for another, on every route, and changes nothing", async () => {
+  it('refuses a key of one domain acting for another, on every route, and changes nothing', async () => {
     const invite = await issue({ domain: 'other.example', type: 'contact', inviter: 'romeo@other.example', maxUses: 2 });
     const answers = await Promise.all([
       asServer('/xmpp/preauth', { token: invite.token, domain: 'other.example' }),
@@ -141,7 +140,9 @@ describe('Route POST /xmpp/preauth', () => {
       })
     );
     const used = await issue({});
-    expect((await api('POST', `/invites/${used.token}/redeem`, { body: { username: uniqueName(), password: PASSWORD }, auth: false })).status).toBe(201);
+    expect(
+      (await api('POST', `/invites/${used.token}/redeem`, { body: { username: uniqueName(), password: PASSWORD }, auth: false })).status
+    ).toBe(201);
     const revoked = await issue({});
     expect((await api('DELETE', `/invites/${revoked.id}`)).status).toBe(204);
 
@@ -191,7 +192,12 @@ describe('Route POST /xmpp/register', () => {
     const preset = uniqueName('preset');
     const invite = await issue({ username: preset });
 
-    const mismatch = await asServer('/xmpp/register', { token: invite.token, domain: 'localhost', username: uniqueName(), password: PASSWORD });
+    const mismatch = await asServer('/xmpp/register', {
+      token: invite.token,
+      domain: 'localhost',
+      username: uniqueName(),
+      password: PASSWORD,
+    });
     const weak = await asServer('/xmpp/register', { token: invite.token, domain: 'localhost', username: preset, password: 'short' });
 
     expect([mismatch.status, mismatch.body.error]).toEqual([400, 'username-mismatch']);
@@ -243,9 +249,7 @@ describe('Route POST /xmpp/subscribe (XEP-0379)', () => {
     expect([third.status, third.body.error]).toEqual([410, 'token-used']);
     const shown = await showInvite(invite.id);
     expect(shown.uses).toBe(2);
-    expect(shown.redemptions).toEqual(
-      expect.arrayContaining([expect.objectContaining({ jid: 'juliet@other.org', kind: 'contact' })])
-    );
+    expect(shown.redemptions).toEqual(expect.arrayContaining([expect.objectContaining({ jid: 'juliet@other.org', kind: 'contact' })]));
     // A repeat after the invite ran out is still the same approval.
     expect((await asServer('/xmpp/subscribe', body('juliet@other.org'))).status).toBe(200);
   });
@@ -279,8 +283,18 @@ describe('Route POST /xmpp/subscribe (XEP-0379)', () => {
     const contact = await issue({ type: 'contact', inviter });
     const account = await issue({ inviter });
 
-    const wrongContact = await asServer('/xmpp/subscribe', { token: contact.token, domain: 'localhost', contact: 'mercutio@localhost', subscriber: 'j@other.org' });
-    const accountInvite = await asServer('/xmpp/subscribe', { token: account.token, domain: 'localhost', contact: inviter, subscriber: 'j@other.org' });
+    const wrongContact = await asServer('/xmpp/subscribe', {
+      token: contact.token,
+      domain: 'localhost',
+      contact: 'mercutio@localhost',
+      subscriber: 'j@other.org',
+    });
+    const accountInvite = await asServer('/xmpp/subscribe', {
+      token: account.token,
+      domain: 'localhost',
+      contact: inviter,
+      subscriber: 'j@other.org',
+    });
     const self = await asServer('/xmpp/subscribe', { token: contact.token, domain: 'localhost', contact: inviter, subscriber: inviter });
 
     expect([wrongContact.status, wrongContact.body.error]).toEqual([404, 'token-invalid']);
@@ -471,14 +485,26 @@ describe('In-process: per-address rate limits (low limits) and open registration
     const { token } = await issue({});
     const app = address();
 
-    const web = await invoke(check, { method: 'GET', path: `/invites/${token}`, routeKey: 'GET /invites/{token}', pathParameters: { token }, sourceIp: app });
+    const web = await invoke(check, {
+      method: 'GET',
+      path: `/invites/${token}`,
+      routeKey: 'GET /invites/{token}',
+      pathParameters: { token },
+      sourceIp: app,
+    });
     const viaServer = await invoke(preauth, {
       method: 'POST',
       path: '/xmpp/preauth',
       headers: { authorization: `Bearer ${serverKey}` },
       body: { token, domain: 'localhost', address: app },
     });
-    const webAgain = await invoke(check, { method: 'GET', path: `/invites/${token}`, routeKey: 'GET /invites/{token}', pathParameters: { token }, sourceIp: app });
+    const webAgain = await invoke(check, {
+      method: 'GET',
+      path: `/invites/${token}`,
+      routeKey: 'GET /invites/{token}',
+      pathParameters: { token },
+      sourceIp: app,
+    });
 
     expect([web.status, viaServer.status, webAgain.status]).toEqual([200, 200, 429]);
   });

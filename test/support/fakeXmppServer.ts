@@ -104,9 +104,7 @@ export const startFakeXmppServer = async (options: FakeXmppOptions): Promise<Fak
       if (authenticated) parts.push('<bind xmlns="urn:ietf:params:xml:ns:xmpp-bind"/>');
       else {
         if (!secure && options.starttls) parts.push('<starttls xmlns="urn:ietf:params:xml:ns:xmpp-tls"><required/></starttls>');
-        parts.push(
-          `<mechanisms xmlns="${NS_SASL}">${options.mechanisms.map((m) => `<mechanism>${m}</mechanism>`).join('')}</mechanisms>`
-        );
+        parts.push(`<mechanisms xmlns="${NS_SASL}">${options.mechanisms.map((m) => `<mechanism>${m}</mechanism>`).join('')}</mechanisms>`);
       }
       return `<stream:features>${parts.join('')}</stream:features>`;
     };
@@ -169,7 +167,11 @@ export const startFakeXmppServer = async (options: FakeXmppOptions): Promise<Fak
           }
           // A hostile server "lets us in" whatever the signature says.
           authenticated = true;
-          send(options.serverSignature === 'missing' ? `<success xmlns="${NS_SASL}"/>` : `<success xmlns="${NS_SASL}">${b64(serverFinal)}</success>`);
+          send(
+            options.serverSignature === 'missing'
+              ? `<success xmlns="${NS_SASL}"/>`
+              : `<success xmlns="${NS_SASL}">${b64(serverFinal)}</success>`
+          );
         },
       ],
       [/^<abort[^>]*?(?:\/>|>\s*<\/abort>)/, () => fail('aborted')],
@@ -271,17 +273,60 @@ export const makeTestPki = (domain: string): TestPki => {
   const f = (name: string) => join(dir, name);
   const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  openssl('req', '-x509', ...ec, '-days', '2', '-subj', '/CN=xmpp-invites test CA', '-addext', 'basicConstraints=critical,CA:TRUE',
-    '-addext', 'keyUsage=critical,keyCertSign', '-keyout', f('ca.key'), '-out', f('ca.pem'));
+  openssl(
+    'req',
+    '-x509',
+    ...ec,
+    '-days',
+    '2',
+    '-subj',
+    '/CN=xmpp-invites test CA',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign',
+    '-keyout',
+    f('ca.key'),
+    '-out',
+    f('ca.pem')
+  );
   const leaf = (name: string, san: string) => {
     writeFileSync(f(`${name}.ext`), `subjectAltName=${san}\nbasicConstraints=CA:FALSE\n`);
     openssl('req', ...ec, '-subj', `/CN=${san.replace(/^\w+:/, '')}`, '-keyout', f(`${name}.key`), '-out', f(`${name}.csr`));
-    openssl('x509', '-req', '-in', f(`${name}.csr`), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial',
-      '-days', '2', '-extfile', f(`${name}.ext`), '-out', f(`${name}.pem`));
+    openssl(
+      'x509',
+      '-req',
+      '-in',
+      f(`${name}.csr`),
+      '-CA',
+      f('ca.pem'),
+      '-CAkey',
+      f('ca.key'),
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-extfile',
+      f(`${name}.ext`),
+      '-out',
+      f(`${name}.pem`)
+    );
     return { key: readFileSync(f(`${name}.key`), 'utf8'), cert: readFileSync(f(`${name}.pem`), 'utf8') };
   };
-  openssl('req', '-x509', ...ec, '-days', '2', '-subj', `/CN=${domain}`, '-addext', `subjectAltName=DNS:${domain}`,
-    '-keyout', f('self.key'), '-out', f('self.pem'));
+  openssl(
+    'req',
+    '-x509',
+    ...ec,
+    '-days',
+    '2',
+    '-subj',
+    `/CN=${domain}`,
+    '-addext',
+    `subjectAltName=DNS:${domain}`,
+    '-keyout',
+    f('self.key'),
+    '-out',
+    f('self.pem')
+  );
   return {
     dir,
     caFile: f('ca.pem'),

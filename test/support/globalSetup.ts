@@ -8,7 +8,15 @@ declare module 'vitest' {
       env: Record<string, string>;
       baseUrl: string;
       apiKey: string;
-      prosody: { domain: string; service: string; adminJid: string; adminPassword: string; caFile: string; dir: string; configFile: string };
+      prosody: {
+        domain: string;
+        service: string;
+        adminJid: string;
+        adminPassword: string;
+        caFile: string;
+        dir: string;
+        configFile: string;
+      };
     };
   }
 }

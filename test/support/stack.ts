@@ -51,7 +51,7 @@ export const api = async <T = any>(
   }
   const res = await fetch(`${s.baseUrl}${path}`, { method, headers, body });
   const text = await res.text();
-  let parsed: any = undefined;
+  let parsed: any;
   try {
     parsed = text ? JSON.parse(text) : undefined;
   } catch {

@@ -227,7 +227,7 @@ export class XmppStream {
       `<?xml version='1.0'?><stream:stream xmlns='${NS.client}' xmlns:stream='${NS.streams}' to='${esc(this.target.domain)}' version='1.0' xml:lang='en'>`
     );
     const features = await this.next((el) => el.name === 'stream:features' || el.name === 'stream:error', timeoutMs);
-    if (!features || features.name !== 'stream:features') {
+    if (features?.name !== 'stream:features') {
       throw new Error(`no stream features from ${this.target.host}:${this.target.port} (${this.closedBy ?? 'timeout'})`);
     }
   }
@@ -362,7 +362,11 @@ export class AppSession {
   public async form(timeoutMs?: number): Promise<RegistrationForm> {
     const outcome = await this.stream.iq({ type: 'get', to: this.#domain }, `<query xmlns='${NS.register}'/>`, timeoutMs);
     const query = outcome.stanza?.getChild('query', NS.register);
-    const legacy = query ? childElements(query).filter((c) => c.name !== 'x' && !c.attrs.xmlns).map((c) => c.name) : [];
+    const legacy = query
+      ? childElements(query)
+          .filter((c) => c.name !== 'x' && !c.attrs.xmlns)
+          .map((c) => c.name)
+      : [];
     const x = query?.getChild('x', NS.data);
     return { outcome, legacy, ...(x ? { dataForm: dataFormFields(x) } : {}) };
   }
@@ -511,9 +515,15 @@ export class LoggedInApp {
     const stream = await XmppStream.open(target, { timeoutMs });
     try {
       const [local] = jid.split('@');
-      const mechanisms = stream.features?.getChild('mechanisms', NS.sasl)?.getChildren('mechanism').map((m) => m.text()) ?? [];
+      const mechanisms =
+        stream.features
+          ?.getChild('mechanisms', NS.sasl)
+          ?.getChildren('mechanism')
+          .map((m) => m.text()) ?? [];
       if (!mechanisms.includes('PLAIN')) throw new Error(`no SASL PLAIN offered (${mechanisms.join(', ')})`);
-      stream.write(`<auth xmlns='${NS.sasl}' mechanism='PLAIN'>${Buffer.from(`\0${local}\0${password}`, 'utf8').toString('base64')}</auth>`);
+      stream.write(
+        `<auth xmlns='${NS.sasl}' mechanism='PLAIN'>${Buffer.from(`\0${local}\0${password}`, 'utf8').toString('base64')}</auth>`
+      );
       const answer = await stream.next((el) => el.name === 'success' || el.name === 'failure', timeoutMs);
       if (answer?.name !== 'success') throw new LoginError(`authentication failed for ${jid}`);
       await stream.restart(timeoutMs);
@@ -586,7 +596,12 @@ export class LoggedInApp {
       `<query xmlns='http://jabber.org/protocol/disco#items' node='${NS.commands}'/>`,
       timeoutMs
     );
-    return o.stanza?.getChild('query')?.getChildren('item').map((i) => i.attrs.node ?? '') ?? [];
+    return (
+      o.stanza
+        ?.getChild('query')
+        ?.getChildren('item')
+        .map((i) => i.attrs.node ?? '') ?? []
+    );
   }
 
   /**

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { inAppInvites, loadConfig } from '../../lib/config.js';
-import { InviteError } from '../../lib/errors.js';
+import type { InviteError } from '../../lib/errors.js';
 import { inviteStatus, usesLeft, type Invite } from '../../lib/invites/Invite.js';
 import { checkPassword, fingerprintMatches, passwordFingerprint } from '../../lib/invites/password.js';
 import { inviteUri, landingUrl } from '../../lib/invites/uris.js';
@@ -36,7 +36,7 @@ describe('Module: token', () => {
   });
 
   it('rejects malformed tokens before any lookup', () => {
-    for (const t of ['', 'short', 'A'.repeat(25), 'A'.repeat(23) + '/', 42, null, 'A'.repeat(23) + '\u0000']) {
+    for (const t of ['', 'short', 'A'.repeat(25), `${'A'.repeat(23)}/`, 42, null, `${'A'.repeat(23)}\u0000`]) {
       expect(isWellFormedToken(t)).toBe(false);
     }
   });
@@ -79,7 +79,15 @@ describe('Module: jid', () => {
 
   it('parses bare JIDs and refuses full JIDs and garbage', () => {
     expect(parseBareJid('Romeo@Example.COM')).toEqual({ local: 'romeo', domain: 'example.com' });
-    for (const bad of ['romeo', '@example.com', 'romeo@example.com/phone', 'ro meo@example.com', 'romeo@exa mple.com', 'romeo@-bad.example', '']) {
+    for (const bad of [
+      'romeo',
+      '@example.com',
+      'romeo@example.com/phone',
+      'ro meo@example.com',
+      'romeo@exa mple.com',
+      'romeo@-bad.example',
+      '',
+    ]) {
       expect(codeOf(() => parseBareJid(bad))).toBe('jid-invalid');
     }
     expect(normalizeDomain('Example.COM.')).toBe('example.com');
@@ -114,8 +122,17 @@ describe('Module: uris', () => {
 
 describe('Function: inviteStatus', () => {
   const base: Invite = {
-    id: 'x', type: 'account', domain: 'example.com', maxUses: 1, uses: 0, pending: 0, expiresAt: 1000, createdAt: 0,
-    groups: [], roles: [], source: 'test',
+    id: 'x',
+    type: 'account',
+    domain: 'example.com',
+    maxUses: 1,
+    uses: 0,
+    pending: 0,
+    expiresAt: 1000,
+    createdAt: 0,
+    groups: [],
+    roles: [],
+    source: 'test',
   };
   it('treats an invite as expired from its expiresAt on, whatever TTL has not deleted yet', () => {
     expect(inviteStatus(base, 999)).toBe('valid');
@@ -142,7 +159,7 @@ describe('Module: password', () => {
     expect(codeOf(() => checkPassword('aaaaaaaaaaaa', 'juliet', policy))).toBe('password-weak');
     expect(codeOf(() => checkPassword('abc\u0000defghi', 'juliet', policy))).toBe('password-weak');
     expect(codeOf(() => checkPassword(12345678, 'juliet', policy))).toBe('password-weak');
-    expect(codeOf(() => checkPassword('x'.repeat(1025) + 'yz', 'juliet', policy))).toBe('password-weak');
+    expect(codeOf(() => checkPassword(`${'x'.repeat(1025)}yz`, 'juliet', policy))).toBe('password-weak');
   });
   it('fingerprints a pending password with a salted HMAC under a key that is not in the table', () => {
     const key = 'k'.repeat(32);
@@ -154,14 +171,27 @@ describe('Module: password', () => {
     expect(fingerprintMatches(key, 'correct horsf', salt, hash)).toBe(false);
     expect(fingerprintMatches(key, 'correct horse', undefined, hash)).toBe(false);
     // Without the key, the stored value cannot be checked against a guess: a plain salted hash no longer matches.
-    const plain = createHash('sha256').update(salt as string).update('correct horse').digest('base64url');
+    const plain = createHash('sha256')
+      .update(salt as string)
+      .update('correct horse')
+      .digest('base64url');
     expect(hash).not.toBe(plain);
     expect(fingerprintMatches('another key of 32 characters....', 'correct horse', salt, hash)).toBe(false);
   });
 
   it('refuses passwords an XML stream cannot carry, and a configured minimum below the floor', () => {
-    for (const bad of ['pass\uFFFFword1', 'pass\uFFFEword1', 'pass\uFDD0word1', 'pass\u{10FFFF}word1', 'pass\uD800word1', 'pass\uDC00word1']) {
-      expect(codeOf(() => checkPassword(bad, 'juliet', { minLength: 8 })), JSON.stringify(bad)).toBe('password-weak');
+    for (const bad of [
+      'pass\uFFFFword1',
+      'pass\uFFFEword1',
+      'pass\uFDD0word1',
+      'pass\u{10FFFF}word1',
+      'pass\uD800word1',
+      'pass\uDC00word1',
+    ]) {
+      expect(
+        codeOf(() => checkPassword(bad, 'juliet', { minLength: 8 })),
+        JSON.stringify(bad)
+      ).toBe('password-weak');
     }
     expect(checkPassword('pass\u{1F600}word1', 'juliet', { minLength: 8 })).toBe('pass\u{1F600}word1');
     expect(codeOf(() => checkPassword('abcdefg', 'juliet', { minLength: 1 }))).toBe('password-weak');
@@ -183,8 +213,19 @@ describe('Function: loadConfig', () => {
   it('reads XMPP servers per domain, and the single-server shorthand', () => {
     const c = loadConfig({
       XMPP_SERVERS: JSON.stringify({
-        'A.example': { kind: 'prosody', service: 'xmpps://xmpp.a.example:5223', adminJid: 'admin@a.example', adminPasswordParameter: '/x/a' },
-        'b.example': { kind: 'ejabberd', service: 'xmpp://xmpp.b.example:5222', adminJid: 'admin@b.example', apiUrl: 'https://b.example/api', adminPassword: 'pw' },
+        'A.example': {
+          kind: 'prosody',
+          service: 'xmpps://xmpp.a.example:5223',
+          adminJid: 'admin@a.example',
+          adminPasswordParameter: '/x/a',
+        },
+        'b.example': {
+          kind: 'ejabberd',
+          service: 'xmpp://xmpp.b.example:5222',
+          adminJid: 'admin@b.example',
+          apiUrl: 'https://b.example/api',
+          adminPassword: 'pw',
+        },
       }),
     });
     expect(c.domains).toEqual(['a.example', 'b.example']);
@@ -195,17 +236,30 @@ describe('Function: loadConfig', () => {
   it('says per domain whether its server runs the module (default no)', () => {
     const c = loadConfig({
       XMPP_SERVERS: JSON.stringify({
-        'a.example': { kind: 'prosody', service: 'xmpp://a.example:5222', adminJid: 'admin@a.example', adminPassword: 'pw', inAppInvites: true },
+        'a.example': {
+          kind: 'prosody',
+          service: 'xmpp://a.example:5222',
+          adminJid: 'admin@a.example',
+          adminPassword: 'pw',
+          inAppInvites: true,
+        },
         'b.example': { kind: 'prosody', service: 'xmpp://b.example:5222', adminJid: 'admin@b.example', adminPassword: 'pw' },
       }),
     });
     expect([inAppInvites(c, 'a.example'), inAppInvites(c, 'b.example'), inAppInvites(c, 'unknown.example')]).toEqual([true, false, false]);
     const shorthand = (v?: string) =>
-      inAppInvites(loadConfig({ XMPP_DOMAIN: 'c.example', XMPP_ADMIN_JID: 'admin@c.example', XMPP_ADMIN_PASSWORD: 'pw', XMPP_IN_APP_INVITES: v }), 'c.example');
+      inAppInvites(
+        loadConfig({ XMPP_DOMAIN: 'c.example', XMPP_ADMIN_JID: 'admin@c.example', XMPP_ADMIN_PASSWORD: 'pw', XMPP_IN_APP_INVITES: v }),
+        'c.example'
+      );
     expect([shorthand(undefined), shorthand('true'), shorthand('false')]).toEqual([false, true, false]);
     expect(() => shorthand('sometimes')).toThrow(/XMPP_IN_APP_INVITES/);
     expect(() =>
-      loadConfig({ XMPP_SERVERS: JSON.stringify({ 'a.example': { kind: 'prosody', service: 'xmpp://a:5222', adminJid: 'x@a.example', adminPassword: 'pw', inAppInvites: 'yes' } }) })
+      loadConfig({
+        XMPP_SERVERS: JSON.stringify({
+          'a.example': { kind: 'prosody', service: 'xmpp://a:5222', adminJid: 'x@a.example', adminPassword: 'pw', inAppInvites: 'yes' },
+        }),
+      })
     ).toThrow(/inAppInvites/);
   });
   it('refuses broken configuration loudly', () => {
@@ -221,7 +275,10 @@ describe('Function: loadConfig', () => {
     expect(() => loadConfig({ CLAIM_KEY: 'short' })).toThrow(/CLAIM_KEY/);
     expect(() => loadConfig({ PROTECTED_JIDS: 'not a jid' })).toThrow(/PROTECTED_JIDS/);
     expect(() =>
-      loadConfig({ SECRETS_PATH: '/xmpp-invites/prod', XMPP_SERVERS: JSON.stringify({ 'a.example': { ...prosody, adminPasswordParameter: '/xmpp-invites/prod/a.example' } }) })
+      loadConfig({
+        SECRETS_PATH: '/xmpp-invites/prod',
+        XMPP_SERVERS: JSON.stringify({ 'a.example': { ...prosody, adminPasswordParameter: '/xmpp-invites/prod/a.example' } }),
+      })
     ).toThrow(/must be under \/xmpp-invites\/prod\/xmpp\//);
     expect(() => loadConfig({ REGISTRATION_INVITE_ONLY: 'maybe' })).toThrow(/REGISTRATION_INVITE_ONLY/);
     expect(() => loadConfig({ INVITES_DEFAULT_TTL_SECONDS: '-1' })).toThrow(/INVITES_DEFAULT_TTL_SECONDS/);

@@ -47,7 +47,7 @@ describe('Function: httpRoute', () => {
 
   it('answers an unexpected failure 500 internal without its message', async () => {
     const handler = httpRoute(async () => {
-      throw Object.assign(new Error("Transaction cancelled [ConditionalCheckFailed]"), {
+      throw Object.assign(new Error('Transaction cancelled [ConditionalCheckFailed]'), {
         CancellationReasons: [{ Code: 'ConditionalCheckFailed', Item: { fingerprint: { S: 'secret' } } }],
       });
     });
@@ -66,7 +66,12 @@ describe('Function: httpRoute', () => {
       },
       { body: { type: 'object' }, maxBodyBytes: 300 }
     );
-    const res = await invoke(handler, { method: 'POST', path: '/x', raw: JSON.stringify({ a: 'x'.repeat(400) }), headers: { 'content-type': 'application/json' } });
+    const res = await invoke(handler, {
+      method: 'POST',
+      path: '/x',
+      raw: JSON.stringify({ a: 'x'.repeat(400) }),
+      headers: { 'content-type': 'application/json' },
+    });
     expect(res.status).toBe(413);
     expect(res.body).toMatchObject({ error: 'body-too-large' });
     expect(ran).toBe(false);

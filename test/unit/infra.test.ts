@@ -64,13 +64,17 @@ describe('the deployable template', () => {
 
   it('grants no wildcard actions, no Scan, and no secrets in plain environment variables', () => {
     const policies = JSON.stringify(
-      Object.values(template.Resources).filter((r) => r.Type === 'AWS::IAM::Role').map((r) => r.Properties.Policies)
+      Object.values(template.Resources)
+        .filter((r) => r.Type === 'AWS::IAM::Role')
+        .map((r) => r.Properties.Policies)
     );
     expect(policies).not.toMatch(/"(dynamodb|ssm|sqs|logs):\*"/);
     expect(policies).not.toContain('"*"');
     expect(policies).not.toContain('dynamodb:Scan');
     const env = JSON.stringify(
-      Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function').map((r) => r.Properties.Environment)
+      Object.values(template.Resources)
+        .filter((r) => r.Type === 'AWS::Lambda::Function')
+        .map((r) => r.Properties.Environment)
     );
     expect(env).not.toMatch(/PASSWORD"\s*:|SECRET"\s*:/);
   });
@@ -106,7 +110,12 @@ const EXPECTED_ITEM_ACCESS: Record<string, Record<string, string[]>> = {
   NotifierRole: { GetItem: [P.invite] },
   // The server modules' routes (modules/README.md): each reads its caller's key.
   XmppPreauthRole: { GetItem: [P.apiKey, P.invite], UpdateItem: [P.rate] },
-  XmppRegisterRole: { GetItem: [P.apiKey, P.invite, P.jid], PutItem: [P.invite, P.jid], DeleteItem: [P.jid], UpdateItem: [P.invite, P.jid, P.rate] },
+  XmppRegisterRole: {
+    GetItem: [P.apiKey, P.invite, P.jid],
+    PutItem: [P.invite, P.jid],
+    DeleteItem: [P.jid],
+    UpdateItem: [P.invite, P.jid, P.rate],
+  },
   XmppSubscribeRole: { GetItem: [P.apiKey, P.invite, P.jid], PutItem: [P.invite, P.jid], UpdateItem: [P.invite, P.rate] },
   XmppInvitesRole: { GetItem: [P.apiKey], PutItem: [P.invite, P.jid] },
 };
@@ -130,7 +139,9 @@ describe('least privilege, derived from lib/adapters/tableKeys.ts', () => {
   const isTable = (resource: unknown) => JSON.stringify(resource) === JSON.stringify({ 'Fn::GetAtt': ['InvitesTable', 'Arn'] });
 
   it('limits every item action of every role to the key prefixes its function uses', () => {
-    const roles = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::IAM::Role').map(([name]) => name);
+    const roles = Object.entries(template.Resources)
+      .filter(([, r]) => r.Type === 'AWS::IAM::Role')
+      .map(([name]) => name);
     const withTable = roles.filter((role) => statementsOf(role).some((s) => [s.Resource].flat().some(isTable)));
     expect(withTable.sort()).toEqual(Object.keys(EXPECTED_ITEM_ACCESS).sort());
     for (const role of withTable) {
@@ -144,7 +155,8 @@ describe('least privilege, derived from lib/adapters/tableKeys.ts', () => {
           expect(ITEM_ACTIONS, `${role}: ${action}`).toContain(name);
           for (const pattern of leading as string[]) {
             expect(pattern, `${role}: a LeadingKeys pattern is a prefix and *`).toMatch(/^[A-Z]+#\*$/);
-            (granted[name] ??= new Set()).add(pattern.slice(0, -1));
+            granted[name] ??= new Set();
+            granted[name].add(pattern.slice(0, -1));
           }
         }
       }
@@ -155,7 +167,9 @@ describe('least privilege, derived from lib/adapters/tableKeys.ts', () => {
   });
 
   it('lets each role read only its own kind of secret', () => {
-    const roles = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::IAM::Role').map(([name]) => name);
+    const roles = Object.entries(template.Resources)
+      .filter(([, r]) => r.Type === 'AWS::IAM::Role')
+      .map(([name]) => name);
     for (const role of roles) {
       const paths = statementsOf(role)
         .filter((s) => [s.Action].flat().includes('ssm:GetParameter'))

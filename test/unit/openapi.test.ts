@@ -66,7 +66,10 @@ describe('openapi.yaml', () => {
 
   it('puts the /xmpp/* routes, and only them, behind the xmpp-server key', () => {
     const ops = Object.entries(openapi.paths as Record<string, Record<string, { security?: Record<string, unknown>[] }>>).flatMap(
-      ([path, methods]) => Object.values(methods).filter((op) => typeof op === 'object' && op !== null && 'responses' in op).map((op) => ({ path, op }))
+      ([path, methods]) =>
+        Object.values(methods)
+          .filter((op) => typeof op === 'object' && op !== null && 'responses' in op)
+          .map((op) => ({ path, op }))
     );
     const xmpp = ops.filter(({ path }) => path.startsWith('/xmpp/'));
     expect(xmpp.map(({ path }) => path).sort()).toEqual(['/xmpp/invites', '/xmpp/preauth', '/xmpp/register', '/xmpp/subscribe']);

@@ -36,7 +36,10 @@ describe('Function: html', () => {
 describe('Function: invitePage', () => {
   it('never lets invite data or typed input inject markup', () => {
     const evil = '<script>x</script>';
-    const page = invitePage(en, data({ type: 'contact', inviter: `${evil}@localhost`, form: { username: `"${evil}`, errors: { username: evil } } }));
+    const page = invitePage(
+      en,
+      data({ type: 'contact', inviter: `${evil}@localhost`, form: { username: `"${evil}`, errors: { username: evil } } })
+    );
     expect(page).not.toContain('<script');
     expect(page).toContain('&lt;script&gt;x&lt;/script&gt;@localhost');
     expect(page).toContain('value="&quot;&lt;script&gt;');
@@ -56,13 +59,15 @@ describe('Function: invitePage', () => {
     const page = invitePage(en, data());
     expect(page).toContain(`<a class="button" id="open-invite" href="${URI}">`);
     expect(page).toContain('<svg class="qr">');
-    expect(page).toContain(`href="https://play.google.com/store/apps/details?id=eu.siacs.conversations&amp;referrer=${encodeURIComponent(URI)}"`);
+    expect(page).toContain(
+      `href="https://play.google.com/store/apps/details?id=eu.siacs.conversations&amp;referrer=${encodeURIComponent(URI)}"`
+    );
     expect(page).toContain('name="username"');
     expect(page).toContain('autocomplete="new-password"');
     expect(page).toContain('minlength="8"');
   });
 
-  describe('where the domain\'s server does not run the module (inApp false)', () => {
+  describe("where the domain's server does not run the module (inApp false)", () => {
     const noApp = (over: Partial<InvitePageData> = {}) => invitePage(en, data({ inApp: false, qrSvg: '', ...over }));
     const noInviteInApps = (page: string) => {
       expect(page).not.toContain('id="open-invite"');
@@ -92,7 +97,11 @@ describe('Function: invitePage', () => {
     });
 
     it('lets an existing account add the inviter with a plain roster link, no token', () => {
-      const page = noApp({ type: 'contact', inviter: 'romeo@localhost', uri: 'xmpp:romeo@localhost?roster;preauth=AAAAAAAAAAAAAAAAAAAAAAAA;ibr=y' });
+      const page = noApp({
+        type: 'contact',
+        inviter: 'romeo@localhost',
+        uri: 'xmpp:romeo@localhost?roster;preauth=AAAAAAAAAAAAAAAAAAAAAAAA;ibr=y',
+      });
       noInviteInApps(page);
       expect(page).toContain('<a class="button" id="add-contact" href="xmpp:romeo@localhost?roster">');
       expect(page).toContain('name="username"');
@@ -119,7 +128,13 @@ describe('Function: invitePage', () => {
 
 describe('Functions: donePage, statusPage', () => {
   it('shows the new JID and, for an invite with an inviter, that they are contacts', () => {
-    const page = donePage(en, { outcome: 'created', jid: 'alice@localhost', domain: 'localhost', inviter: 'romeo@localhost', clients: DEFAULT_CLIENTS });
+    const page = donePage(en, {
+      outcome: 'created',
+      jid: 'alice@localhost',
+      domain: 'localhost',
+      inviter: 'romeo@localhost',
+      clients: DEFAULT_CLIENTS,
+    });
     expect(page).toContain('<dd id="jid">alice@localhost</dd>');
     expect(page).toContain('romeo@localhost</strong> is already in your contacts');
     // No invite to carry any more: plain store links.
@@ -146,7 +161,9 @@ describe('Function: parseClientApps', () => {
     expect(() => parseClientApps('[{"name":"X","platform":"palm","url":"https://x/","invites":true}]')).toThrow(/platform/);
     expect(() => parseClientApps('[{"name":"X","platform":"web","url":"javascript:alert(1)","invites":true}]')).toThrow(/url/);
     expect(() => parseClientApps('[{"name":"X","platform":"web","url":"https://x/","invites":"yes"}]')).toThrow(/invites/);
-    expect(() => parseClientApps('[{"name":"X","platform":"web","url":"https://x/","invites":true,"magicLink":"https://x/"}]')).toThrow(/\{uri\}/);
+    expect(() => parseClientApps('[{"name":"X","platform":"web","url":"https://x/","invites":true,"magicLink":"https://x/"}]')).toThrow(
+      /\{uri\}/
+    );
   });
 
   it('puts the percent-encoded invite URI into a magic link', () => {

@@ -1,11 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InviteError } from '../../lib/errors.js';
-import {
-  computeSignature,
-  parseSignatureHeader,
-  signatureHeader,
-  verifySignature,
-} from '../../lib/webhooks/signature.js';
+import { computeSignature, parseSignatureHeader, signatureHeader, verifySignature } from '../../lib/webhooks/signature.js';
 
 // Cross-checked with: printf '%s' "1700000000.$BODY" | openssl dgst -sha256 -hmac "$SECRET"
 const SECRET = 'whsec_test_secret_0123456789';
@@ -79,7 +74,9 @@ describe('Function: verifySignature', () => {
     expect(codeOf(() => verifySignature({ header, body: `${BODY} `, secrets: [SECRET], now: T }))).toBe('signature-invalid');
     expect(codeOf(() => verifySignature({ header, body: BODY, secrets: ['another-secret-000000'], now: T }))).toBe('signature-invalid');
     // The timestamp is signed: moving it breaks the signature, it does not make it fresh.
-    expect(codeOf(() => verifySignature({ header: `t=${T + 1},v1=${OPENSSL_HEX}`, body: BODY, secrets: [SECRET], now: T }))).toBe('signature-invalid');
+    expect(codeOf(() => verifySignature({ header: `t=${T + 1},v1=${OPENSSL_HEX}`, body: BODY, secrets: [SECRET], now: T }))).toBe(
+      'signature-invalid'
+    );
     expect(codeOf(() => verifySignature({ header: undefined, body: BODY, secrets: [SECRET], now: T }))).toBe('signature-invalid');
     expect(codeOf(() => verifySignature({ header, body: BODY, secrets: [], now: T }))).toBe('signature-invalid');
   });
@@ -87,7 +84,9 @@ describe('Function: verifySignature', () => {
   it('rejects an authentic signature older or newer than the tolerance as signature-stale', () => {
     expect(codeOf(() => verifySignature({ header, body: BODY, secrets: [SECRET], now: T + 301 }))).toBe('signature-stale');
     expect(codeOf(() => verifySignature({ header, body: BODY, secrets: [SECRET], now: T - 301 }))).toBe('signature-stale');
-    expect(codeOf(() => verifySignature({ header, body: BODY, secrets: [SECRET], now: T + 61, toleranceSeconds: 60 }))).toBe('signature-stale');
+    expect(codeOf(() => verifySignature({ header, body: BODY, secrets: [SECRET], now: T + 61, toleranceSeconds: 60 }))).toBe(
+      'signature-stale'
+    );
   });
 
   it('checks authenticity before freshness: a forged old request is invalid, not stale', () => {

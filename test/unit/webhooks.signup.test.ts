@@ -32,7 +32,10 @@ describe('Function: deriveInviteToken', () => {
 describe('Function: parsePayload', () => {
   it('parses JSON objects and form fields (first value of a repeated key wins)', () => {
     expect(parsePayload(utf8('{"id":"a","n":{"x":1}}'), 'application/json; charset=utf-8')).toEqual({ id: 'a', n: { x: 1 } });
-    expect({ ...parsePayload(utf8('id=a&name=J%C3%BCrgen+X&id=b'), 'application/x-www-form-urlencoded') }).toEqual({ id: 'a', name: 'Jürgen X' });
+    expect({ ...parsePayload(utf8('id=a&name=J%C3%BCrgen+X&id=b'), 'application/x-www-form-urlencoded') }).toEqual({
+      id: 'a',
+      name: 'Jürgen X',
+    });
   });
 
   it.each([
@@ -131,6 +134,8 @@ describe('Function: parseSignupSources / parseWebhookEndpoints', () => {
       },
     ]);
     expect(codeOf(() => parseWebhookEndpoints('{"a":{"url":"ftp://x","secretParameter":"/x"}}'))).toMatch(/url/);
-    expect(codeOf(() => parseWebhookEndpoints('{"a":{"url":"https://x","secretParameter":"/x","events":["invite.used"]}}'))).toMatch(/unknown event/);
+    expect(codeOf(() => parseWebhookEndpoints('{"a":{"url":"https://x","secretParameter":"/x","events":["invite.used"]}}'))).toMatch(
+      /unknown event/
+    );
   });
 });

@@ -21,10 +21,19 @@ const invite: Invite = {
   source: 'api-key:k1',
 };
 const image = (item: Record<string, unknown>) => marshall(item, { removeUndefinedValues: true });
-const record = (eventName: StreamRecord['eventName'], images: { old?: Record<string, unknown>; new?: Record<string, unknown> }, extra: Partial<StreamRecord> = {}): StreamRecord => ({
+const record = (
+  eventName: StreamRecord['eventName'],
+  images: { old?: Record<string, unknown>; new?: Record<string, unknown> },
+  extra: Partial<StreamRecord> = {}
+): StreamRecord => ({
   eventID: 'e1',
   eventName,
-  dynamodb: { ApproximateCreationDateTime: 1_799_500_000, SequenceNumber: '1', NewImage: images.new && image(images.new), OldImage: images.old && image(images.old) },
+  dynamodb: {
+    ApproximateCreationDateTime: 1_799_500_000,
+    SequenceNumber: '1',
+    NewImage: images.new && image(images.new),
+    OldImage: images.old && image(images.old),
+  },
   ...extra,
 });
 const TTL = { userIdentity: { type: 'Service', principalId: 'dynamodb.amazonaws.com' } };
@@ -32,7 +41,12 @@ const TTL = { userIdentity: { type: 'Service', principalId: 'dynamodb.amazonaws.
 describe('Function: changesFromStreamRecord', () => {
   it('INSERT of an invite item is invite.created', () => {
     const [change] = changesFromStreamRecord(record('INSERT', { new: toItem(invite) }));
-    expect(change).toMatchObject({ type: 'invite.created', changeId: 'e1', at: invite.createdAt, invite: { id: invite.id, inviter: invite.inviter } });
+    expect(change).toMatchObject({
+      type: 'invite.created',
+      changeId: 'e1',
+      at: invite.createdAt,
+      invite: { id: invite.id, inviter: invite.inviter },
+    });
   });
 
   it('MODIFY that sets revokedAt is invite.revoked; other modifications say nothing', () => {
@@ -45,22 +59,57 @@ describe('Function: changesFromStreamRecord', () => {
   });
 
   it('INSERT of the redemption audit item is invite.redeemed', () => {
-    const audit = { pk: `INV#${invite.id}`, sk: 'RED#juliet@example.com', kind: 'audit', jid: 'juliet@example.com', at: 1_799_600_000, claimKind: 'account', expiresAt: 1_900_000_000 };
+    const audit = {
+      pk: `INV#${invite.id}`,
+      sk: 'RED#juliet@example.com',
+      kind: 'audit',
+      jid: 'juliet@example.com',
+      at: 1_799_600_000,
+      claimKind: 'account',
+      expiresAt: 1_900_000_000,
+    };
     expect(changesFromStreamRecord(record('INSERT', { new: audit }))).toEqual([
-      { type: 'invite.redeemed', changeId: 'e1', at: 1_799_600_000, inviteId: invite.id, redemption: { jid: 'juliet@example.com', kind: 'account', at: 1_799_600_000 } },
+      {
+        type: 'invite.redeemed',
+        changeId: 'e1',
+        at: 1_799_600_000,
+        inviteId: invite.id,
+        redemption: { jid: 'juliet@example.com', kind: 'account', at: 1_799_600_000 },
+      },
     ]);
   });
 
   it('a contact invite spent by an existing account (XEP-0379) is invite.redeemed of kind contact; its subscriber record says nothing', () => {
-    const audit = { pk: `INV#${invite.id}`, sk: 'RED#juliet@other.org', kind: 'audit', jid: 'juliet@other.org', at: 1_799_600_000, claimKind: 'contact', expiresAt: 1_900_000_000 };
+    const audit = {
+      pk: `INV#${invite.id}`,
+      sk: 'RED#juliet@other.org',
+      kind: 'audit',
+      jid: 'juliet@other.org',
+      at: 1_799_600_000,
+      claimKind: 'contact',
+      expiresAt: 1_900_000_000,
+    };
     expect(changesFromStreamRecord(record('INSERT', { new: audit }))).toEqual([
-      { type: 'invite.redeemed', changeId: 'e1', at: 1_799_600_000, inviteId: invite.id, redemption: { jid: 'juliet@other.org', kind: 'contact', at: 1_799_600_000 } },
+      {
+        type: 'invite.redeemed',
+        changeId: 'e1',
+        at: 1_799_600_000,
+        inviteId: invite.id,
+        redemption: { jid: 'juliet@other.org', kind: 'contact', at: 1_799_600_000 },
+      },
     ]);
-    const spend = { pk: 'JID#juliet@other.org', sk: `CONTACT#${invite.id}`, kind: 'contact-spend', inviteId: invite.id, jid: 'juliet@other.org', createdAt: 1_799_600_000 };
+    const spend = {
+      pk: 'JID#juliet@other.org',
+      sk: `CONTACT#${invite.id}`,
+      kind: 'contact-spend',
+      inviteId: invite.id,
+      jid: 'juliet@other.org',
+      createdAt: 1_799_600_000,
+    };
     expect(changesFromStreamRecord(record('INSERT', { new: spend }))).toEqual([]);
   });
 
-  it('REMOVE by the TTL service is invite.expired, at the invite\'s expiry', () => {
+  it("REMOVE by the TTL service is invite.expired, at the invite's expiry", () => {
     expect(changesFromStreamRecord(record('REMOVE', { old: toItem(invite) }, TTL))).toMatchObject([
       { type: 'invite.expired', at: invite.expiresAt, invite: { id: invite.id } },
     ]);
@@ -68,8 +117,16 @@ describe('Function: changesFromStreamRecord', () => {
 
   it('says nothing for deletes by anyone else, locks, keys, dedupe records or records without an id', () => {
     expect(changesFromStreamRecord(record('REMOVE', { old: toItem(invite) }))).toEqual([]);
-    expect(changesFromStreamRecord(record('REMOVE', { old: toItem(invite) }, { userIdentity: { type: 'Service', principalId: 'someone.else' } }))).toEqual([]);
-    expect(changesFromStreamRecord(record('INSERT', { new: { pk: 'JID#juliet@example.com', sk: 'ACCOUNT', kind: 'redemption', status: 'pending', fingerprint: 'x', salt: 'y' } }))).toEqual([]);
+    expect(
+      changesFromStreamRecord(record('REMOVE', { old: toItem(invite) }, { userIdentity: { type: 'Service', principalId: 'someone.else' } }))
+    ).toEqual([]);
+    expect(
+      changesFromStreamRecord(
+        record('INSERT', {
+          new: { pk: 'JID#juliet@example.com', sk: 'ACCOUNT', kind: 'redemption', status: 'pending', fingerprint: 'x', salt: 'y' },
+        })
+      )
+    ).toEqual([]);
     expect(changesFromStreamRecord(record('INSERT', { new: { pk: 'HOOK#form#abc', sk: 'EVENT', inviteId: invite.id } }))).toEqual([]);
     expect(changesFromStreamRecord(record('INSERT', { new: { pk: 'KEY#abc', sk: 'KEY' } }))).toEqual([]);
     expect(changesFromStreamRecord({ ...record('INSERT', { new: toItem(invite) }), eventID: undefined })).toEqual([]);
@@ -106,7 +163,16 @@ describe('Function: toWebhookEvent', () => {
   });
 
   it('a redemption without its invite (gone) still says which invite and which JID', () => {
-    const event = toWebhookEvent({ type: 'invite.redeemed', changeId: 'e2', at: 1, inviteId: invite.id, redemption: { jid: 'j@example.com', kind: 'reset', at: 1 } });
-    expect(event.data).toEqual({ invite: { id: invite.id }, redemption: { jid: 'j@example.com', kind: 'reset', at: '1970-01-01T00:00:01.000Z' } });
+    const event = toWebhookEvent({
+      type: 'invite.redeemed',
+      changeId: 'e2',
+      at: 1,
+      inviteId: invite.id,
+      redemption: { jid: 'j@example.com', kind: 'reset', at: 1 },
+    });
+    expect(event.data).toEqual({
+      invite: { id: invite.id },
+      redemption: { jid: 'j@example.com', kind: 'reset', at: '1970-01-01T00:00:01.000Z' },
+    });
   });
 });

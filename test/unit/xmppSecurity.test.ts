@@ -18,12 +18,8 @@ describe('SCRAM client against the RFC test vectors', () => {
   it('SCRAM-SHA-256 (RFC 7677 §3)', async () => {
     const c = new ScramClient('SCRAM-SHA-256', 'user', 'pencil', 'rOprNGfwEbeRWgbNEkqO');
     expect(c.clientFirst()).toBe('n,,n=user,r=rOprNGfwEbeRWgbNEkqO');
-    const final = await c.clientFinal(
-      'r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096'
-    );
-    expect(final).toBe(
-      'c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ='
-    );
+    const final = await c.clientFinal('r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096');
+    expect(final).toBe('c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=');
     c.verifyServerFinal('v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=');
     expect(c.serverVerified).toBe(true);
   });
@@ -118,7 +114,13 @@ describe('configuration refuses a plaintext ejabberd API off loopback', () => {
       /^configuration XMPP_SERVERS\["b\.example"\]\.apiUrl uses http:\/\/ .*not loopback/
     );
     expect(() =>
-      loadConfig({ XMPP_DOMAIN: 'b.example', XMPP_KIND: 'ejabberd', XMPP_ADMIN_JID: 'admin@b.example', XMPP_ADMIN_PASSWORD: 'pw', XMPP_API_URL: 'http://10.0.0.5/api' })
+      loadConfig({
+        XMPP_DOMAIN: 'b.example',
+        XMPP_KIND: 'ejabberd',
+        XMPP_ADMIN_JID: 'admin@b.example',
+        XMPP_ADMIN_PASSWORD: 'pw',
+        XMPP_API_URL: 'http://10.0.0.5/api',
+      })
     ).toThrow(/^configuration XMPP_API_URL uses http:\/\//);
   });
   it('accepts https anywhere and http on loopback', () => {

@@ -277,9 +277,7 @@ export class XmppConnection {
     const ok = Boolean(stanza.getChild('ping', 'urn:xmpp:ping')) || isRosterPush;
     const reply = x('iq', { type: ok ? 'result' : 'error', id, to: from });
     if (!ok) {
-      reply.children.push(
-        x('error', { type: 'cancel' }, x('service-unavailable', { xmlns: 'urn:ietf:params:xml:ns:xmpp-stanzas' }))
-      );
+      reply.children.push(x('error', { type: 'cancel' }, x('service-unavailable', { xmlns: 'urn:ietf:params:xml:ns:xmpp-stanzas' })));
     }
     entity.send(reply).catch(() => undefined);
   }
@@ -310,8 +308,7 @@ export class XmppConnection {
 
 const stanzaError = (stanza: XmlElement): XmppStanzaError => {
   const error = stanza.getChild('error');
-  const condition =
-    error?.children.find((c): c is XmlElement => typeof c !== 'string' && c.name !== 'text')?.name ?? 'undefined-condition';
+  const condition = error?.children.find((c): c is XmlElement => typeof c !== 'string' && c.name !== 'text')?.name ?? 'undefined-condition';
   return new XmppStanzaError(condition, error?.attrs.type ?? 'cancel', error?.getChildText('text') ?? undefined);
 };
 

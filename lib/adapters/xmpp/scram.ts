@@ -26,7 +26,10 @@ export const MAX_ITERATIONS = 1_000_000;
 
 /** Why the client refused to go on; `reason` is a stable token, never a secret. */
 export class ScramError extends Error {
-  public constructor(public readonly reason: string, message: string) {
+  public constructor(
+    public readonly reason: string,
+    message: string
+  ) {
     super(message);
     this.name = 'ScramError';
   }
@@ -39,8 +42,9 @@ export class ScramError extends Error {
  */
 export const saslPrep = (s: string): string =>
   s
-    .replace(/[\u00A0\u1680\u2000-\u200B\u202F\u205F\u3000]/g, ' ')
-    .replace(/[\u00AD\u034F\u1806\u180B-\u180D\u200C\u200D\u2060\uFE00-\uFE0F\uFEFF]/g, '')
+    .replace(/[\u00A0\u1680\u2000-\u200B\u202F\u205F\u3000]/gu, ' ')
+    // biome-ignore lint/suspicious/noMisleadingCharacterClass: each listed mark (variation selectors, joiners) is stripped on its own
+    .replace(/[\u00AD\u034F\u1806\u180B-\u180D\u200C\u200D\u2060\uFE00-\uFE0F\uFEFF]/gu, '')
     .normalize('NFKC');
 
 /** `=` and `,` are the attribute syntax; usernames escape them (RFC 5802 §5.1). */
