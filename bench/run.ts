@@ -16,7 +16,6 @@ import { DynamoDBInviteStore, toItem } from '../lib/adapters/DynamoDBInviteStore
 import { DynamoDBRateLimiter } from '../lib/adapters/DynamoDBRateLimiter.js';
 import { ProsodyProvisioner } from '../lib/adapters/ProsodyProvisioner.js';
 import { ProvisionerRegistryFromConfig } from '../lib/adapters/ProvisionerRegistry.js';
-import { XmppConnection } from '../lib/adapters/xmpp/XmppConnection.js';
 import { enforceRateLimits, tokenRateKey } from '../lib/abuse/rateLimit.js';
 import { authenticate } from '../lib/apiKeys/apiKeys.js';
 import { loadConfig } from '../lib/config.js';
@@ -428,21 +427,10 @@ const main = async () => {
     const prosodyKey = ctlOutput
       .split('\n')
       .map((l) => l.trim())
-      .filter((l) => /^[A-Za-z0-9_-]{8,}$/.test(l))
+      .filter((l) => /^[A-Za-z0-9+/=_-]{16,}$/.test(l))
       .pop();
     if (!prosodyKey) throw new Error(`mod_invites_api printed no key:\n${ctlOutput}`);
-    admin = new ProsodyProvisioner({
-      domain: prosody.domain,
-      connection: new XmppConnection({
-        service: prosody.service,
-        jid: prosody.adminJid,
-        password: () => prosody.adminPassword,
-        timeoutMs: 5000,
-        tlsCaFile: prosody.caFile,
-      }),
-      userConnection: (jid, password) =>
-        new XmppConnection({ service: prosody.service, jid, password: () => password, timeoutMs: 5000, tlsCaFile: prosody.caFile }),
-    });
+    admin = ProsodyProvisioner.at({ ...prosody, password: () => prosody.adminPassword, timeoutMs: 5000, tlsCaFile: prosody.caFile });
     const inviter = `${uniq('inviter')}@${prosody.domain}`;
     await admin.createAccount(inviter, PASSWORD);
     const ctx: Ctx = { stack, prosody, baseUrl: stack.baseUrl as string, prosodyKey, inviter, admin };

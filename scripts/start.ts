@@ -4,20 +4,40 @@
  * loopback (unless XMPP_* point at an existing server), and the functions
  * served by serverless-offline on PORT (default 3000). Ctrl-C stops it all.
  */
+import { isApiKeySecret } from '../lib/apiKeys/apiKeys.js';
+import { loadConfig } from '../lib/config.js';
 import { startStack } from './local/stack.js';
 
+/** A bad setting gets one line naming it, before anything starts. */
+const refuse = (message: string): never => {
+  console.error(`npm start: ${message}`);
+  process.exit(2);
+};
+
 const port = Number(process.env.PORT ?? 3000);
+if (!Number.isInteger(port) || port < 0 || port > 65535) refuse(`PORT must be a TCP port number, got ${JSON.stringify(process.env.PORT)}`);
 const external = Boolean(process.env.XMPP_SERVERS || process.env.XMPP_DOMAIN);
 const passthrough = Object.fromEntries(
   Object.entries(process.env).filter(
-    ([k, v]) => v !== undefined && /^(XMPP_|INVITES_|REGISTRATION_|PASSWORD_|USERNAME_|MAX_BODY|SIGNUP_|WEBHOOK|RATE_|QUOTA_)/.test(k)
+    ([k, v]) =>
+      v !== undefined &&
+      /^(XMPP_|INVITES_|REGISTRATION_|PASSWORD_|USERNAME_|MAX_BODY|SIGNUP_|WEBHOOK|RATE_|QUOTA_|PROTECTED_JIDS|CLAIM_KEY)/.test(k)
   ) as [string, string][]
 );
+const devApiKey = process.env.INVITES_DEV_API_KEY || undefined;
+if (devApiKey !== undefined && !isApiKeySecret(devApiKey)) {
+  refuse('INVITES_DEV_API_KEY must look like xik_ followed by 43 base64url characters (unset it for a random key)');
+}
+try {
+  loadConfig(passthrough);
+} catch (e) {
+  refuse((e as Error).message);
+}
 
 const stack = await startStack({
   port,
   prosody: !external,
-  devApiKey: process.env.INVITES_DEV_API_KEY || undefined,
+  devApiKey,
   env: passthrough,
   log: (line) => console.log(`- ${line}`),
 });

@@ -1,7 +1,7 @@
 import { InviteError } from '../errors.js';
 import { formatJid, parseBareJid } from '../jid.js';
 import type { RosterItem, RosterLink, XmppProvisioner } from '../ports/XmppProvisioner.js';
-import { XmppAuthError, type XmppConnection, XmppStanzaError, x, type XmlElement } from './xmpp/XmppConnection.js';
+import { XmppAuthError, XmppConnection, XmppStanzaError, x, type XmlElement } from './xmpp/XmppConnection.js';
 
 const NS_COMMANDS = 'http://jabber.org/protocol/commands';
 const NS_DATA = 'jabber:x:data';
@@ -13,6 +13,16 @@ export interface ProsodyProvisionerOptions {
   connection: XmppConnection;
   /** Opens a c2s session as a user, to check a password by logging in. */
   userConnection: (jid: string, password: string) => XmppConnection;
+}
+
+export interface ProsodyServer {
+  domain: string;
+  /** `xmpp://host:port` or `xmpps://host:port`. */
+  service: string;
+  adminJid: string;
+  password: () => Promise<string> | string;
+  timeoutMs: number;
+  tlsCaFile?: string;
 }
 
 const field = (name: string, value: string, type?: string) => x('field', { var: name, type }, x('value', {}, value));
@@ -31,6 +41,16 @@ export class ProsodyProvisioner implements XmppProvisioner {
     this.#domain = options.domain;
     this.#xmpp = options.connection;
     this.#userConnection = options.userConnection;
+  }
+
+  /** The one way to wire it: an admin connection, and user sessions on the same server with the same trust. */
+  public static at(server: ProsodyServer): ProsodyProvisioner {
+    const { service, timeoutMs, tlsCaFile } = server;
+    return new ProsodyProvisioner({
+      domain: server.domain,
+      connection: new XmppConnection({ service, jid: server.adminJid, password: server.password, timeoutMs, tlsCaFile }),
+      userConnection: (jid, password) => new XmppConnection({ service, jid, password: () => password, timeoutMs, tlsCaFile }),
+    });
   }
 
   /** Prosody has no admin command for it: log in as the user. */

@@ -41,26 +41,8 @@ export class ProvisionerRegistryFromConfig implements ProvisionerRegistry {
     }
     const password = secretResolver(server.adminPassword, server.adminPasswordParameter);
     if (server.kind === 'prosody') {
-      const [{ ProsodyProvisioner }, { XmppConnection }] = await Promise.all([
-        import('./ProsodyProvisioner.js'),
-        import('./xmpp/XmppConnection.js'),
-      ]);
-      const connection = new XmppConnection({
-        service: server.service,
-        jid: server.adminJid,
-        password,
-        timeoutMs: server.timeoutMs,
-        tlsCaFile: this.#tlsCaFile,
-      });
-      const userConnection = (jid: string, userPassword: string) =>
-        new XmppConnection({
-          service: server.service,
-          jid,
-          password: () => userPassword,
-          timeoutMs: server.timeoutMs,
-          tlsCaFile: this.#tlsCaFile,
-        });
-      return new ProsodyProvisioner({ domain, connection, userConnection });
+      const { ProsodyProvisioner } = await import('./ProsodyProvisioner.js');
+      return ProsodyProvisioner.at({ ...server, domain, password, tlsCaFile: this.#tlsCaFile });
     }
     const { EjabberdProvisioner } = await import('./EjabberdProvisioner.js');
     return new EjabberdProvisioner({ server, password, tlsCaFile: this.#tlsCaFile });

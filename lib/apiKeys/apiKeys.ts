@@ -9,6 +9,9 @@ import { sha256 } from '../token.js';
 const KEY_PREFIX = 'xik_';
 const KEY_PATTERN = /^xik_[A-Za-z0-9_-]{43}$/;
 
+/** Does this look like a key this service issues (`xik_` + 43 base64url characters)? */
+export const isApiKeySecret = (value: string): boolean => KEY_PATTERN.test(value);
+
 /** 256-bit secret; shown once, stored as its SHA-256. */
 export const generateApiKeySecret = (): string => `${KEY_PREFIX}${randomBytes(32).toString('base64url')}`;
 

@@ -1,5 +1,4 @@
 import { ProsodyProvisioner } from '../../lib/adapters/ProsodyProvisioner.js';
-import { XmppConnection } from '../../lib/adapters/xmpp/XmppConnection.js';
 import { canLogin, stack } from '../support/stack.js';
 import { provisionerContract } from './provisionerContract.js';
 
@@ -7,12 +6,7 @@ import { provisionerContract } from './provisionerContract.js';
 provisionerContract('Prosody', () => {
   const p = stack().prosody;
   const at = (service: string, password: string, timeoutMs = 5000) =>
-    new ProsodyProvisioner({
-      domain: p.domain,
-      connection: new XmppConnection({ service, jid: p.adminJid, password: () => password, timeoutMs, tlsCaFile: p.caFile }),
-      userConnection: (jid, userPassword) =>
-        new XmppConnection({ service, jid, password: () => userPassword, timeoutMs, tlsCaFile: p.caFile }),
-    });
+    ProsodyProvisioner.at({ ...p, service, password: () => password, timeoutMs, tlsCaFile: p.caFile });
   return {
     domain: p.domain,
     admin: () => at(p.service, p.adminPassword),

@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DynamoDBInviteStore } from '../../lib/adapters/DynamoDBInviteStore.js';
 import { ProsodyProvisioner } from '../../lib/adapters/ProsodyProvisioner.js';
-import { XmppConnection } from '../../lib/adapters/xmpp/XmppConnection.js';
 import { loadConfig } from '../../lib/config.js';
 import { issueInvite, type IssueInput } from '../../lib/invites/issueInvite.js';
 import { passwordFingerprint } from '../../lib/invites/password.js';
@@ -76,19 +75,7 @@ const captureOutput = () => {
   };
 };
 
-const adminOf = (p: LocalProsody) =>
-  new ProsodyProvisioner({
-    domain: p.domain,
-    connection: new XmppConnection({
-      service: p.service,
-      jid: p.adminJid,
-      password: () => p.adminPassword,
-      timeoutMs: 3000,
-      tlsCaFile: p.caFile,
-    }),
-    userConnection: (jid, password) =>
-      new XmppConnection({ service: p.service, jid, password: () => password, timeoutMs: 3000, tlsCaFile: p.caFile }),
-  });
+const adminOf = (p: LocalProsody) => ProsodyProvisioner.at({ ...p, password: () => p.adminPassword, timeoutMs: 3000, tlsCaFile: p.caFile });
 
 beforeAll(async () => {
   // Our own directory, so the server can stop and come back with its data.

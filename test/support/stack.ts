@@ -70,16 +70,7 @@ export const issue = async (body: Record<string, unknown> = {}) => {
 /** An admin provisioner on the test Prosody, to create inviters and read rosters. */
 export const prosodyAdmin = () => {
   const p = stack().prosody;
-  const connection = new XmppConnection({
-    service: p.service,
-    jid: p.adminJid,
-    password: () => p.adminPassword,
-    timeoutMs: 5000,
-    tlsCaFile: p.caFile,
-  });
-  const userConnection = (jid: string, password: string) =>
-    new XmppConnection({ service: p.service, jid, password: () => password, timeoutMs: 5000, tlsCaFile: p.caFile });
-  return new ProsodyProvisioner({ domain: p.domain, connection, userConnection });
+  return ProsodyProvisioner.at({ ...p, password: () => p.adminPassword, timeoutMs: 5000, tlsCaFile: p.caFile });
 };
 
 /** Logs in as a user with a real c2s connection: proves the password works. */
