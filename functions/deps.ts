@@ -1,8 +1,8 @@
 import type { MiddlewareObj } from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { authenticate } from '../lib/apiKeys/apiKeys.js';
-import { DynamoDBApiKeyStore } from '../lib/adapters/DynamoDBApiKeyStore.js';
-import { DynamoDBInviteStore } from '../lib/adapters/DynamoDBInviteStore.js';
+import { DynamoDBApiKeyStore } from '../lib/adapters/dynamodb/DynamoDBApiKeyStore.js';
+import { DynamoDBInviteStore } from '../lib/adapters/dynamodb/DynamoDBInviteStore.js';
 import { config } from '../lib/config.js';
 import type { Actor } from '../lib/invites/actor.js';
 import type { ApiKeyStore } from '../lib/ports/ApiKeyStore.js';

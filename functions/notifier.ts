@@ -1,11 +1,11 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
-import { DynamoDBDeadLetter } from '../lib/adapters/DynamoDBDeadLetter.js';
-import { FetchWebhookSender } from '../lib/adapters/FetchWebhookSender.js';
-import { changesFromStreamRecord } from '../lib/adapters/inviteStreamRecords.js';
-import { SqsDeadLetter } from '../lib/adapters/SqsDeadLetter.js';
-import { webhookSecrets } from '../lib/adapters/webhookSecrets.js';
+import { DynamoDBDeadLetter } from '../lib/adapters/dynamodb/DynamoDBDeadLetter.js';
+import { FetchWebhookSender } from '../lib/adapters/http/FetchWebhookSender.js';
+import { changesFromStreamRecord } from '../lib/adapters/dynamodb/inviteStreamRecords.js';
+import { SqsDeadLetter } from '../lib/adapters/aws/SqsDeadLetter.js';
+import { webhookSecrets } from '../lib/adapters/aws/webhookSecrets.js';
 import { notifyStreamBatch, type NotifyDeps } from '../lib/webhooks/notify.js';
 import { cfg, clock, store } from './deps.js';
 import { logger } from './observability.js';

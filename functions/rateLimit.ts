@@ -1,7 +1,7 @@
 import type { MiddlewareObj } from '@middy/core';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { enforceRateLimits, tokenRateKey, type RateRule } from '../lib/abuse/rateLimit.js';
-import { DynamoDBRateLimiter } from '../lib/adapters/DynamoDBRateLimiter.js';
+import { DynamoDBRateLimiter } from '../lib/adapters/dynamodb/DynamoDBRateLimiter.js';
 import type { PublicRoute, RateLimits } from '../lib/config.js';
 import { isInviteError } from '../lib/errors.js';
 import type { Clock } from '../lib/ports/Clock.js';

@@ -1,5 +1,5 @@
-import { DynamoDBSignupEventStore } from '../lib/adapters/DynamoDBSignupEventStore.js';
-import { webhookSecrets } from '../lib/adapters/webhookSecrets.js';
+import { DynamoDBSignupEventStore } from '../lib/adapters/dynamodb/DynamoDBSignupEventStore.js';
+import { webhookSecrets } from '../lib/adapters/aws/webhookSecrets.js';
 import { handleSignup, type SignupDeps } from '../lib/webhooks/signup.js';
 import { cfg, clock, store } from './deps.js';
 import { errorBody, httpRoute, json, pathParam } from './http.js';

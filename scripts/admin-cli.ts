@@ -13,8 +13,8 @@
  */
 import { parseArgs } from 'node:util';
 import { createApiKey } from '../lib/apiKeys/apiKeys.js';
-import { DynamoDBApiKeyStore } from '../lib/adapters/DynamoDBApiKeyStore.js';
-import { DynamoDBInviteStore } from '../lib/adapters/DynamoDBInviteStore.js';
+import { DynamoDBApiKeyStore } from '../lib/adapters/dynamodb/DynamoDBApiKeyStore.js';
+import { DynamoDBInviteStore } from '../lib/adapters/dynamodb/DynamoDBInviteStore.js';
 import { loadConfig } from '../lib/config.js';
 import { isInviteError } from '../lib/errors.js';
 import { revokeInvite } from '../lib/invites/adminInvites.js';

@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createApiKey, generateApiKeySecret } from '../../lib/apiKeys/apiKeys.js';
-import { DynamoDBApiKeyStore } from '../../lib/adapters/DynamoDBApiKeyStore.js';
+import { DynamoDBApiKeyStore } from '../../lib/adapters/dynamodb/DynamoDBApiKeyStore.js';
 import { systemClock } from '../../lib/ports/Clock.js';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { startDynamoDBLocal, type LocalDynamoDB } from './dynamodb.js';

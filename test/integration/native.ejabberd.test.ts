@@ -15,8 +15,8 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoDBApiKeyStore } from '../../lib/adapters/DynamoDBApiKeyStore.js';
-import { EjabberdProvisioner } from '../../lib/adapters/EjabberdProvisioner.js';
+import { DynamoDBApiKeyStore } from '../../lib/adapters/dynamodb/DynamoDBApiKeyStore.js';
+import { EjabberdProvisioner } from '../../lib/adapters/xmpp/EjabberdProvisioner.js';
 import { createApiKey } from '../../lib/apiKeys/apiKeys.js';
 import { systemClock } from '../../lib/ports/Clock.js';
 import { buildInvitesModule, startEjabberd, type LocalEjabberd } from '../../scripts/local/ejabberd.js';

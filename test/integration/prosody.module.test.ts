@@ -7,7 +7,7 @@
  * shared service, so the shared Prosody's settings stay untouched.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoDBApiKeyStore } from '../../lib/adapters/DynamoDBApiKeyStore.js';
+import { DynamoDBApiKeyStore } from '../../lib/adapters/dynamodb/DynamoDBApiKeyStore.js';
 import { createApiKey, generateApiKeySecret } from '../../lib/apiKeys/apiKeys.js';
 import { systemClock } from '../../lib/ports/Clock.js';
 import { startProsody, type LocalProsody } from '../../scripts/local/prosody.js';

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoDBInviteStore } from '../../lib/adapters/DynamoDBInviteStore.js';
-import { EjabberdProvisioner } from '../../lib/adapters/EjabberdProvisioner.js';
-import { ProsodyProvisioner } from '../../lib/adapters/ProsodyProvisioner.js';
-import { ProvisionerRegistryFromConfig } from '../../lib/adapters/ProvisionerRegistry.js';
+import { DynamoDBInviteStore } from '../../lib/adapters/dynamodb/DynamoDBInviteStore.js';
+import { EjabberdProvisioner } from '../../lib/adapters/xmpp/EjabberdProvisioner.js';
+import { ProsodyProvisioner } from '../../lib/adapters/xmpp/ProsodyProvisioner.js';
+import { ProvisionerRegistryFromConfig } from '../../lib/adapters/xmpp/ProvisionerRegistry.js';
 import { loadConfig, type Config } from '../../lib/config.js';
-import { claimKeyResolver } from '../../lib/adapters/secrets.js';
+import { claimKeyResolver } from '../../lib/adapters/aws/secrets.js';
 import type { Actor } from '../../lib/invites/actor.js';
 import { issueInvite, type IssueInput } from '../../lib/invites/issueInvite.js';
 import { redeemInvite } from '../../lib/invites/redeemInvite.js';

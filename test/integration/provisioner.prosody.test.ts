@@ -1,4 +1,4 @@
-import { ProsodyProvisioner } from '../../lib/adapters/ProsodyProvisioner.js';
+import { ProsodyProvisioner } from '../../lib/adapters/xmpp/ProsodyProvisioner.js';
 import { canLogin, stack } from '../support/stack.js';
 import { provisionerContract } from './provisionerContract.js';
 

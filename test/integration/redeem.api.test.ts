@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ProsodyProvisioner } from '../../lib/adapters/ProsodyProvisioner.js';
+import type { ProsodyProvisioner } from '../../lib/adapters/xmpp/ProsodyProvisioner.js';
 import { api, canLogin, documentClientForStack, issue, prosodyAdmin, stack, uniqueName } from '../support/stack.js';
 
 const PASSWORD = 'correct horse battery';

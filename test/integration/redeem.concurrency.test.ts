@@ -6,9 +6,9 @@
  */
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ProsodyProvisioner } from '../../lib/adapters/ProsodyProvisioner.js';
+import type { ProsodyProvisioner } from '../../lib/adapters/xmpp/ProsodyProvisioner.js';
 import { invoke } from '../support/lambda.js';
-import { DynamoDBInviteStore } from '../../lib/adapters/DynamoDBInviteStore.js';
+import { DynamoDBInviteStore } from '../../lib/adapters/dynamodb/DynamoDBInviteStore.js';
 import { loadConfig } from '../../lib/config.js';
 import { issueInvite, type IssueInput } from '../../lib/invites/issueInvite.js';
 import { adminView } from '../../lib/invites/views.js';

@@ -5,12 +5,12 @@
  */
 import { createHash, createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoDBApiKeyStore } from '../../lib/adapters/DynamoDBApiKeyStore.js';
-import { DynamoDBInviteStore } from '../../lib/adapters/DynamoDBInviteStore.js';
-import { DynamoDBRegistrationLocks } from '../../lib/adapters/DynamoDBRegistrationLocks.js';
-import { ProvisionerRegistryFromConfig } from '../../lib/adapters/ProvisionerRegistry.js';
-import { claimKeyResolver } from '../../lib/adapters/secrets.js';
-import { accountLockKey } from '../../lib/adapters/tableKeys.js';
+import { DynamoDBApiKeyStore } from '../../lib/adapters/dynamodb/DynamoDBApiKeyStore.js';
+import { DynamoDBInviteStore } from '../../lib/adapters/dynamodb/DynamoDBInviteStore.js';
+import { DynamoDBRegistrationLocks } from '../../lib/adapters/dynamodb/DynamoDBRegistrationLocks.js';
+import { ProvisionerRegistryFromConfig } from '../../lib/adapters/xmpp/ProvisionerRegistry.js';
+import { claimKeyResolver } from '../../lib/adapters/aws/secrets.js';
+import { accountLockKey } from '../../lib/adapters/dynamodb/tableKeys.js';
 import { createApiKey } from '../../lib/apiKeys/apiKeys.js';
 import { loadConfig } from '../../lib/config.js';
 import type { Actor } from '../../lib/invites/actor.js';

@@ -11,7 +11,7 @@
  */
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DynamoDBInviteStore } from '../../lib/adapters/DynamoDBInviteStore.js';
+import { DynamoDBInviteStore } from '../../lib/adapters/dynamodb/DynamoDBInviteStore.js';
 import { InviteError, isInviteError } from '../../lib/errors.js';
 import type { Actor } from '../../lib/invites/actor.js';
 import { revokeInvite } from '../../lib/invites/adminInvites.js';

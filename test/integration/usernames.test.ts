@@ -19,9 +19,9 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoDBInviteStore } from '../../lib/adapters/DynamoDBInviteStore.js';
-import { ProvisionerRegistryFromConfig } from '../../lib/adapters/ProvisionerRegistry.js';
-import { claimKeyResolver } from '../../lib/adapters/secrets.js';
+import { DynamoDBInviteStore } from '../../lib/adapters/dynamodb/DynamoDBInviteStore.js';
+import { ProvisionerRegistryFromConfig } from '../../lib/adapters/xmpp/ProvisionerRegistry.js';
+import { claimKeyResolver } from '../../lib/adapters/aws/secrets.js';
 import { loadConfig, type Config } from '../../lib/config.js';
 import { isInviteError } from '../../lib/errors.js';
 import type { Actor } from '../../lib/invites/actor.js';

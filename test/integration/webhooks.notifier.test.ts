@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoDBDeadLetter } from '../../lib/adapters/DynamoDBDeadLetter.js';
+import { DynamoDBDeadLetter } from '../../lib/adapters/dynamodb/DynamoDBDeadLetter.js';
 import type { WebhookEvent } from '../../lib/webhooks/events.js';
 import { verifySignature } from '../../lib/webhooks/signature.js';
 import { startStreamPoller, type StreamPoller } from '../../scripts/local/streamPoller.js';

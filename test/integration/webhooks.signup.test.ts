@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { DeleteCommand, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { DynamoDBInviteStore } from '../../lib/adapters/DynamoDBInviteStore.js';
-import { DynamoDBSignupEventStore } from '../../lib/adapters/DynamoDBSignupEventStore.js';
+import { DynamoDBInviteStore } from '../../lib/adapters/dynamodb/DynamoDBInviteStore.js';
+import { DynamoDBSignupEventStore } from '../../lib/adapters/dynamodb/DynamoDBSignupEventStore.js';
 import { loadConfig } from '../../lib/config.js';
 import { InviteError } from '../../lib/errors.js';
 import { systemClock } from '../../lib/ports/Clock.js';

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DynamoDBApiKeyStore } from '../../lib/adapters/DynamoDBApiKeyStore.js';
-import { DynamoDBInviteStore } from '../../lib/adapters/DynamoDBInviteStore.js';
+import { DynamoDBApiKeyStore } from '../../lib/adapters/dynamodb/DynamoDBApiKeyStore.js';
+import { DynamoDBInviteStore } from '../../lib/adapters/dynamodb/DynamoDBInviteStore.js';
 import { spendContactInvite } from '../../lib/invites/xmppServer.js';
 import { createApiKey } from '../../lib/apiKeys/apiKeys.js';
 import { systemClock } from '../../lib/ports/Clock.js';

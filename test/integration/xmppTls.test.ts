@@ -12,7 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { InviteError } from '../../lib/errors.js';
 import { errorBody } from '../../functions/http.js';
 import { XmppAuthError, XmppConnection } from '../../lib/adapters/xmpp/XmppConnection.js';
-import { EjabberdProvisioner } from '../../lib/adapters/EjabberdProvisioner.js';
+import { EjabberdProvisioner } from '../../lib/adapters/xmpp/EjabberdProvisioner.js';
 import { makeTestPki, startFakeXmppServer, type FakeXmppOptions, type FakeXmppServer, type TestPki } from '../support/fakeXmppServer.js';
 import { prosodyAdmin, stack } from '../support/stack.js';
 

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { inject } from 'vitest';
-import { ProsodyProvisioner } from '../../lib/adapters/ProsodyProvisioner.js';
+import { ProsodyProvisioner } from '../../lib/adapters/xmpp/ProsodyProvisioner.js';
 import { XmppConnection } from '../../lib/adapters/xmpp/XmppConnection.js';
 
 export const stack = () => inject('stack');

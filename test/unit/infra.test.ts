@@ -3,7 +3,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { KeyPrefix, SortKey, TableSchema } from '../../lib/adapters/tableKeys.js';
+import { KeyPrefix, SortKey, TableSchema } from '../../lib/adapters/dynamodb/tableKeys.js';
 import { SecretPaths } from '../../lib/config.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -91,7 +91,7 @@ describe('the functions', () => {
 
 /**
  * What each function's role may do to which items, in terms of the one module
- * that defines the keys (lib/adapters/tableKeys.ts). A role that can touch
+ * that defines the keys (lib/adapters/dynamodb/tableKeys.ts). A role that can touch
  * any other prefix (a public role writing KEY#, that is minting an API key)
  * fails here, and so does a change of prefix that infra/ did not follow.
  */
@@ -130,7 +130,7 @@ const EXPECTED_SECRETS: Record<string, string[]> = {
 };
 const ITEM_ACTIONS = ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query', 'ConditionCheckItem', 'BatchGetItem', 'BatchWriteItem'];
 
-describe('least privilege, derived from lib/adapters/tableKeys.ts', () => {
+describe('least privilege, derived from lib/adapters/dynamodb/tableKeys.ts', () => {
   beforeAll(() => {
     template ??= JSON.parse(readFileSync(templatePath, 'utf8'));
   });

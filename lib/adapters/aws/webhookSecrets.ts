@@ -1,5 +1,5 @@
-import { InviteError } from '../errors.js';
-import type { SecretRef } from '../webhooks/settings.js';
+import { InviteError } from '../../errors.js';
+import type { SecretRef } from '../../webhooks/settings.js';
 import { secretResolver } from './secrets.js';
 
 /**

@@ -1,6 +1,6 @@
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { DeadLetter, DeadLetterEntry } from '../ports/DeadLetter.js';
-import { documentClient } from './dynamodb.js';
+import type { DeadLetter, DeadLetterEntry } from '../../ports/DeadLetter.js';
+import { documentClient } from './client.js';
 import { deadLetterKey } from './tableKeys.js';
 
 export { deadLetterKey };

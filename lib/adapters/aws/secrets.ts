@@ -1,4 +1,4 @@
-import { InviteError } from '../errors.js';
+import { InviteError } from '../../errors.js';
 
 /**
  * A secret from configuration: given directly (local development), or read

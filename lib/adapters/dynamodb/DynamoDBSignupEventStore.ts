@@ -1,8 +1,8 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { SignupEventRecord, SignupEventStore } from '../ports/SignupEventStore.js';
-import { documentClient } from './dynamodb.js';
+import type { SignupEventRecord, SignupEventStore } from '../../ports/SignupEventStore.js';
+import { documentClient } from './client.js';
 import { signupEventKey } from './tableKeys.js';
 
 /** One item per delivery: HOOK#<source>#<sha256(event id)>/EVENT, TTL on expiresAt. */

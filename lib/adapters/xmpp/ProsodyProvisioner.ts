@@ -1,7 +1,7 @@
-import { InviteError } from '../errors.js';
-import { formatJid, parseBareJid } from '../jid.js';
-import type { RosterItem, RosterLink, XmppProvisioner } from '../ports/XmppProvisioner.js';
-import { XmppAuthError, XmppConnection, XmppStanzaError, x, type XmlElement } from './xmpp/XmppConnection.js';
+import { InviteError } from '../../errors.js';
+import { formatJid, parseBareJid } from '../../jid.js';
+import type { RosterItem, RosterLink, XmppProvisioner } from '../../ports/XmppProvisioner.js';
+import { XmppAuthError, XmppConnection, XmppStanzaError, x, type XmlElement } from './XmppConnection.js';
 
 const NS_COMMANDS = 'http://jabber.org/protocol/commands';
 const NS_DATA = 'jabber:x:data';

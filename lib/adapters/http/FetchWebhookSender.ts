@@ -1,4 +1,4 @@
-import type { WebhookRequest, WebhookResponse, WebhookSender } from '../ports/WebhookSender.js';
+import type { WebhookRequest, WebhookResponse, WebhookSender } from '../../ports/WebhookSender.js';
 
 /**
  * Node's fetch. Redirects are not followed: a signed event goes to the

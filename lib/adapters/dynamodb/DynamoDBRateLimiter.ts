@@ -1,6 +1,6 @@
 import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { RateLimiter } from '../ports/RateLimiter.js';
-import { documentClient } from './dynamodb.js';
+import type { RateLimiter } from '../../ports/RateLimiter.js';
+import { documentClient } from './client.js';
 import { rateKey } from './tableKeys.js';
 
 /** Counters outlive their window a little, then TTL removes them. */

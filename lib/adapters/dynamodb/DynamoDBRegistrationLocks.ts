@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { InviteError } from '../errors.js';
-import type { RegistrationLocks } from '../ports/RegistrationLocks.js';
-import { documentClient } from './dynamodb.js';
+import { InviteError } from '../../errors.js';
+import type { RegistrationLocks } from '../../ports/RegistrationLocks.js';
+import { documentClient } from './client.js';
 import { accountLockKey } from './tableKeys.js';
 
 /**

@@ -9,8 +9,8 @@ import {
   type DynamoDBDocumentClient,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { InviteError } from '../errors.js';
-import { inviteStatus, statusError, type Invite, type InviteStatus } from '../invites/Invite.js';
+import { InviteError } from '../../errors.js';
+import { inviteStatus, statusError, type Invite, type InviteStatus } from '../../invites/Invite.js';
 import type {
   ClaimKind,
   ClaimRecord,
@@ -21,8 +21,8 @@ import type {
   ListQuery,
   Page,
   RedemptionRecord,
-} from '../ports/InviteStore.js';
-import { documentClient } from './dynamodb.js';
+} from '../../ports/InviteStore.js';
+import { documentClient } from './client.js';
 import { IndexPrefix, SortKey, TableSchema, accountLockKey, auditKey, contactKey, inviteKey, resetLockKey } from './tableKeys.js';
 
 const lockKey = (kind: ClaimKind, jid: string, inviteId: string) =>

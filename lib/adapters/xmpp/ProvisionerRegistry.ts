@@ -1,7 +1,7 @@
-import type { XmppServerConfig } from '../config.js';
-import { InviteError } from '../errors.js';
-import type { ProvisionerRegistry, XmppProvisioner } from '../ports/XmppProvisioner.js';
-import { secretResolver } from './secrets.js';
+import type { XmppServerConfig } from '../../config.js';
+import { InviteError } from '../../errors.js';
+import type { ProvisionerRegistry, XmppProvisioner } from '../../ports/XmppProvisioner.js';
+import { secretResolver } from '../aws/secrets.js';
 
 /**
  * One provisioner (and one warm admin connection) per configured domain, made

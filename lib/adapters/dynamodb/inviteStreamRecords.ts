@@ -1,6 +1,6 @@
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { ClaimKind } from '../ports/InviteStore.js';
-import type { InviteChange } from '../webhooks/events.js';
+import type { ClaimKind } from '../../ports/InviteStore.js';
+import type { InviteChange } from '../../webhooks/events.js';
 import { fromItem } from './DynamoDBInviteStore.js';
 import { inviteIdOf, isAuditItem, isInviteItem } from './tableKeys.js';
 

@@ -1,9 +1,9 @@
 import { request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import type { XmppServerConfig } from '../config.js';
-import { InviteError } from '../errors.js';
-import type { RosterItem, RosterLink, XmppProvisioner } from '../ports/XmppProvisioner.js';
-import { apiUrlProblem, trustedCas } from './xmpp/tlsPolicy.js';
+import type { XmppServerConfig } from '../../config.js';
+import { InviteError } from '../../errors.js';
+import type { RosterItem, RosterLink, XmppProvisioner } from '../../ports/XmppProvisioner.js';
+import { apiUrlProblem, trustedCas } from './tlsPolicy.js';
 
 export interface EjabberdProvisionerOptions {
   server: Pick<XmppServerConfig, 'adminJid' | 'apiUrl' | 'timeoutMs'>;

@@ -1,5 +1,5 @@
 import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
-import type { DeadLetter, DeadLetterEntry } from '../ports/DeadLetter.js';
+import type { DeadLetter, DeadLetterEntry } from '../../ports/DeadLetter.js';
 
 export interface SqsDeadLetterOptions {
   queueUrl: string;

@@ -1,7 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { ApiKey, ApiKeyStore } from '../ports/ApiKeyStore.js';
-import { documentClient } from './dynamodb.js';
+import type { ApiKey, ApiKeyStore } from '../../ports/ApiKeyStore.js';
+import { documentClient } from './client.js';
 import { IndexPrefix, TableSchema, apiKeyKey as key } from './tableKeys.js';
 
 const KEYS_PARTITION = IndexPrefix.apiKeys;
