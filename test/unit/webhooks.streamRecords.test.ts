@@ -1,6 +1,6 @@
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { toItem } from '../../lib/adapters/dynamodb/DynamoDBInviteStore.js';
+import { toItem } from '../../lib/adapters/dynamodb/inviteItems.js';
 import { changesFromStreamRecord, type StreamRecord } from '../../lib/adapters/dynamodb/inviteStreamRecords.js';
 import type { Invite } from '../../lib/invites/Invite.js';
 import { toWebhookEvent } from '../../lib/webhooks/events.js';

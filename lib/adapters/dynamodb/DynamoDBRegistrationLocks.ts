@@ -4,6 +4,7 @@ import { DeleteCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient }
 import { InviteError } from '../../errors.js';
 import type { RegistrationLocks } from '../../ports/RegistrationLocks.js';
 import { documentClient } from './client.js';
+import { NAME_FREE, lockValues } from './conditions.js';
 import { accountLockKey } from './tableKeys.js';
 
 /**
@@ -28,9 +29,8 @@ export class DynamoDBRegistrationLocks implements RegistrationLocks {
         new PutCommand({
           TableName: this.#table,
           Item: { ...accountLockKey(jid), kind: 'registration', jid, lockToken, createdAt: now, expiresAt: now + leaseSeconds },
-          // Free, or only an expired reservation or an expired (abandoned) registration.
-          ConditionExpression: 'attribute_not_exists(pk) OR ((kind = :reservation OR kind = :registration) AND expiresAt <= :now)',
-          ExpressionAttributeValues: { ':reservation': 'reservation', ':registration': 'registration', ':now': now },
+          ConditionExpression: NAME_FREE,
+          ExpressionAttributeValues: lockValues(now),
         })
       );
       return lockToken;

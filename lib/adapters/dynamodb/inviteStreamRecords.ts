@@ -1,7 +1,7 @@
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { ClaimKind } from '../../ports/InviteStore.js';
 import type { InviteChange } from '../../webhooks/events.js';
-import { fromItem } from './DynamoDBInviteStore.js';
+import { fromItem } from './inviteItems.js';
 import { inviteIdOf, isAuditItem, isInviteItem } from './tableKeys.js';
 
 /**

@@ -1,0 +1,108 @@
+/**
+ * Reads of many invites: paginated lists on the byInviter/byDomain indexes
+ * and live-invite counts for quotas. Queries, never Scans.
+ */
+import { type DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { InviteError } from '../../errors.js';
+import type { Invite } from '../../invites/Invite.js';
+import type { ListQuery, Page } from '../../ports/InviteStore.js';
+import { STATUS_FILTERS } from './conditions.js';
+import { type Item, fromItem, sortKey } from './inviteItems.js';
+import { IndexPrefix, TableSchema } from './tableKeys.js';
+
+const encodeCursor = (key: Record<string, unknown>): string => Buffer.from(JSON.stringify(key), 'utf8').toString('base64url');
+
+/** Cursors are opaque to clients but checked here: a forged one must not reach DynamoDB. */
+const decodeCursor = (cursor: string, pkName: string, skName: string, partition: string): Item => {
+  let key: unknown;
+  try {
+    key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw new InviteError('cursor-invalid', 'cursor is not one this service returned');
+  }
+  const expected = ['pk', 'sk', pkName, skName].sort().join(',');
+  if (
+    typeof key !== 'object' ||
+    key === null ||
+    Object.keys(key).sort().join(',') !== expected ||
+    !Object.values(key).every((v) => typeof v === 'string' && v.length < 2048) ||
+    (key as Item)[pkName] !== partition
+  ) {
+    throw new InviteError('cursor-invalid', 'cursor is not one this service returned');
+  }
+  return key as Item;
+};
+
+export const listInvites = async (db: DynamoDBDocumentClient, table: string, query: ListQuery): Promise<Page<Invite>> => {
+  const index = query.inviter ? TableSchema.byInviter : TableSchema.byDomain;
+  const partition = query.inviter ? `${IndexPrefix.inviter}${query.inviter}` : `${IndexPrefix.domain}${query.domain}`;
+  let startKey = query.cursor ? decodeCursor(query.cursor, index.pk, index.sk, partition) : undefined;
+  const items: Invite[] = [];
+  const filters: string[] = [];
+  const values: Item = { ':p': partition };
+  if (query.status) {
+    filters.push(STATUS_FILTERS[query.status]);
+    if (query.status !== 'revoked') values[':now'] = query.now;
+  }
+  if (query.inviter && query.domain) {
+    filters.push('#domain = :domain');
+    values[':domain'] = query.domain;
+  }
+  // A filtered Query can return short pages; read on (bounded) to fill one.
+  for (let round = 0; round < 5; round++) {
+    const input: QueryCommandInput = {
+      TableName: table,
+      IndexName: index.name,
+      KeyConditionExpression: `${index.pk} = :p`,
+      ExpressionAttributeValues: values,
+      ScanIndexForward: false,
+      Limit: query.limit - items.length,
+      ExclusiveStartKey: startKey,
+    };
+    if (filters.length > 0) input.FilterExpression = filters.map((f) => `(${f})`).join(' AND ');
+    if (query.inviter && query.domain) input.ExpressionAttributeNames = { '#domain': 'domain' };
+    const page = await db.send(new QueryCommand(input));
+    items.push(...(page.Items ?? []).map(fromItem));
+    startKey = page.LastEvaluatedKey;
+    if (!startKey || items.length >= query.limit) break;
+  }
+  return { items, cursor: startKey ? encodeCursor(startKey) : undefined };
+};
+
+export const countLiveInvites = async (
+  db: DynamoDBDocumentClient,
+  table: string,
+  by: { inviter?: string; source?: string },
+  now: number,
+  atMost: number
+): Promise<number> => {
+  if (!by.inviter && !by.source) return 0;
+  let count = 0;
+  let startKey: Item | undefined;
+  do {
+    const input: QueryCommandInput = by.inviter
+      ? {
+          TableName: table,
+          IndexName: TableSchema.byInviter.name,
+          KeyConditionExpression: `${TableSchema.byInviter.pk} = :p`,
+          FilterExpression: STATUS_FILTERS.valid,
+          ExpressionAttributeValues: { ':p': `${IndexPrefix.inviter}${by.inviter}`, ':now': now },
+          Select: 'COUNT',
+          ExclusiveStartKey: startKey,
+        }
+      : {
+          // bySource is sorted by expiry: the key condition skips expired invites.
+          TableName: table,
+          IndexName: TableSchema.bySource.name,
+          KeyConditionExpression: `${TableSchema.bySource.pk} = :p AND ${TableSchema.bySource.sk} > :after`,
+          FilterExpression: STATUS_FILTERS.valid,
+          ExpressionAttributeValues: { ':p': `${IndexPrefix.source}${by.source}`, ':after': sortKey(now, '~'), ':now': now },
+          Select: 'COUNT',
+          ExclusiveStartKey: startKey,
+        };
+    const page = await db.send(new QueryCommand(input));
+    count += page.Count ?? 0;
+    startKey = page.LastEvaluatedKey;
+  } while (startKey && count < atMost);
+  return count;
+};
