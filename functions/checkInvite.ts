@@ -1,8 +1,8 @@
-import { findLiveInvite } from '../lib/invites/checkInvite.js';
+import { findLiveInvite } from '../lib/invites/lookup.js';
 import { publicView } from '../lib/invites/views.js';
-import { clock, store } from './deps.js';
-import { httpRoute, json, pathParam } from './http.js';
-import { publicGuards } from './rateLimit.js';
+import { clock, store } from './wiring/deps.js';
+import { httpRoute, json, pathParam } from './http/route.js';
+import { publicGuards } from './http/rateLimit.js';
 
 /** Public and read-only: checking never consumes a use. */
 export const handler = httpRoute(

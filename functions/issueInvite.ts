@@ -1,8 +1,8 @@
-import { issueInvite, type IssueInput } from '../lib/invites/issueInvite.js';
-import { adminAuth, cfg, clock, store, type AdminContext } from './deps.js';
-import { httpRoute, json } from './http.js';
-import { logger } from './observability.js';
-import { issueBody } from './schemas.js';
+import { issueInvite, type IssueInput } from '../lib/invites/issue.js';
+import { adminAuth, cfg, clock, store, type AdminContext } from './wiring/deps.js';
+import { httpRoute, json } from './http/route.js';
+import { logger } from './wiring/observability.js';
+import { issueBody } from './http/schemas.js';
 
 export const handler = httpRoute(
   async (event, context) => {

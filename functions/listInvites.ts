@@ -1,7 +1,7 @@
 import { InviteError } from '../lib/errors.js';
 import { listInvites } from '../lib/invites/adminInvites.js';
-import { adminAuth, cfg, clock, store, type AdminContext } from './deps.js';
-import { httpRoute, json } from './http.js';
+import { adminAuth, cfg, clock, store, type AdminContext } from './wiring/deps.js';
+import { httpRoute, json } from './http/route.js';
 
 const KNOWN = new Set(['domain', 'inviter', 'status', 'limit', 'cursor']);
 

@@ -7,8 +7,8 @@ import { changesFromStreamRecord } from '../lib/adapters/dynamodb/inviteStreamRe
 import { SqsDeadLetter } from '../lib/adapters/aws/SqsDeadLetter.js';
 import { webhookSecrets } from '../lib/adapters/aws/webhookSecrets.js';
 import { notifyStreamBatch, type NotifyDeps } from '../lib/webhooks/notify.js';
-import { cfg, clock, store } from './deps.js';
-import { logger } from './observability.js';
+import { cfg, clock, store } from './wiring/deps.js';
+import { logger } from './wiring/observability.js';
 
 const { webhooks } = cfg;
 

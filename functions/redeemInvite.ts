@@ -1,10 +1,10 @@
-import { redeemInvite } from '../lib/invites/redeemInvite.js';
-import { cfg, clock, store } from './deps.js';
-import { httpRoute, json, pathParam } from './http.js';
-import { logger } from './observability.js';
-import { publicGuards } from './rateLimit.js';
-import { redeemBody } from './schemas.js';
-import { claimKey, xmpp } from './xmpp.js';
+import { redeemInvite } from '../lib/invites/redeem.js';
+import { cfg, clock, store } from './wiring/deps.js';
+import { httpRoute, json, pathParam } from './http/route.js';
+import { logger } from './wiring/observability.js';
+import { publicGuards } from './http/rateLimit.js';
+import { redeemBody } from './http/schemas.js';
+import { claimKey, xmpp } from './wiring/xmpp.js';
 
 export const handler = httpRoute(
   async (event) => {

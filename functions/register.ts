@@ -1,9 +1,9 @@
 import { registerAccount } from '../lib/invites/registerAccount.js';
-import { cfg, clock } from './deps.js';
-import { httpRoute, json } from './http.js';
-import { credentialsBody } from './schemas.js';
-import { rateLimit } from './rateLimit.js';
-import { registrationLocks as locks, xmpp } from './xmpp.js';
+import { cfg, clock } from './wiring/deps.js';
+import { httpRoute, json } from './http/route.js';
+import { credentialsBody } from './http/schemas.js';
+import { rateLimit } from './http/rateLimit.js';
+import { registrationLocks as locks, xmpp } from './wiring/xmpp.js';
 
 /** Open registration; answers 403 registration-closed unless REGISTRATION_INVITE_ONLY=false. */
 export const handler = httpRoute(

@@ -1,6 +1,6 @@
 import { showInvite } from '../lib/invites/adminInvites.js';
-import { adminAuth, cfg, clock, store, type AdminContext } from './deps.js';
-import { httpRoute, json, pathParam } from './http.js';
+import { adminAuth, cfg, clock, store, type AdminContext } from './wiring/deps.js';
+import { httpRoute, json, pathParam } from './http/route.js';
 
 export const handler = httpRoute(
   async (event, context) =>

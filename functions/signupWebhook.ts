@@ -1,8 +1,8 @@
 import { DynamoDBSignupEventStore } from '../lib/adapters/dynamodb/DynamoDBSignupEventStore.js';
 import { webhookSecrets } from '../lib/adapters/aws/webhookSecrets.js';
 import { handleSignup, type SignupDeps } from '../lib/webhooks/signup.js';
-import { cfg, clock, store } from './deps.js';
-import { errorBody, httpRoute, json, pathParam } from './http.js';
+import { cfg, clock, store } from './wiring/deps.js';
+import { errorBody, httpRoute, json, pathParam } from './http/route.js';
 
 const deps: SignupDeps = {
   store,

@@ -1,7 +1,7 @@
-import { createAppInvite } from '../lib/invites/xmppServer.js';
-import { cfg, clock, store, type AdminContext } from './deps.js';
-import { httpRoute, json } from './http.js';
-import { appInviteBody, xmppServerRoute } from './xmppServer.js';
+import { createAppInvite } from '../lib/invites/serverModule.js';
+import { cfg, clock, store, type AdminContext } from './wiring/deps.js';
+import { httpRoute, json } from './http/route.js';
+import { appInviteBody, xmppServerRoute } from './http/xmppServerRoute.js';
 
 /** `POST /xmpp/invites`: an invite a user created from their app (XEP-0401 ad-hoc). */
 export const handler = httpRoute(

@@ -1,7 +1,7 @@
-import { preauth } from '../lib/invites/xmppServer.js';
-import { clock, store, type AdminContext } from './deps.js';
-import { httpRoute, json } from './http.js';
-import { preauthBody, xmppServerRoute } from './xmppServer.js';
+import { preauth } from '../lib/invites/serverModule.js';
+import { clock, store, type AdminContext } from './wiring/deps.js';
+import { httpRoute, json } from './http/route.js';
+import { preauthBody, xmppServerRoute } from './http/xmppServerRoute.js';
 
 /** `POST /xmpp/preauth`: a module checks an app's token (never consumes it). */
 export const handler = httpRoute(

@@ -1,9 +1,9 @@
-import { moduleRegister } from '../lib/invites/xmppServer.js';
-import { cfg, clock, store, type AdminContext } from './deps.js';
-import { httpRoute, json } from './http.js';
-import { logger } from './observability.js';
-import { claimKey, registrationLocks as locks, xmpp } from './xmpp.js';
-import { xmppRegisterBody, xmppServerRoute } from './xmppServer.js';
+import { moduleRegister } from '../lib/invites/serverModule.js';
+import { cfg, clock, store, type AdminContext } from './wiring/deps.js';
+import { httpRoute, json } from './http/route.js';
+import { logger } from './wiring/observability.js';
+import { claimKey, registrationLocks as locks, xmpp } from './wiring/xmpp.js';
+import { xmppRegisterBody, xmppServerRoute } from './http/xmppServerRoute.js';
 
 /** `POST /xmpp/register`: in-band registration, handed to redeem (with a token) or open registration. */
 export const handler = httpRoute(

@@ -1,8 +1,8 @@
-import { spendContactInvite } from '../lib/invites/xmppServer.js';
-import { clock, store, type AdminContext } from './deps.js';
-import { httpRoute, json } from './http.js';
-import { logger } from './observability.js';
-import { subscribeBody, xmppServerRoute } from './xmppServer.js';
+import { spendContactInvite } from '../lib/invites/serverModule.js';
+import { clock, store, type AdminContext } from './wiring/deps.js';
+import { httpRoute, json } from './http/route.js';
+import { logger } from './wiring/observability.js';
+import { subscribeBody, xmppServerRoute } from './http/xmppServerRoute.js';
 
 /** `POST /xmpp/subscribe` (XEP-0379): an existing account subscribed to the inviter with the token. */
 export const handler = httpRoute(

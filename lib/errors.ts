@@ -1,5 +1,5 @@
 /**
- * Errors are values with stable codes. `functions/http.ts` is the one place
+ * Errors are values with stable codes. `functions/http/route.ts` is the one place
  * that maps them to HTTP statuses; nothing in `lib/` knows about HTTP.
  */
 export const ErrorCodes = [

@@ -19,7 +19,7 @@ import { loadConfig } from '../lib/config.js';
 import { isInviteError } from '../lib/errors.js';
 import { revokeInvite } from '../lib/invites/adminInvites.js';
 import type { Actor } from '../lib/invites/actor.js';
-import { issueInvite } from '../lib/invites/issueInvite.js';
+import { issueInvite } from '../lib/invites/issue.js';
 import type { ApiKey } from '../lib/ports/ApiKeyStore.js';
 import { systemClock } from '../lib/ports/Clock.js';
 

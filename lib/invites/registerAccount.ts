@@ -5,7 +5,7 @@ import type { Clock } from '../ports/Clock.js';
 import type { RegistrationLocks } from '../ports/RegistrationLocks.js';
 import type { ProvisionerRegistry } from '../ports/XmppProvisioner.js';
 import { checkPassword } from './password.js';
-import { CLAIM_LEASE_SECONDS } from './redeemInvite.js';
+import { CLAIM_LEASE_SECONDS } from './redeem.js';
 
 export interface RegisterDeps {
   xmpp: ProvisionerRegistry;

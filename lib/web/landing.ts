@@ -1,10 +1,10 @@
 import QRCode from 'qrcode';
 import { inAppInvites, type Config } from '../config.js';
 import { isInviteError, type ErrorCode } from '../errors.js';
-import { findLiveInvite } from '../invites/checkInvite.js';
+import { findLiveInvite } from '../invites/lookup.js';
 import { inviteStatus, usesLeft, type Invite } from '../invites/Invite.js';
 import { checkPassword } from '../invites/password.js';
-import { redeemInvite } from '../invites/redeemInvite.js';
+import { redeemInvite } from '../invites/redeem.js';
 import { inviteUri } from '../invites/uris.js';
 import { normalizeLocalpart, usernamePolicy } from '../jid.js';
 import type { Clock } from '../ports/Clock.js';

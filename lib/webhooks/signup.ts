@@ -3,7 +3,7 @@ import { InviteError } from '../errors.js';
 import { formatJid, parseBareJid } from '../jid.js';
 import type { Actor } from '../invites/actor.js';
 import type { Invite } from '../invites/Invite.js';
-import { issueInvite, type IssueDeps, type IssueInput } from '../invites/issueInvite.js';
+import { issueInvite, type IssueDeps, type IssueInput } from '../invites/issue.js';
 import { inviteUri, landingUrl } from '../invites/uris.js';
 import { iso } from '../invites/views.js';
 import type { SignupEventStore } from '../ports/SignupEventStore.js';

@@ -8,9 +8,9 @@ import { createApiKey } from '../../lib/apiKeys/apiKeys.js';
 import { loadConfig } from '../../lib/config.js';
 import { InviteError } from '../../lib/errors.js';
 import type { Actor } from '../../lib/invites/actor.js';
-import { issueInvite } from '../../lib/invites/issueInvite.js';
+import { issueInvite } from '../../lib/invites/issue.js';
 import { systemClock, type Clock } from '../../lib/ports/Clock.js';
-import type { HttpEvent, HttpResult } from '../../functions/http.js';
+import type { HttpEvent, HttpResult } from '../../functions/http/route.js';
 import { httpEvent, invoke, lambdaContext } from '../support/lambda.js';
 import { api, documentClientForStack, issue, uniqueName, useStackEnv } from '../support/stack.js';
 

@@ -2,7 +2,7 @@
  * A corpus of malformed and hostile requests to every invite route, over HTTP
  * against the shared stack. Every answer must be a documented error: no 5xx,
  * a JSON body whose `error` is one of lib/errors.ts's codes with the status
- * functions/http.ts maps it to. The one answer that is not ours is the
+ * functions/http/route.ts maps it to. The one answer that is not ours is the
  * gateway's own 404 for a route or method that does not exist (API Gateway
  * answers `{"message":"Not Found"}`, serverless-offline its "route not
  * found"): allowed only for requests the corpus marks as such.
@@ -15,7 +15,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { STATUS } from '../../functions/http.js';
+import { STATUS } from '../../functions/http/route.js';
 import { DynamoDBApiKeyStore } from '../../lib/adapters/dynamodb/DynamoDBApiKeyStore.js';
 import type { ProsodyProvisioner } from '../../lib/adapters/xmpp/ProsodyProvisioner.js';
 import { createApiKey } from '../../lib/apiKeys/apiKeys.js';

@@ -6,8 +6,8 @@ import { ProvisionerRegistryFromConfig } from '../../lib/adapters/xmpp/Provision
 import { loadConfig, type Config } from '../../lib/config.js';
 import { claimKeyResolver } from '../../lib/adapters/aws/secrets.js';
 import type { Actor } from '../../lib/invites/actor.js';
-import { issueInvite, type IssueInput } from '../../lib/invites/issueInvite.js';
-import { redeemInvite } from '../../lib/invites/redeemInvite.js';
+import { issueInvite, type IssueInput } from '../../lib/invites/issue.js';
+import { redeemInvite } from '../../lib/invites/redeem.js';
 import { systemClock } from '../../lib/ports/Clock.js';
 import type { XmppProvisioner } from '../../lib/ports/XmppProvisioner.js';
 import { startEjabberd, type LocalEjabberd } from '../../scripts/local/ejabberd.js';

@@ -10,7 +10,7 @@ import type { ProsodyProvisioner } from '../../lib/adapters/xmpp/ProsodyProvisio
 import { invoke } from '../support/lambda.js';
 import { DynamoDBInviteStore } from '../../lib/adapters/dynamodb/DynamoDBInviteStore.js';
 import { loadConfig } from '../../lib/config.js';
-import { issueInvite, type IssueInput } from '../../lib/invites/issueInvite.js';
+import { issueInvite, type IssueInput } from '../../lib/invites/issue.js';
 import { adminView } from '../../lib/invites/views.js';
 import { systemClock } from '../../lib/ports/Clock.js';
 import { canLogin, documentClientForStack, prosodyAdmin, stack, uniqueName, useStackEnv } from '../support/stack.js';
@@ -48,7 +48,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await admin.close();
-  const { xmpp } = await import('../../functions/xmpp.js');
+  const { xmpp } = await import('../../functions/wiring/xmpp.js');
   await xmpp.close();
 });
 

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DynamoDBInviteStore } from '../../lib/adapters/dynamodb/DynamoDBInviteStore.js';
 import { ProsodyProvisioner } from '../../lib/adapters/xmpp/ProsodyProvisioner.js';
 import { loadConfig } from '../../lib/config.js';
-import { issueInvite, type IssueInput } from '../../lib/invites/issueInvite.js';
+import { issueInvite, type IssueInput } from '../../lib/invites/issue.js';
 import { passwordFingerprint } from '../../lib/invites/password.js';
 import { systemClock } from '../../lib/ports/Clock.js';
 import { startProsody, type LocalProsody } from '../../scripts/local/prosody.js';

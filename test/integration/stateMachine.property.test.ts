@@ -15,9 +15,9 @@ import { DynamoDBInviteStore } from '../../lib/adapters/dynamodb/DynamoDBInviteS
 import { InviteError, isInviteError } from '../../lib/errors.js';
 import type { Actor } from '../../lib/invites/actor.js';
 import { revokeInvite } from '../../lib/invites/adminInvites.js';
-import { findLiveInvite } from '../../lib/invites/checkInvite.js';
-import { issueInvite } from '../../lib/invites/issueInvite.js';
-import { redeemInvite } from '../../lib/invites/redeemInvite.js';
+import { findLiveInvite } from '../../lib/invites/lookup.js';
+import { issueInvite } from '../../lib/invites/issue.js';
+import { redeemInvite } from '../../lib/invites/redeem.js';
 import type { Clock } from '../../lib/ports/Clock.js';
 import type { ProvisionerRegistry, RosterItem, RosterLink, XmppProvisioner } from '../../lib/ports/XmppProvisioner.js';
 import { documentClientForStack, stack, uniqueName } from '../support/stack.js';

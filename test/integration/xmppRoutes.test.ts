@@ -3,7 +3,7 @@ import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDBApiKeyStore } from '../../lib/adapters/dynamodb/DynamoDBApiKeyStore.js';
 import { DynamoDBInviteStore } from '../../lib/adapters/dynamodb/DynamoDBInviteStore.js';
-import { spendContactInvite } from '../../lib/invites/xmppServer.js';
+import { spendContactInvite } from '../../lib/invites/serverModule.js';
 import { createApiKey } from '../../lib/apiKeys/apiKeys.js';
 import { systemClock } from '../../lib/ports/Clock.js';
 import { invoke } from '../support/lambda.js';

@@ -10,7 +10,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { InviteError } from '../../lib/errors.js';
-import { errorBody } from '../../functions/http.js';
+import { errorBody } from '../../functions/http/route.js';
 import { XmppAuthError, XmppConnection } from '../../lib/adapters/xmpp/XmppConnection.js';
 import { EjabberdProvisioner } from '../../lib/adapters/xmpp/EjabberdProvisioner.js';
 import { makeTestPki, startFakeXmppServer, type FakeXmppOptions, type FakeXmppServer, type TestPki } from '../support/fakeXmppServer.js';

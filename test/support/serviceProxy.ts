@@ -169,7 +169,7 @@ export const startInProcessService = async (env: Record<string, string>): Promis
     modules.set(file, (await import(pathToFileURL(join(ROOT, `${file}.ts`)).href)) as Record<string, unknown>);
   }
   // Same module graph as the handlers: the provisioner registry they share.
-  const shared = (await import(pathToFileURL(join(ROOT, 'functions/xmpp.ts')).href)) as Record<string, unknown>;
+  const shared = (await import(pathToFileURL(join(ROOT, 'functions/wiring/xmpp.ts')).href)) as Record<string, unknown>;
   const server = createHttpServer(async (req, res) => {
     try {
       const url = new URL(req.url ?? '/', 'http://localhost');

@@ -7,9 +7,9 @@ import { describe, expect, it } from 'vitest';
 import { createApiKey } from '../../lib/apiKeys/apiKeys.js';
 import { ErrorCodes, InviteError } from '../../lib/errors.js';
 import type { ApiKey, ApiKeyStore } from '../../lib/ports/ApiKeyStore.js';
-import { adminAuth, type AdminContext } from '../../functions/deps.js';
-import { STATUS, httpRoute, json } from '../../functions/http.js';
-import { xmppServerAuth } from '../../functions/xmppServer.js';
+import { adminAuth, type AdminContext } from '../../functions/wiring/deps.js';
+import { STATUS, httpRoute, json } from '../../functions/http/route.js';
+import { xmppServerAuth } from '../../functions/http/xmppServerRoute.js';
 import { invoke } from '../support/lambda.js';
 
 class MemoryKeys implements ApiKeyStore {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { ErrorCodes } from '../../lib/errors.js';
-import { STATUS } from '../../functions/http.js';
+import { STATUS } from '../../functions/http/route.js';
 
 const root = new URL('../../', import.meta.url);
 const openapi = parse(readFileSync(new URL('openapi.yaml', root), 'utf8'));

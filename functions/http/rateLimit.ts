@@ -1,14 +1,14 @@
 import type { MiddlewareObj } from '@middy/core';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { enforceRateLimits, tokenRateKey, type RateRule } from '../lib/abuse/rateLimit.js';
-import { DynamoDBRateLimiter } from '../lib/adapters/dynamodb/DynamoDBRateLimiter.js';
-import type { PublicRoute, RateLimits } from '../lib/config.js';
-import { isInviteError } from '../lib/errors.js';
-import type { Clock } from '../lib/ports/Clock.js';
-import type { RateLimiter } from '../lib/ports/RateLimiter.js';
-import { isWellFormedToken } from '../lib/token.js';
-import { cfg, clock as systemClock } from './deps.js';
-import { pathParam, type HttpEvent, type HttpResult } from './http.js';
+import { enforceRateLimits, tokenRateKey, type RateRule } from '../../lib/abuse/rateLimit.js';
+import { DynamoDBRateLimiter } from '../../lib/adapters/dynamodb/DynamoDBRateLimiter.js';
+import type { PublicRoute, RateLimits } from '../../lib/config.js';
+import { isInviteError } from '../../lib/errors.js';
+import type { Clock } from '../../lib/ports/Clock.js';
+import type { RateLimiter } from '../../lib/ports/RateLimiter.js';
+import { isWellFormedToken } from '../../lib/token.js';
+import { cfg, clock as systemClock } from '../wiring/deps.js';
+import { pathParam, type HttpEvent, type HttpResult } from './route.js';
 
 let sharedLimiter: RateLimiter | undefined;
 const defaultLimiter = () => (sharedLimiter ??= new DynamoDBRateLimiter({ tableName: cfg.tableName }));

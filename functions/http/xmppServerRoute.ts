@@ -4,12 +4,12 @@
  * per end-user address and per token taken from the body.
  */
 import type { MiddlewareObj } from '@middy/core';
-import { authenticate } from '../lib/apiKeys/apiKeys.js';
-import type { PublicRoute } from '../lib/config.js';
-import type { ApiKeyStore } from '../lib/ports/ApiKeyStore.js';
-import { moduleDomain } from '../lib/invites/xmppServer.js';
-import { apiKeyStore, type AdminContext } from './deps.js';
-import type { HttpEvent, HttpResult } from './http.js';
+import { authenticate } from '../../lib/apiKeys/apiKeys.js';
+import type { PublicRoute } from '../../lib/config.js';
+import type { ApiKeyStore } from '../../lib/ports/ApiKeyStore.js';
+import { moduleDomain } from '../../lib/invites/serverModule.js';
+import { apiKeyStore, type AdminContext } from '../wiring/deps.js';
+import type { HttpEvent, HttpResult } from './route.js';
 import { failedLookupMetric, rateLimit } from './rateLimit.js';
 
 /** Before parsing: only an xmpp-server key gets in (an API key is 403, no key 401). */

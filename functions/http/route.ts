@@ -7,9 +7,9 @@ import validator from '@middy/validator';
 import { transpileSchema } from '@middy/validator/transpile';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { config } from '../lib/config.js';
-import { InviteError, isInviteError, redactError, type ErrorCode } from '../lib/errors.js';
-import { logger } from './observability.js';
+import { config } from '../../lib/config.js';
+import { InviteError, isInviteError, redactError, type ErrorCode } from '../../lib/errors.js';
+import { logger } from '../wiring/observability.js';
 
 /** The one place domain errors become HTTP. */
 export const STATUS: Record<ErrorCode, number> = {

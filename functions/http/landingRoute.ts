@@ -1,9 +1,9 @@
 import type { MiddlewareObj } from '@middy/core';
 import httpUrlencodeBodyParser from '@middy/http-urlencode-body-parser';
-import { errorPage, type WebPage } from '../lib/web/landing.js';
-import { PAGE_HEADERS } from '../lib/web/headers.js';
-import { cfg, clock, store } from './deps.js';
-import { STATUS, type HttpEvent, type HttpResult, type RouteOptions } from './http.js';
+import { errorPage, type WebPage } from '../../lib/web/landing.js';
+import { PAGE_HEADERS } from '../../lib/web/headers.js';
+import { cfg, clock, store } from '../wiring/deps.js';
+import { STATUS, type HttpEvent, type HttpResult, type RouteOptions } from './route.js';
 
 /** What both landing functions share: dependencies, the HTML response, the route options. */
 export const landingDeps = { store, clock, config: cfg };
@@ -11,7 +11,7 @@ export const landingDeps = { store, clock, config: cfg };
 // Its types expect a JSON event; it only turns the form body into an object.
 export const formBody = httpUrlencodeBodyParser() as unknown as MiddlewareObj<HttpEvent, HttpResult>;
 
-export const html = (page: WebPage, headers: Record<string, string> = {}): HttpResult => ({
+export const htmlResponse = (page: WebPage, headers: Record<string, string> = {}): HttpResult => ({
   statusCode: page.error ? STATUS[page.error] : 200,
   headers: {
     ...PAGE_HEADERS,
@@ -27,5 +27,5 @@ export const landingRoute: RouteOptions = {
   // Permissions-Policy without names browsers reject (lib/web/headers.ts).
   // The token is in the URL: no referrer may carry it to the app stores.
   securityHeaders: { contentSecurityPolicy: false, permissionsPolicy: false, referrerPolicy: { policy: 'no-referrer' } },
-  errorResponse: (error, _status, headers) => html(errorPage(error.code), headers),
+  errorResponse: (error, _status, headers) => htmlResponse(errorPage(error.code), headers),
 };

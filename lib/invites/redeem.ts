@@ -6,7 +6,7 @@ import type { ClaimKind, ClaimRecord, InviteStore } from '../ports/InviteStore.j
 import type { ProvisionerRegistry, XmppProvisioner } from '../ports/XmppProvisioner.js';
 import { hashToken, isWellFormedToken } from '../token.js';
 import { inviteStatus, statusError, type Invite } from './Invite.js';
-import { assertResettable } from './issueInvite.js';
+import { assertResettable } from './issue.js';
 import { checkPassword, fingerprintMatches, passwordFingerprint } from './password.js';
 
 /**

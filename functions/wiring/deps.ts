@@ -1,13 +1,13 @@
 import type { MiddlewareObj } from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { authenticate } from '../lib/apiKeys/apiKeys.js';
-import { DynamoDBApiKeyStore } from '../lib/adapters/dynamodb/DynamoDBApiKeyStore.js';
-import { DynamoDBInviteStore } from '../lib/adapters/dynamodb/DynamoDBInviteStore.js';
-import { config } from '../lib/config.js';
-import type { Actor } from '../lib/invites/actor.js';
-import type { ApiKeyStore } from '../lib/ports/ApiKeyStore.js';
-import { systemClock } from '../lib/ports/Clock.js';
-import type { HttpEvent, HttpResult } from './http.js';
+import { authenticate } from '../../lib/apiKeys/apiKeys.js';
+import { DynamoDBApiKeyStore } from '../../lib/adapters/dynamodb/DynamoDBApiKeyStore.js';
+import { DynamoDBInviteStore } from '../../lib/adapters/dynamodb/DynamoDBInviteStore.js';
+import { config } from '../../lib/config.js';
+import type { Actor } from '../../lib/invites/actor.js';
+import type { ApiKeyStore } from '../../lib/ports/ApiKeyStore.js';
+import { systemClock } from '../../lib/ports/Clock.js';
+import type { HttpEvent, HttpResult } from '../http/route.js';
 
 /** Built once per container, reused by every invocation. */
 export const cfg = config();

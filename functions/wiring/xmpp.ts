@@ -1,6 +1,6 @@
-import { ProvisionerRegistryFromConfig } from '../lib/adapters/xmpp/ProvisionerRegistry.js';
-import { DynamoDBRegistrationLocks } from '../lib/adapters/dynamodb/DynamoDBRegistrationLocks.js';
-import { claimKeyResolver } from '../lib/adapters/aws/secrets.js';
+import { ProvisionerRegistryFromConfig } from '../../lib/adapters/xmpp/ProvisionerRegistry.js';
+import { DynamoDBRegistrationLocks } from '../../lib/adapters/dynamodb/DynamoDBRegistrationLocks.js';
+import { claimKeyResolver } from '../../lib/adapters/aws/secrets.js';
 import { cfg } from './deps.js';
 
 /** One registry (and so one warm admin connection per server) per container. */
