@@ -6,8 +6,7 @@ import type { InviteStore } from '../ports/InviteStore.js';
 import { generateToken, hashToken } from '../token.js';
 import { assertDomainInScope, assertMayIssueReset, assertMayNameInviter, type Actor } from './actor.js';
 import { InviteTypes, type Invite, type InviteType } from './Invite.js';
-import { inviteUri, landingUrl } from './uris.js';
-import { iso } from './views.js';
+import { issuedView } from './views.js';
 
 export interface IssueInput {
   type?: InviteType;
@@ -157,22 +156,6 @@ export const issueInvite = async (deps: IssueDeps, actor: Actor, input: IssueInp
   return {
     invite,
     token,
-    view: {
-      id: invite.id,
-      token,
-      type,
-      domain,
-      inviter: inviter ?? null,
-      username: username ?? null,
-      uri: inviteUri({ type, domain, inviter, username, token }),
-      landingUrl: landingUrl(config.baseUrl, token),
-      createdAt: iso(now),
-      expiresAt: iso(invite.expiresAt),
-      maxUses,
-      uses: 0,
-      groups,
-      roles,
-      note: input.note ?? null,
-    },
+    view: issuedView(invite, token, config.baseUrl),
   };
 };

@@ -2,7 +2,7 @@ import { InviteError } from '../errors.js';
 import type { Clock } from '../ports/Clock.js';
 import type { InviteStore } from '../ports/InviteStore.js';
 import { hashToken, isWellFormedToken } from '../token.js';
-import { inviteStatus, statusError, type Invite } from './Invite.js';
+import { inviteStatus, statusError, type Invite, type InviteStatus } from './Invite.js';
 
 export interface CheckDeps {
   store: InviteStore;
@@ -10,14 +10,23 @@ export interface CheckDeps {
 }
 
 /**
- * Validates a token without consuming it (Prosody's `get()`): returns the
- * live invite or throws `token-invalid|expired|used|revoked`.
+ * The one way a token is read (check, redeem, the landing page, the server
+ * module): its invite and that invite's status now, or `token-invalid`. A
+ * malformed token never reaches the store.
  */
-export const findLiveInvite = async ({ store, clock }: CheckDeps, token: unknown): Promise<Invite> => {
+export const lookupInvite = async ({ store, clock }: CheckDeps, token: unknown): Promise<{ invite: Invite; status: InviteStatus }> => {
   if (!isWellFormedToken(token)) throw new InviteError('token-invalid', 'no such invite');
   const invite = await store.get(hashToken(token));
   if (!invite) throw new InviteError('token-invalid', 'no such invite');
-  const status = inviteStatus(invite, clock.now());
+  return { invite, status: inviteStatus(invite, clock.now()) };
+};
+
+/**
+ * Validates a token without consuming it (Prosody's `get()`): returns the
+ * live invite or throws `token-invalid|expired|used|revoked`.
+ */
+export const findLiveInvite = async (deps: CheckDeps, token: unknown): Promise<Invite> => {
+  const { invite, status } = await lookupInvite(deps, token);
   if (status !== 'valid') throw statusError(status);
   return invite;
 };

@@ -4,10 +4,10 @@ import { LOCALPART_MAX_BYTES, normalizeLocalpart, usernamePolicy } from '../jid.
 import type { Clock } from '../ports/Clock.js';
 import type { ClaimKind, ClaimRecord, InviteStore } from '../ports/InviteStore.js';
 import type { ProvisionerRegistry, XmppProvisioner } from '../ports/XmppProvisioner.js';
-import { hashToken, isWellFormedToken } from '../token.js';
-import { inviteStatus, statusError, type Invite } from './Invite.js';
+import { statusError, type Invite } from './Invite.js';
 import { assertResettable } from './issue.js';
 import { checkPassword, fingerprintMatches, passwordFingerprint } from './password.js';
+import { lookupInvite } from './lookup.js';
 
 /**
  * How long a claim belongs to the request that made it. Longer than the redeem
@@ -54,10 +54,7 @@ export interface RedeemResult {
  */
 export const redeemInvite = async (deps: RedeemDeps, token: unknown, input: RedeemInput): Promise<RedeemResult> => {
   const { store, clock, config } = deps;
-  if (!isWellFormedToken(token)) throw new InviteError('token-invalid', 'no such invite');
-  const invite = await store.get(hashToken(token));
-  if (!invite) throw new InviteError('token-invalid', 'no such invite');
-  const status = inviteStatus(invite, clock.now());
+  const { invite, status } = await lookupInvite(deps, token);
   // A used-up invite may still be the one a retry completed: the claim decides.
   if (status === 'revoked' || status === 'expired') throw statusError(status);
 

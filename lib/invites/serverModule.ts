@@ -11,15 +11,14 @@ import { InviteError } from '../errors.js';
 import { formatJid, normalizeDomain, parseBareJid } from '../jid.js';
 import type { Clock } from '../ports/Clock.js';
 import type { InviteStore } from '../ports/InviteStore.js';
-import { hashToken, isWellFormedToken } from '../token.js';
 import { assertDomainInScope, type Actor } from './actor.js';
 import { findLiveInvite } from './lookup.js';
 import type { Invite } from './Invite.js';
 import { issueInvite, type IssueDeps } from './issue.js';
 import { redeemInvite, type RedeemDeps } from './redeem.js';
 import { registerAccount, type RegisterDeps } from './registerAccount.js';
-import { iso } from './views.js';
-import { usesLeft } from './Invite.js';
+import { publicView } from './views.js';
+import { lookupInvite } from './lookup.js';
 
 /** The domain a module call acts for: one the key is scoped to. */
 export const moduleDomain = (actor: Actor, raw: unknown): string => {
@@ -44,15 +43,8 @@ const sameDomain = (invite: Invite, domain: string): Invite => {
 /** `POST /xmpp/preauth`: the token's invite, never consumed. */
 export const preauth = async (deps: { store: InviteStore; clock: Clock }, actor: Actor, input: { token?: unknown; domain?: unknown }) => {
   const domain = moduleDomain(actor, input.domain);
-  const invite = sameDomain(await findLiveInvite(deps, input.token), domain);
-  return {
-    type: invite.type,
-    domain: invite.domain,
-    inviter: invite.inviter ?? null,
-    username: invite.username ?? null,
-    expiresAt: iso(invite.expiresAt),
-    usesLeft: usesLeft(invite),
-  };
+  // What anyone holding the token may learn: the same public view as GET /invites/{token}.
+  return publicView(sameDomain(await findLiveInvite(deps, input.token), domain));
 };
 
 export interface ModuleRegisterInput {
@@ -80,10 +72,7 @@ export const moduleRegister = async (
   }
   // Redeem reads the invite itself (a used-up one may be a retry it answers
   // again); only the domain is checked here first.
-  if (!isWellFormedToken(input.token)) throw new InviteError('token-invalid', 'no such invite');
-  const invite = await deps.store.get(hashToken(input.token));
-  if (!invite) throw new InviteError('token-invalid', 'no such invite');
-  sameDomain(invite, domain);
+  sameDomain((await lookupInvite(deps, input.token)).invite, domain);
   const result = await redeemInvite(deps, input.token, { username: input.username, password: input.password });
   return { jid: result.jid, outcome: result.outcome, inviteId: result.invite.id, replayed: result.replayed, warnings: result.warnings };
 };
@@ -101,10 +90,9 @@ export const spendContactInvite = async (
   const domain = moduleDomain(actor, input.domain);
   const contact = formatJid(parseBareJid(input.contact));
   const subscriber = formatJid(parseBareJid(input.subscriber));
-  if (!isWellFormedToken(input.token)) throw new InviteError('token-invalid', 'no such invite');
-  const invite = await deps.store.get(hashToken(input.token));
+  const { invite } = await lookupInvite(deps, input.token);
   // Only a roster invite of this very contact approves a subscription to it.
-  if (!invite || invite.domain !== domain || invite.type !== 'contact' || invite.inviter !== contact) {
+  if (invite.domain !== domain || invite.type !== 'contact' || invite.inviter !== contact) {
     throw new InviteError('token-invalid', 'no such invite');
   }
   if (subscriber === contact) throw new InviteError('jid-invalid', 'the inviter cannot subscribe to itself');

@@ -1,5 +1,6 @@
 import { inviteStatus, usesLeft, type Invite } from './Invite.js';
 import type { RedemptionRecord } from '../ports/InviteStore.js';
+import { inviteUri, landingUrl } from './uris.js';
 
 const iso = (epochSeconds: number | undefined) => (epochSeconds === undefined ? undefined : new Date(epochSeconds * 1000).toISOString());
 
@@ -38,3 +39,27 @@ export const publicView = (invite: Invite) => ({
 });
 
 export { iso };
+
+/**
+ * A new invite as its issuer sees it, once: the only view with the token.
+ * `POST /invites`, the signup webhook and invites made from an app all answer it.
+ */
+export const issuedView = (invite: Invite, token: string, baseUrl: string) => ({
+  id: invite.id,
+  token,
+  type: invite.type,
+  domain: invite.domain,
+  inviter: invite.inviter ?? null,
+  username: invite.username ?? null,
+  uri: inviteUri({ type: invite.type, domain: invite.domain, inviter: invite.inviter, username: invite.username, token }),
+  landingUrl: landingUrl(baseUrl, token),
+  createdAt: iso(invite.createdAt) as string,
+  expiresAt: iso(invite.expiresAt) as string,
+  maxUses: invite.maxUses,
+  uses: invite.uses,
+  groups: invite.groups,
+  roles: invite.roles,
+  note: invite.note ?? null,
+  source: invite.source,
+});
+export type IssuedView = ReturnType<typeof issuedView>;

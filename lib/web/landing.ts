@@ -2,7 +2,7 @@ import QRCode from 'qrcode';
 import { inAppInvites, type Config } from '../config.js';
 import { isInviteError, type ErrorCode } from '../errors.js';
 import { findLiveInvite } from '../invites/lookup.js';
-import { inviteStatus, usesLeft, type Invite } from '../invites/Invite.js';
+import { usesLeft, type Invite } from '../invites/Invite.js';
 import { checkPassword } from '../invites/password.js';
 import { redeemInvite } from '../invites/redeem.js';
 import { inviteUri } from '../invites/uris.js';
@@ -10,10 +10,10 @@ import { normalizeLocalpart, usernamePolicy } from '../jid.js';
 import type { Clock } from '../ports/Clock.js';
 import type { InviteStore } from '../ports/InviteStore.js';
 import type { ProvisionerRegistry } from '../ports/XmppProvisioner.js';
-import { hashToken, isWellFormedToken } from '../token.js';
 import { escapeHtml } from './html.js';
 import { donePage, invitePage, statusPage, type FieldName, type FormState, type StatusKind } from './pages.js';
 import { en, type Texts } from './texts.js';
+import { lookupInvite } from '../invites/lookup.js';
 
 export interface LandingDeps {
   store: InviteStore;
@@ -138,10 +138,13 @@ const checkForm = (deps: LandingDeps, invite: Invite, form: LandingForm): Partia
  */
 export const submitInviteForm = async (deps: SubmitDeps, token: unknown, form: LandingForm): Promise<WebPage> => {
   const t = deps.texts ?? en;
-  if (!isWellFormedToken(token)) return errorPage('token-invalid', t);
-  const invite = await deps.store.get(hashToken(token));
-  if (!invite) return errorPage('token-invalid', t);
-  const status = inviteStatus(invite, deps.clock.now());
+  const found = await lookupInvite(deps, token).catch((e: unknown) => {
+    if (isInviteError(e) && e.code === 'token-invalid') return undefined;
+    throw e;
+  });
+  if (!found) return errorPage('token-invalid', t);
+  const { invite, status } = found;
+  const wellFormed = token as string;
   if (status === 'expired' || status === 'revoked') return errorPage(`token-${status}`, t);
 
   const typed = invite.username ? undefined : str(form.username);
@@ -151,7 +154,7 @@ export const submitInviteForm = async (deps: SubmitDeps, token: unknown, form: L
     // A used-up invite has no form to correct.
     if (status === 'used') return errorPage('token-used', t);
     const errors = Object.fromEntries(fields.map((f) => [f, problems[f]?.text]));
-    return renderInvite(deps, invite, token, { username: typed, errors }, problems[fields[0] as FieldName]?.code);
+    return renderInvite(deps, invite, wellFormed, { username: typed, errors }, problems[fields[0] as FieldName]?.code);
   }
 
   try {
@@ -174,7 +177,7 @@ export const submitInviteForm = async (deps: SubmitDeps, token: unknown, form: L
     if (!isInviteError(e)) throw e;
     if (STATUS_PAGES.includes(e.code)) return errorPage(e.code, t);
     const again = (errors: FormState['errors'], alert?: string) =>
-      renderInvite(deps, invite, token, { username: typed, errors, ...(alert ? { alert } : {}) }, e.code);
+      renderInvite(deps, invite, wellFormed, { username: typed, errors, ...(alert ? { alert } : {}) }, e.code);
     const jid = `${invite.username ?? normalizeLocalpart(typed ?? '', usernamePolicy(deps.config))}@${invite.domain}`;
     switch (e.code) {
       case 'username-taken':

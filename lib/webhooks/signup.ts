@@ -4,8 +4,7 @@ import { formatJid, parseBareJid } from '../jid.js';
 import type { Actor } from '../invites/actor.js';
 import type { Invite } from '../invites/Invite.js';
 import { issueInvite, type IssueDeps, type IssueInput } from '../invites/issue.js';
-import { inviteUri, landingUrl } from '../invites/uris.js';
-import { iso } from '../invites/views.js';
+import { type IssuedView, issuedView } from '../invites/views.js';
 import type { SignupEventStore } from '../ports/SignupEventStore.js';
 import { TOKEN_BYTES, hashToken, sha256 } from '../token.js';
 import type { SignupSource } from './settings.js';
@@ -40,7 +39,7 @@ export interface SignupRequest {
   body: Uint8Array;
 }
 
-export type SignupView = ReturnType<typeof signupView>;
+export type SignupView = IssuedView;
 
 export interface SignupResult {
   /** True when this answered a delivery already processed. */
@@ -61,21 +60,8 @@ export const deriveInviteToken = (secret: string, source: string, eventId: strin
     .subarray(0, TOKEN_BYTES)
     .toString('base64url');
 
-export const signupView = (invite: Invite, token: string, baseUrl: string) => ({
-  id: invite.id,
-  token,
-  type: invite.type,
-  domain: invite.domain,
-  inviter: invite.inviter ?? null,
-  username: invite.username ?? null,
-  uri: inviteUri({ type: invite.type, domain: invite.domain, inviter: invite.inviter, username: invite.username, token }),
-  landingUrl: landingUrl(baseUrl, token),
-  createdAt: iso(invite.createdAt) as string,
-  expiresAt: iso(invite.expiresAt) as string,
-  maxUses: invite.maxUses,
-  groups: invite.groups,
-  source: invite.source,
-});
+/** A delivery is answered with the one view of an issued invite. */
+export const signupView = issuedView;
 
 type Payload = Record<string, unknown>;
 

@@ -4,7 +4,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { tmpdir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, portOpen, sleep, startChild, waitFor, type Child } from './process.js';
+import { freePort, portOpen, sleep, startChild, waitFor, type Child, selfSignedCertificate } from './process.js';
 
 export interface LocalEjabberd {
   domain: string;
@@ -275,29 +275,7 @@ export const startEjabberd = async (options: EjabberdOptions = {}): Promise<Loca
   const node = `xmppinvites${randomBytes(4).toString('hex')}@localhost`;
   const cert = join(dir, 'cert.pem');
   const key = join(dir, 'key.pem');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-days',
-      '3650',
-      '-subj',
-      `/CN=${domain}`,
-      '-addext',
-      `subjectAltName=DNS:${domain}`,
-      '-keyout',
-      key,
-      '-out',
-      cert,
-    ],
-    { stdio: 'ignore' }
-  );
+  selfSignedCertificate(domain, key, cert);
   let invites = options.invites;
   if (invites) {
     // In the instance directory, which the ejabberd user can read (chown below).

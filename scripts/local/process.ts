@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { createServer, connect } from 'node:net';
 
 /** A free loopback port (the OS picks it). */
@@ -87,4 +87,11 @@ export const startChild = (command: string, args: string[], options: SpawnOption
       clearTimeout(timer);
     },
   };
+};
+
+/** A self-signed certificate for a private server's domain (EC P-256, ten years), as PEM files. */
+export const selfSignedCertificate = (domain: string, keyFile: string, certFile: string): void => {
+  const subject = ['-subj', `/CN=${domain}`, '-addext', `subjectAltName=DNS:${domain}`];
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '3650'];
+  execFileSync('openssl', ['req', '-x509', ...ec, ...subject, '-keyout', keyFile, '-out', certFile], { stdio: 'ignore' });
 };

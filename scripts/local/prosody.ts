@@ -3,7 +3,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, portOpen, startChild, waitFor } from './process.js';
+import { freePort, portOpen, startChild, waitFor, selfSignedCertificate } from './process.js';
 
 export interface LocalProsody {
   domain: string;
@@ -80,29 +80,7 @@ export const startProsody = async (options: ProsodyOptions = {}): Promise<LocalP
   const key = join(dir, 'certs', `${domain}.key`);
   const crt = join(dir, 'certs', `${domain}.crt`);
   if (!existsSync(crt)) {
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-days',
-        '3650',
-        '-subj',
-        `/CN=${domain}`,
-        '-addext',
-        `subjectAltName=DNS:${domain}`,
-        '-keyout',
-        key,
-        '-out',
-        crt,
-      ],
-      { stdio: 'ignore' }
-    );
+    selfSignedCertificate(domain, key, crt);
   }
   const invites = options.withInvites ? `"http"; "invites"; "invites_register"; "invites_api"; "register_ibr"; "invites_adhoc";` : '';
   // A copy next to the data, readable by the prosody user wherever the
