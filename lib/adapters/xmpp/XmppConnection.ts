@@ -5,69 +5,29 @@
  * - TLS cannot be stripped: off loopback, a server that offers no STARTTLS
  *   is refused before any SASL byte; certificates are verified against the
  *   system CAs plus the configured CA file, for the XMPP domain's name;
- * - our own SASL: SCRAM-SHA-256 > SCRAM-SHA-1 (see scram.ts: the server must
- *   prove it knows the password, cheap iteration counts are refused) > PLAIN,
- *   and PLAIN only inside TLS (or on loopback). xmpp.js's SASL never reads
- *   the server signature sent with <success/>, so it cannot do this;
+ * - our own SASL (sasl.ts, scram.ts): the server must prove it knows the
+ *   password, and PLAIN only inside TLS (or on loopback);
  * - our own IQ tracking, so an IQ error that arrives before send() resolves
  *   never becomes an unhandled rejection.
  */
 import type { ConnectionOptions } from 'node:tls';
 import { Client } from '@xmpp/client-core';
 import _tcp from '@xmpp/tcp';
-import ConnectionTLS from '@xmpp/tls/lib/Connection.js';
-import TlsSocket from '@xmpp/tls/lib/Socket.js';
 import _middleware from '@xmpp/middleware';
 import _streamFeatures from '@xmpp/stream-features';
 import _iqCaller from '@xmpp/iq/caller.js';
 import _resourceBinding from '@xmpp/resource-binding';
-import xml from '@xmpp/xml';
 import { InviteError } from '../../errors.js';
-import { ScramClient, ScramError, type ScramMechanism } from './scram.js';
+import { NS_SASL, authenticate, chooseMechanism } from './sasl.js';
+import { type XmlElement, XmppAuthError, stanzaError, x } from './stanzas.js';
 import { hostOf, tlsRequiredFor, trustedCas } from './tlsPolicy.js';
+import { upgradeToTls, verifiedDirectTls } from './transports.js';
+
+export { chooseMechanism } from './sasl.js';
+export { type XmlElement, XmppAuthError, XmppStanzaError, x } from './stanzas.js';
 
 const NS_TLS = 'urn:ietf:params:xml:ns:xmpp-tls';
-const NS_SASL = 'urn:ietf:params:xml:ns:xmpp-sasl';
 const NS_STREAM = 'http://etherx.jabber.org/streams';
-
-export interface XmlElement {
-  name: string;
-  attrs: Record<string, string | undefined>;
-  children: (XmlElement | string)[];
-  getChild(name: string, ns?: string): XmlElement | undefined;
-  getChildren(name: string, ns?: string): XmlElement[];
-  getChildText(name: string, ns?: string): string | null;
-  text(): string;
-}
-
-export const x = xml as (name: string, attrs?: Record<string, string | undefined>, ...children: unknown[]) => XmlElement;
-
-/** An IQ error answer, keeping its protocol fields. */
-export class XmppStanzaError extends Error {
-  public constructor(
-    public readonly condition: string,
-    public readonly type: string,
-    public readonly text?: string
-  ) {
-    super(text ? `${condition}: ${text}` : condition);
-    this.name = 'XmppStanzaError';
-  }
-}
-
-/**
- * A login that did not happen, with its SASL condition (`not-authorized`,
- * or our own refusal such as `server-signature-mismatch`). Internal: it
- * travels as the `cause` of a public `xmpp-unavailable`, never in its body.
- */
-export class XmppAuthError extends Error {
-  public constructor(
-    public readonly condition: string,
-    message: string
-  ) {
-    super(message);
-    this.name = 'XmppAuthError';
-  }
-}
 
 export interface XmppConnectionOptions {
   /** `xmpp://host:port` (STARTTLS) or `xmpps://host:port` (direct TLS). */
@@ -84,17 +44,6 @@ export interface XmppConnectionOptions {
    */
   requireTls?: boolean;
 }
-
-/** Best first; PLAIN hands the password over, so only inside TLS (or on tolerated plaintext). */
-export const chooseMechanism = (
-  offered: string[],
-  stream: { secure: boolean; requireTls: boolean }
-): ScramMechanism | 'PLAIN' | undefined => {
-  if (offered.includes('SCRAM-SHA-256')) return 'SCRAM-SHA-256';
-  if (offered.includes('SCRAM-SHA-1')) return 'SCRAM-SHA-1';
-  if (offered.includes('PLAIN') && (stream.secure || !stream.requireTls)) return 'PLAIN';
-  return undefined;
-};
 
 type Pending = { resolve: (el: XmlElement) => void; reject: (e: Error) => void; timer: NodeJS.Timeout };
 
@@ -305,161 +254,6 @@ export class XmppConnection {
     this.#rejectAll(new InviteError('xmpp-unavailable', 'lost the connection to the XMPP server', { retryAfter: 1 }));
   }
 }
-
-const stanzaError = (stanza: XmlElement): XmppStanzaError => {
-  const error = stanza.getChild('error');
-  const condition = error?.children.find((c): c is XmlElement => typeof c !== 'string' && c.name !== 'text')?.name ?? 'undefined-condition';
-  return new XmppStanzaError(condition, error?.attrs.type ?? 'cancel', error?.getChildText('text') ?? undefined);
-};
-
-/** The direct-TLS transport (`xmpps://`) of xmpp.js, with our certificate checks. */
-const verifiedDirectTls = (tlsOptions: ConnectionOptions) =>
-  class VerifiedDirectTls extends ConnectionTLS {
-    public socketParameters(service: string) {
-      const params = super.socketParameters(service);
-      return params && { ...params, ...tlsOptions };
-    }
-  };
-
-/** STARTTLS: wraps the plaintext socket; resolves only once the certificate is verified. */
-const upgradeToTls = (plain: unknown, tlsOptions: ConnectionOptions, timeoutMs: number): Promise<unknown> => {
-  const socket = new TlsSocket();
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      socket.socket?.destroy();
-      reject(new InviteError('xmpp-unavailable', 'the TLS handshake with the XMPP server timed out', { retryAfter: 5 }));
-    }, timeoutMs);
-    socket.once('connect', () => {
-      clearTimeout(timer);
-      resolve(socket);
-    });
-    socket.once('error', (cause: { code?: string }) => {
-      clearTimeout(timer);
-      // The plaintext socket must not carry anything more (not even our stream close).
-      socket.socket?.destroy();
-      (plain as { destroy?: () => void }).destroy?.();
-      reject(
-        new InviteError('xmpp-unavailable', `TLS with the XMPP server failed (${cause?.code ?? 'handshake error'})`, {
-          retryAfter: 30,
-          cause,
-        })
-      );
-    });
-    socket.connect({ ...tlsOptions, socket: plain });
-  });
-};
-
-/** Next SASL element from the server, failing on a timeout or a dropped stream. */
-const saslReader = (entity: any, timeoutMs: number) => {
-  const queue: XmlElement[] = [];
-  let waiting: { resolve: (el: XmlElement) => void; reject: (e: Error) => void } | undefined;
-  const onNonza = (el: XmlElement) => {
-    if (el.attrs.xmlns !== NS_SASL) return;
-    const w = waiting;
-    waiting = undefined;
-    if (w) w.resolve(el);
-    else queue.push(el);
-  };
-  const onGone = () => {
-    const w = waiting;
-    waiting = undefined;
-    w?.reject(new InviteError('xmpp-unavailable', 'the XMPP server closed the connection during login', { retryAfter: 5 }));
-  };
-  entity.on('nonza', onNonza);
-  entity.on('disconnect', onGone);
-  entity.on('error', onGone);
-  return {
-    next: (): Promise<XmlElement> => {
-      const queued = queue.shift();
-      if (queued) return Promise.resolve(queued);
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => {
-          waiting = undefined;
-          reject(new InviteError('xmpp-unavailable', 'the XMPP server did not answer the login in time', { retryAfter: 5 }));
-        }, timeoutMs);
-        waiting = {
-          resolve: (el) => {
-            clearTimeout(timer);
-            resolve(el);
-          },
-          reject: (e) => {
-            clearTimeout(timer);
-            reject(e);
-          },
-        };
-      });
-    },
-    close: () => {
-      onGone();
-      entity.removeListener('nonza', onNonza);
-      entity.removeListener('disconnect', onGone);
-      entity.removeListener('error', onGone);
-    },
-  };
-};
-
-const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
-const unb64 = (s: string) => Buffer.from(s.trim(), 'base64').toString('utf8');
-
-/** A SASL <failure/> (or any unexpected answer) as an internal error. */
-const refused = (el: XmlElement): XmppAuthError => {
-  if (el.name !== 'failure') return new XmppAuthError('unexpected-answer', `unexpected SASL <${el.name}/> from the XMPP server`);
-  const condition = el.children.find((c): c is XmlElement => typeof c !== 'string' && c.name !== 'text')?.name;
-  const safe = condition && /^[a-z-]{1,64}$/.test(condition) ? condition : 'undefined-condition';
-  return new XmppAuthError(safe, `the XMPP server refused the login (${safe})`);
-};
-
-/**
- * RFC 6120 §6 driven by hand: xmpp.js's SASL ignores the data of <success/>,
- * where SCRAM's server signature travels.
- */
-const authenticate = async (
-  entity: any,
-  mechanism: ScramMechanism | 'PLAIN',
-  username: string,
-  password: string,
-  timeoutMs: number
-): Promise<void> => {
-  const reader = saslReader(entity, timeoutMs);
-  try {
-    if (mechanism === 'PLAIN') {
-      await entity.send(x('auth', { xmlns: NS_SASL, mechanism }, b64(`\0${username}\0${password}`)));
-      const answer = await reader.next();
-      if (answer.name !== 'success') throw refused(answer);
-      return;
-    }
-    const scram = new ScramClient(mechanism, username, password);
-    await entity.send(x('auth', { xmlns: NS_SASL, mechanism }, b64(scram.clientFirst())));
-    let answer = await reader.next();
-    if (answer.name !== 'challenge') throw refused(answer);
-    let final: string;
-    try {
-      final = await scram.clientFinal(unb64(answer.text()));
-    } catch (e) {
-      // Tell the server we give up (RFC 6120 §6.4.5); nothing derived from the password was sent.
-      await entity.send(x('abort', { xmlns: NS_SASL })).catch(() => undefined);
-      throw e;
-    }
-    await entity.send(x('response', { xmlns: NS_SASL }, b64(final)));
-    answer = await reader.next();
-    // Some servers send server-final as one more challenge (RFC 6120 §6.3.10).
-    if (answer.name === 'challenge') {
-      scram.verifyServerFinal(unb64(answer.text()));
-      await entity.send(x('response', { xmlns: NS_SASL }));
-      answer = await reader.next();
-    }
-    if (answer.name !== 'success') throw refused(answer);
-    const data = answer.text().trim();
-    if (data && data !== '=') scram.verifyServerFinal(unb64(data));
-    // <success/> without a signature proves nothing about the server.
-    if (!scram.serverVerified) throw new XmppAuthError('server-signature-missing', 'the XMPP server did not prove it knows the password');
-  } catch (e) {
-    if (e instanceof ScramError) throw new XmppAuthError(e.reason, e.message);
-    throw e;
-  } finally {
-    reader.close();
-  }
-};
 
 /** Connection-level failures, with no secret and no protocol detail in the public part. */
 const unavailable = (cause: unknown): InviteError => {
