@@ -116,7 +116,9 @@ describe('Route POST /xmpp/preauth', () => {
     const second = await asServer('/xmpp/preauth', { token: invite.token, domain: 'localhost', address: '203.0.113.7' });
 
     expect(first.status).toBe(200);
+    // The same public view as GET /invites/{token}.
     expect(first.body).toEqual({
+      valid: true,
       type: 'contact',
       domain: 'localhost',
       inviter,
