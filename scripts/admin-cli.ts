@@ -77,7 +77,6 @@ export const main = async (argv: string[], out: (s: string) => void = console.lo
       ttl: { type: 'string' },
       note: { type: 'string' },
       group: { type: 'string', multiple: true },
-      json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
