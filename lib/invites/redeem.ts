@@ -30,6 +30,11 @@ export interface RedeemDeps {
 export interface RedeemInput {
   username?: unknown;
   password?: unknown;
+  /**
+   * The domain the caller acts for (a server module): an invite of another
+   * domain is no invite here, the same answer as an unknown token.
+   */
+  domain?: string;
 }
 
 export interface RedeemResult {
@@ -55,6 +60,7 @@ export interface RedeemResult {
 export const redeemInvite = async (deps: RedeemDeps, token: unknown, input: RedeemInput): Promise<RedeemResult> => {
   const { store, clock, config } = deps;
   const { invite, status } = await lookupInvite(deps, token);
+  if (input.domain !== undefined && invite.domain !== input.domain) throw new InviteError('token-invalid', 'no such invite');
   // A used-up invite may still be the one a retry completed: the claim decides.
   if (status === 'revoked' || status === 'expired') throw statusError(status);
 

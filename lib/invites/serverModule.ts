@@ -70,10 +70,8 @@ export const moduleRegister = async (
     const { jid } = await registerAccount(deps, { username: input.username, password: input.password, domain });
     return { jid, outcome: 'created', warnings: [] };
   }
-  // Redeem reads the invite itself (a used-up one may be a retry it answers
-  // again); only the domain is checked here first.
-  sameDomain((await lookupInvite(deps, input.token)).invite, domain);
-  const result = await redeemInvite(deps, input.token, { username: input.username, password: input.password });
+  // Redeem reads the invite once, and refuses one of another domain.
+  const result = await redeemInvite(deps, input.token, { username: input.username, password: input.password, domain });
   return { jid: result.jid, outcome: result.outcome, inviteId: result.invite.id, replayed: result.replayed, warnings: result.warnings };
 };
 
