@@ -1,11 +1,21 @@
 /**
- * The only reader of process.env. Everything else receives a Config.
+ * The only reader of process.env. Everything else receives a Config, read
+ * once at start: a bad setting is one line naming the variable and what is
+ * wrong (lib/jsonSettings.ts reads the settings given as JSON).
  */
-import { apiUrlProblem } from './adapters/xmpp/tlsPolicy.js';
 import { PASSWORD_MIN_LENGTH_FLOOR } from './invites/password.js';
-import { formatJid, normalizeDomain, parseBareJid } from './jid.js';
-import { parseSignupSources, parseWebhookEndpoints, type SignupSource, type WebhookDelivery } from './webhooks/settings.js';
-import { parseClientApps, type ClientApp } from './web/clients.js';
+import { formatJid, parseBareJid } from './jid.js';
+import {
+  checkServer,
+  domainName,
+  fail,
+  parseClientApps,
+  parseSignupSources,
+  parseWebhookEndpoints,
+  parseXmppServers,
+} from './jsonSettings.js';
+import type { ClientApp } from './web/clients.js';
+import type { SignupSource, WebhookDelivery } from './webhooks/settings.js';
 
 export type XmppServerKind = 'prosody' | 'ejabberd';
 
@@ -91,7 +101,7 @@ const int = (env: Env, name: string, fallback: number, min = 0): number => {
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
   if (!Number.isInteger(value) || value < min) {
-    throw new Error(`configuration ${name} must be an integer >= ${min}, got ${JSON.stringify(raw)}`);
+    fail(`${name} must be an integer >= ${min}, got ${JSON.stringify(raw)}`);
   }
   return value;
 };
@@ -101,59 +111,29 @@ const bool = (env: Env, name: string, fallback: boolean): boolean => {
   if (raw === undefined || raw === '') return fallback;
   if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
   if (['0', 'false', 'no', 'off'].includes(raw)) return false;
-  throw new Error(`configuration ${name} must be true or false, got ${JSON.stringify(env[name])}`);
+  fail(`${name} must be true or false, got ${JSON.stringify(env[name])}`);
 };
 
-const SERVER_FIELDS = [
-  'kind',
-  'service',
-  'adminJid',
-  'adminPassword',
-  'adminPasswordParameter',
-  'apiUrl',
-  'timeoutMs',
-  'inAppInvites',
-] as const;
+/** The single-server shorthand: one variable a field. */
+const SHORTHAND = {
+  kind: 'XMPP_KIND',
+  service: 'XMPP_SERVICE',
+  adminJid: 'XMPP_ADMIN_JID',
+  adminPassword: 'XMPP_ADMIN_PASSWORD',
+  adminPasswordParameter: 'XMPP_ADMIN_PASSWORD_PARAMETER',
+  apiUrl: 'XMPP_API_URL',
+  timeoutMs: 'XMPP_TIMEOUT_MS',
+  inAppInvites: 'XMPP_IN_APP_INVITES',
+} as const;
 
-const parseXmppServers = (env: Env, timeoutMs: number): Record<string, XmppServerConfig> => {
-  const servers: Record<string, XmppServerConfig> = {};
-  const json = env.XMPP_SERVERS;
-  if (json) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(json);
-    } catch {
-      throw new Error('configuration XMPP_SERVERS must be a JSON object keyed by domain');
-    }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-      throw new Error('configuration XMPP_SERVERS must be a JSON object keyed by domain');
-    }
-    for (const [rawDomain, value] of Object.entries(parsed as Record<string, Partial<XmppServerConfig>>)) {
-      const where = `XMPP_SERVERS[${JSON.stringify(rawDomain)}]`;
-      if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`configuration ${where} must be an object`);
-      // A misspelt field would otherwise surface as a 503 on the first redeem.
-      const unknown = Object.keys(value).filter((k) => !(SERVER_FIELDS as readonly string[]).includes(k));
-      if (unknown.length > 0) {
-        throw new Error(`configuration ${where}: unknown field ${JSON.stringify(unknown[0])} (known: ${SERVER_FIELDS.join(', ')})`);
-      }
-      let domain: string;
-      try {
-        domain = normalizeDomain(rawDomain);
-      } catch {
-        throw new Error(`configuration ${where}: the key must be the XMPP domain, a DNS name`);
-      }
-      servers[domain] = checkServer(
-        { ...value, domain, timeoutMs: value.timeoutMs ?? timeoutMs },
-        `XMPP_SERVERS[${JSON.stringify(rawDomain)}].apiUrl`
-      );
-    }
-  }
+const xmppServers = (env: Env, timeoutMs: number): Record<string, XmppServerConfig> => {
+  const servers = parseXmppServers(env.XMPP_SERVERS, timeoutMs);
   // Shorthand for the common single-server case.
   if (env.XMPP_DOMAIN && env.XMPP_ADMIN_JID) {
-    const domain = normalizeDomain(env.XMPP_DOMAIN);
+    const domain = domainName('XMPP_DOMAIN', env.XMPP_DOMAIN);
     servers[domain] ??= checkServer(
       {
-        kind: (env.XMPP_KIND as XmppServerKind | undefined) ?? 'prosody',
+        kind: env.XMPP_KIND ?? 'prosody',
         domain,
         service: env.XMPP_SERVICE ?? 'xmpp://127.0.0.1:5222',
         adminJid: env.XMPP_ADMIN_JID,
@@ -163,39 +143,19 @@ const parseXmppServers = (env: Env, timeoutMs: number): Record<string, XmppServe
         timeoutMs,
         inAppInvites: bool(env, 'XMPP_IN_APP_INVITES', false),
       },
-      'XMPP_API_URL'
+      (field) => SHORTHAND[field]
     );
   }
   return servers;
 };
 
-/** `apiUrlVariable` names where apiUrl came from, for the one-line error. */
-const checkServer = (s: Partial<XmppServerConfig>, apiUrlVariable: string): XmppServerConfig => {
-  if (s.kind !== 'prosody' && s.kind !== 'ejabberd') {
-    throw new Error(`XMPP server for ${s.domain}: kind must be "prosody" or "ejabberd"`);
-  }
-  // ejabberd is provisioned over its HTTP API; `service` is informative there.
-  if ((s.kind === 'prosody' || s.service) && (!s.service || !/^xmpps?:\/\/[^/]+$/.test(s.service))) {
-    throw new Error(`XMPP server for ${s.domain}: service must look like xmpp://host:port`);
-  }
-  if (!s.adminJid) throw new Error(`XMPP server for ${s.domain}: adminJid is required`);
-  if (!s.adminPassword && !s.adminPasswordParameter) {
-    throw new Error(`XMPP server for ${s.domain}: give adminPassword (local) or adminPasswordParameter (an SSM SecureString)`);
-  }
-  if (s.timeoutMs !== undefined && (!Number.isInteger(s.timeoutMs) || s.timeoutMs < 100)) {
-    throw new Error(`XMPP server for ${s.domain}: timeoutMs must be an integer >= 100`);
-  }
-  if (s.kind === 'ejabberd' && !s.apiUrl) {
-    throw new Error(`XMPP server for ${s.domain}: ejabberd needs apiUrl (mod_http_api)`);
-  }
-  if (s.inAppInvites !== undefined && typeof s.inAppInvites !== 'boolean') {
-    throw new Error(`XMPP server for ${s.domain}: inAppInvites must be true or false`);
-  }
-  // The admin password travels in every API call: plaintext only on loopback.
-  const apiProblem = s.apiUrl === undefined ? undefined : apiUrlProblem(s.apiUrl);
-  if (apiProblem) throw new Error(`configuration ${apiUrlVariable} ${apiProblem}: ${JSON.stringify(s.apiUrl)}`);
-  return { ...s, service: s.service ?? '', inAppInvites: s.inAppInvites ?? false } as XmppServerConfig;
-};
+/** Comma-separated DNS names. */
+const domainList = (env: Env, name: string): string[] =>
+  (env[name] ?? '')
+    .split(',')
+    .map((d) => d.trim())
+    .filter(Boolean)
+    .map((d) => domainName(`${name}: ${JSON.stringify(d)}`, d));
 
 /**
  * Each kind of secret sits under its own path below `SECRETS_PATH` (set by
@@ -215,39 +175,35 @@ const checkSecretPaths = (env: Env, config: Config): void => {
   if (!root) return;
   const check = (what: string, parameter: string | undefined, sub: string) => {
     if (parameter !== undefined && !parameter.startsWith(`${root}${sub}`)) {
-      throw new Error(
-        `configuration ${what}: the SSM parameter ${parameter} must be under ${root}${sub} (only that path is readable by the functions that need it)`
+      fail(
+        `${what}: the SSM parameter ${parameter} must be under ${root}${sub} (only that path is readable by the functions that need it)`
       );
     }
   };
   for (const s of Object.values(config.xmpp))
-    check(`XMPP server ${s.domain} adminPasswordParameter`, s.adminPasswordParameter, SecretPaths.xmpp);
+    check(`adminPasswordParameter of the XMPP server for ${s.domain}`, s.adminPasswordParameter, SecretPaths.xmpp);
   check('CLAIM_KEY_PARAMETER', config.claimKeyParameter, SecretPaths.claims);
   for (const [name, s] of Object.entries(config.signupSources))
-    check(`SIGNUP_SOURCES.${name}.secretParameter`, s.secretParameter, SecretPaths.signup);
+    check(`SIGNUP_SOURCES[${JSON.stringify(name)}].secretParameter`, s.secretParameter, SecretPaths.signup);
   for (const e of config.webhooks.endpoints)
-    check(`WEBHOOK_ENDPOINTS.${e.name}.secretParameter`, e.secretParameter, SecretPaths.webhooksOut);
+    check(`WEBHOOK_ENDPOINTS[${JSON.stringify(e.name)}].secretParameter`, e.secretParameter, SecretPaths.webhooksOut);
 };
 
 const claimKey = (env: Env): string | undefined => {
   const key = env.CLAIM_KEY || undefined;
-  if (key !== undefined && key.length < 32) throw new Error('configuration CLAIM_KEY must be at least 32 characters of random text');
+  if (key !== undefined && key.length < 32) fail('CLAIM_KEY must be at least 32 characters of random text');
   return key;
 };
 
 export const loadConfig = (env: Env = process.env): Config => {
   const timeoutMs = int(env, 'XMPP_TIMEOUT_MS', 5000, 100);
-  const xmpp = parseXmppServers(env, timeoutMs);
-  const listed = (env.INVITES_DOMAINS ?? '')
-    .split(',')
-    .map((d) => d.trim())
-    .filter(Boolean)
-    .map(normalizeDomain);
+  const xmpp = xmppServers(env, timeoutMs);
+  const listed = domainList(env, 'INVITES_DOMAINS');
   const domains = listed.length > 0 ? listed : Object.keys(xmpp).length > 0 ? Object.keys(xmpp) : ['localhost'];
   const defaultTtlSeconds = int(env, 'INVITES_DEFAULT_TTL_SECONDS', 7 * 24 * 3600, 60);
   const maxTtlSeconds = int(env, 'INVITES_MAX_TTL_SECONDS', 90 * 24 * 3600, 60);
   if (defaultTtlSeconds > maxTtlSeconds) {
-    throw new Error('configuration INVITES_DEFAULT_TTL_SECONDS must not exceed INVITES_MAX_TTL_SECONDS');
+    fail('INVITES_DEFAULT_TTL_SECONDS must not exceed INVITES_MAX_TTL_SECONDS');
   }
   const protectedJids = [
     ...Object.values(xmpp).map((s) => s.adminJid),
@@ -259,7 +215,7 @@ export const loadConfig = (env: Env = process.env): Config => {
     try {
       return formatJid(parseBareJid(raw));
     } catch {
-      throw new Error(`configuration PROTECTED_JIDS: ${JSON.stringify(raw)} is not a bare JID`);
+      return fail(`PROTECTED_JIDS: ${JSON.stringify(raw)} is not a bare JID`);
     }
   });
   const config: Config = {

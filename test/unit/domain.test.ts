@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { inAppInvites, loadConfig } from '../../lib/config.js';
+import { loadConfig } from '../../lib/config.js';
 import type { InviteError } from '../../lib/errors.js';
 import { inviteStatus, usesLeft, type Invite } from '../../lib/invites/Invite.js';
 import { checkPassword, fingerprintMatches, passwordFingerprint } from '../../lib/invites/password.js';
@@ -196,91 +196,5 @@ describe('Module: password', () => {
     expect(checkPassword('pass\u{1F600}word1', 'juliet', { minLength: 8 })).toBe('pass\u{1F600}word1');
     expect(codeOf(() => checkPassword('abcdefg', 'juliet', { minLength: 1 }))).toBe('password-weak');
     expect(() => loadConfig({ PASSWORD_MIN_LENGTH: '4' })).toThrow(/PASSWORD_MIN_LENGTH/);
-  });
-});
-
-describe('Function: loadConfig', () => {
-  it('has sane defaults', () => {
-    const c = loadConfig({});
-    expect(c).toMatchObject({
-      domains: ['localhost'],
-      defaultTtlSeconds: 604800,
-      registrationInviteOnly: true,
-      passwordMinLength: 8,
-      xmpp: {},
-    });
-  });
-  it('reads XMPP servers per domain, and the single-server shorthand', () => {
-    const c = loadConfig({
-      XMPP_SERVERS: JSON.stringify({
-        'A.example': {
-          kind: 'prosody',
-          service: 'xmpps://xmpp.a.example:5223',
-          adminJid: 'admin@a.example',
-          adminPasswordParameter: '/x/a',
-        },
-        'b.example': {
-          kind: 'ejabberd',
-          service: 'xmpp://xmpp.b.example:5222',
-          adminJid: 'admin@b.example',
-          apiUrl: 'https://b.example/api',
-          adminPassword: 'pw',
-        },
-      }),
-    });
-    expect(c.domains).toEqual(['a.example', 'b.example']);
-    expect(c.xmpp['b.example']?.kind).toBe('ejabberd');
-    const s = loadConfig({ XMPP_DOMAIN: 'c.example', XMPP_ADMIN_JID: 'admin@c.example', XMPP_ADMIN_PASSWORD: 'pw' });
-    expect(s.xmpp['c.example']).toMatchObject({ kind: 'prosody', service: 'xmpp://127.0.0.1:5222', adminPassword: 'pw' });
-  });
-  it('says per domain whether its server runs the module (default no)', () => {
-    const c = loadConfig({
-      XMPP_SERVERS: JSON.stringify({
-        'a.example': {
-          kind: 'prosody',
-          service: 'xmpp://a.example:5222',
-          adminJid: 'admin@a.example',
-          adminPassword: 'pw',
-          inAppInvites: true,
-        },
-        'b.example': { kind: 'prosody', service: 'xmpp://b.example:5222', adminJid: 'admin@b.example', adminPassword: 'pw' },
-      }),
-    });
-    expect([inAppInvites(c, 'a.example'), inAppInvites(c, 'b.example'), inAppInvites(c, 'unknown.example')]).toEqual([true, false, false]);
-    const shorthand = (v?: string) =>
-      inAppInvites(
-        loadConfig({ XMPP_DOMAIN: 'c.example', XMPP_ADMIN_JID: 'admin@c.example', XMPP_ADMIN_PASSWORD: 'pw', XMPP_IN_APP_INVITES: v }),
-        'c.example'
-      );
-    expect([shorthand(undefined), shorthand('true'), shorthand('false')]).toEqual([false, true, false]);
-    expect(() => shorthand('sometimes')).toThrow(/XMPP_IN_APP_INVITES/);
-    expect(() =>
-      loadConfig({
-        XMPP_SERVERS: JSON.stringify({
-          'a.example': { kind: 'prosody', service: 'xmpp://a:5222', adminJid: 'x@a.example', adminPassword: 'pw', inAppInvites: 'yes' },
-        }),
-      })
-    ).toThrow(/inAppInvites/);
-  });
-  it('refuses broken configuration loudly', () => {
-    expect(() => loadConfig({ XMPP_SERVERS: '{nope' })).toThrow(/XMPP_SERVERS/);
-    expect(() => loadConfig({ XMPP_SERVERS: JSON.stringify({ 'a.example': { kind: 'openfire' } }) })).toThrow(/kind/);
-    const prosody = { kind: 'prosody', service: 'xmpp://x.example:5222', adminJid: 'admin@a.example' };
-    // A misspelt field or a missing password is named at start, not found by the first redeem.
-    expect(() => loadConfig({ XMPP_SERVERS: JSON.stringify({ 'a.example': { ...prosody, adminPasswordParam: '/x' } }) })).toThrow(
-      /^configuration XMPP_SERVERS\["a\.example"\]: unknown field "adminPasswordParam"/
-    );
-    expect(() => loadConfig({ XMPP_SERVERS: JSON.stringify({ 'a.example': prosody }) })).toThrow(/adminPassword/);
-    expect(() => loadConfig({ XMPP_SERVERS: JSON.stringify({ 'a.example': [] }) })).toThrow(/must be an object/);
-    expect(() => loadConfig({ CLAIM_KEY: 'short' })).toThrow(/CLAIM_KEY/);
-    expect(() => loadConfig({ PROTECTED_JIDS: 'not a jid' })).toThrow(/PROTECTED_JIDS/);
-    expect(() =>
-      loadConfig({
-        SECRETS_PATH: '/xmpp-invites/prod',
-        XMPP_SERVERS: JSON.stringify({ 'a.example': { ...prosody, adminPasswordParameter: '/xmpp-invites/prod/a.example' } }),
-      })
-    ).toThrow(/must be under \/xmpp-invites\/prod\/xmpp\//);
-    expect(() => loadConfig({ REGISTRATION_INVITE_ONLY: 'maybe' })).toThrow(/REGISTRATION_INVITE_ONLY/);
-    expect(() => loadConfig({ INVITES_DEFAULT_TTL_SECONDS: '-1' })).toThrow(/INVITES_DEFAULT_TTL_SECONDS/);
   });
 });

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { appLink, DEFAULT_CLIENTS, parseClientApps } from '../../lib/web/clients.js';
+import { appLink, DEFAULT_CLIENTS } from '../../lib/web/clients.js';
 import { CONTENT_SECURITY_POLICY, PAGE_HEADERS } from '../../lib/web/headers.js';
 import { html } from '../../lib/web/html.js';
 import { donePage, invitePage, statusPage, type InvitePageData } from '../../lib/web/pages.js';
@@ -147,25 +147,7 @@ describe('Functions: donePage, statusPage', () => {
   });
 });
 
-describe('Function: parseClientApps', () => {
-  it('uses the defaults when unset and reads a configured list', () => {
-    expect(parseClientApps(undefined)).toEqual(DEFAULT_CLIENTS);
-    expect(parseClientApps('')).toEqual(DEFAULT_CLIENTS);
-    expect(parseClientApps('[{"name":"Cheogram","platform":"android","url":"https://cheogram.com/","invites":true}]')).toEqual([
-      { name: 'Cheogram', platform: 'android', url: 'https://cheogram.com/', invites: true },
-    ]);
-  });
-
-  it('rejects a malformed list at startup', () => {
-    expect(() => parseClientApps('{')).toThrow(/JSON array/);
-    expect(() => parseClientApps('[{"name":"X","platform":"palm","url":"https://x/","invites":true}]')).toThrow(/platform/);
-    expect(() => parseClientApps('[{"name":"X","platform":"web","url":"javascript:alert(1)","invites":true}]')).toThrow(/url/);
-    expect(() => parseClientApps('[{"name":"X","platform":"web","url":"https://x/","invites":"yes"}]')).toThrow(/invites/);
-    expect(() => parseClientApps('[{"name":"X","platform":"web","url":"https://x/","invites":true,"magicLink":"https://x/"}]')).toThrow(
-      /\{uri\}/
-    );
-  });
-
+describe('Function: appLink', () => {
   it('puts the percent-encoded invite URI into a magic link', () => {
     const app = { name: 'A', platform: 'android' as const, url: 'https://a/', invites: true, magicLink: 'https://s/?referrer={uri}' };
     expect(appLink(app, URI)).toBe(`https://s/?referrer=${encodeURIComponent(URI)}`);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { InviteError } from '../../lib/errors.js';
 import { isWellFormedToken } from '../../lib/token.js';
 import { deriveInviteToken, parsePayload, readEventId, readField, toIssueInput } from '../../lib/webhooks/signup.js';
-import { parseSignupSources, parseWebhookEndpoints } from '../../lib/webhooks/settings.js';
+import { loadConfig } from '../../lib/config.js';
 
 const codeOf = (fn: () => unknown) => {
   try {
@@ -77,8 +77,8 @@ describe('Function: readField / readEventId', () => {
 
 describe('Function: toIssueInput', () => {
   const [source] = Object.values(
-    parseSignupSources(
-      JSON.stringify({
+    loadConfig({
+      SIGNUP_SOURCES: JSON.stringify({
         f: {
           secret: 'secret-0123456789abcdef',
           domain: 'Example.COM',
@@ -89,8 +89,8 @@ describe('Function: toIssueInput', () => {
           ttlSeconds: 600,
           maxUses: 2,
         },
-      })
-    )
+      }),
+    }).signupSources
   );
 
   it('maps fields through the source and adds its fixed settings', () => {
@@ -111,31 +111,5 @@ describe('Function: toIssueInput', () => {
     expect(toIssueInput(source!, { u: '', e: null })).toMatchObject({ username: undefined, note: undefined });
     expect(codeOf(() => toIssueInput(source!, { u: 7 }))).toBe('payload-invalid');
     expect(codeOf(() => toIssueInput(source!, { e: 'nope' }))).toBe('payload-invalid');
-  });
-});
-
-describe('Function: parseSignupSources / parseWebhookEndpoints', () => {
-  it('rejects a source without a secret, with unlimited uses, or with unknown settings', () => {
-    expect(codeOf(() => parseSignupSources('{"f":{}}'))).toMatch(/secret/);
-    expect(codeOf(() => parseSignupSources('{"f":{"secret":"secret-0123456789abcdef","maxUses":null}}'))).toMatch(/maxUses/);
-    expect(codeOf(() => parseSignupSources('{"f":{"secret":"secret-0123456789abcdef","admin":true}}'))).toMatch(/unknown setting/);
-    expect(codeOf(() => parseSignupSources('{"f":{"secret":"short"}}'))).toMatch(/16 characters/);
-  });
-
-  it('defaults endpoints to every event and checks their URL and event names', () => {
-    expect(parseWebhookEndpoints('{"a":{"url":"https://example.com/h","secretParameter":"/x/y"}}')).toEqual([
-      {
-        name: 'a',
-        url: 'https://example.com/h',
-        secret: undefined,
-        secretParameter: '/x/y',
-        events: ['invite.created', 'invite.redeemed', 'invite.revoked', 'invite.expired'],
-        domains: undefined,
-      },
-    ]);
-    expect(codeOf(() => parseWebhookEndpoints('{"a":{"url":"ftp://x","secretParameter":"/x"}}'))).toMatch(/url/);
-    expect(codeOf(() => parseWebhookEndpoints('{"a":{"url":"https://x","secretParameter":"/x","events":["invite.used"]}}'))).toMatch(
-      /unknown event/
-    );
   });
 });
