@@ -1,5 +1,5 @@
 import type { Invite } from '../invites/Invite.js';
-import { iso } from '../invites/views.js';
+import { inviteFields, iso } from '../invites/views.js';
 import type { WebhookEventType } from './settings.js';
 
 /** A state change of an invite, as the table's stream saw it. */
@@ -25,25 +25,9 @@ export interface WebhookEvent {
   };
 }
 
-/**
- * What receivers learn of an invite. Built field by field, never by spreading
- * an item: the token is not in the table at all, and a password (or its
- * fingerprint on a pending claim) must never leave through here.
- */
+/** What receivers learn of an invite: the shared fields, and whether it was revoked. */
 export const inviteData = (invite: Invite) => ({
-  id: invite.id,
-  type: invite.type,
-  domain: invite.domain,
-  inviter: invite.inviter ?? null,
-  username: invite.username ?? null,
-  maxUses: invite.maxUses,
-  uses: invite.uses,
-  groups: invite.groups,
-  roles: invite.roles,
-  note: invite.note ?? null,
-  source: invite.source,
-  createdAt: iso(invite.createdAt) as string,
-  expiresAt: iso(invite.expiresAt) as string,
+  ...inviteFields(invite),
   revokedAt: iso(invite.revokedAt) ?? null,
 });
 
