@@ -86,8 +86,8 @@ export interface Config {
   claimKeyParameter?: string;
 }
 
-/** Requests per window, per client address and per token, for each public route. */
 export type PublicRoute = 'check' | 'redeem' | 'landing';
+/** Requests per window, per client address and per token, for each public route. */
 export interface RateLimits {
   windowSeconds: number;
   perIp: Record<PublicRoute, number>;

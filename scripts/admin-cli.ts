@@ -1,15 +1,7 @@
 /**
  * invites-admin: manage API keys and invites from a shell, against the table
  * named by INVITES_TABLE (AWS credentials and region from the environment;
- * AWS_ENDPOINT_URL_DYNAMODB for DynamoDB Local).
- *
- *   invites-admin keys create --name signup-form --domain example.com [--domain other.org] [--max-live-invites 100]
- *                             [--allow-reset] [--inviter JID... | --any-inviter | --no-inviters]
- *   invites-admin keys create --name prosody --domain example.com --xmpp-server
- *   invites-admin keys list
- *   invites-admin keys revoke <key-id>
- *   invites-admin invites create [--type account|contact|reset] [--domain D] [--inviter JID] [--username U] [--max-uses N|unlimited] [--ttl SECONDS] [--note TEXT]
- *   invites-admin invites revoke <invite-id>
+ * AWS_ENDPOINT_URL_DYNAMODB for DynamoDB Local). The commands: USAGE below.
  */
 import { parseArgs } from 'node:util';
 import { createApiKey } from '../lib/apiKeys/apiKeys.js';

@@ -14,7 +14,7 @@ export const CONTENT_SECURITY_POLICY = [
 ].join('; ');
 
 /** Features the page never uses, limited to names browsers know (unknown ones log console errors). */
-export const PERMISSIONS_POLICY = [
+const PERMISSIONS_POLICY = [
   'accelerometer',
   'camera',
   'display-capture',

@@ -1,7 +1,7 @@
 import QRCode from 'qrcode';
 import { inAppInvites, type Config } from '../config.js';
 import { isInviteError, type ErrorCode } from '../errors.js';
-import { findLiveInvite } from '../invites/lookup.js';
+import { findLiveInvite, lookupInvite } from '../invites/lookup.js';
 import { usesLeft, type Invite } from '../invites/Invite.js';
 import { checkPassword } from '../invites/password.js';
 import { redeemInvite } from '../invites/redeem.js';
@@ -13,7 +13,6 @@ import type { ProvisionerRegistry } from '../ports/XmppProvisioner.js';
 import { escapeHtml } from './html.js';
 import { donePage, invitePage, statusPage, type FieldName, type FormState, type StatusKind } from './pages.js';
 import { en, type Texts } from './texts.js';
-import { lookupInvite } from '../invites/lookup.js';
 
 export interface LandingDeps {
   store: InviteStore;

@@ -26,7 +26,7 @@ export interface WebhookEvent {
 }
 
 /** What receivers learn of an invite: the shared fields, and whether it was revoked. */
-export const inviteData = (invite: Invite) => ({
+const inviteData = (invite: Invite) => ({
   ...inviteFields(invite),
   revokedAt: iso(invite.revokedAt) ?? null,
 });

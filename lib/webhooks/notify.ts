@@ -100,7 +100,7 @@ export const deliver = async (deps: NotifyDeps, endpoint: WebhookEndpoint, event
 };
 
 /** Events in change order; each event to its endpoints in parallel. */
-export const notifyChanges = async (deps: NotifyDeps, changes: readonly InviteChange[]): Promise<DeliveryOutcome[]> => {
+const notifyChanges = async (deps: NotifyDeps, changes: readonly InviteChange[]): Promise<DeliveryOutcome[]> => {
   const outcomes: DeliveryOutcome[] = [];
   if (deps.endpoints.length === 0) return outcomes;
   for (const change of changes) {

@@ -1,7 +1,3 @@
-import { createHmac } from 'node:crypto';
-import { InviteError } from '../errors.js';
-import { safeEqual } from '../token.js';
-
 /**
  * Webhook signatures, Stripe's scheme, both ways (signup forms in, invite
  * events out): `X-Signature: t=<unix seconds>,v1=<hex>` where v1 is
@@ -9,8 +5,11 @@ import { safeEqual } from '../token.js';
  * captured request cannot be replayed with a fresh one; a receiver rejects
  * timestamps outside its tolerance.
  */
-export const SIGNATURE_HEADER = 'x-signature';
-export const DEFAULT_TOLERANCE_SECONDS = 300;
+import { createHmac } from 'node:crypto';
+import { InviteError } from '../errors.js';
+import { safeEqual } from '../token.js';
+
+const DEFAULT_TOLERANCE_SECONDS = 300;
 
 const HEX_SHA256 = /^[0-9a-f]{64}$/;
 

@@ -10,18 +10,6 @@ import { TOKEN_BYTES, hashToken, sha256 } from '../token.js';
 import type { SignupSource } from './settings.js';
 import { verifySignature } from './signature.js';
 
-/**
- * A signed signup form delivery becomes an invite, once.
- *
- * Idempotency without storing tokens: the invite's token is derived from the
- * source's secret and the delivery's event id, so a retry recomputes the same
- * token, hence the same invite id (its SHA-256): the store's conditional put
- * cannot make a second invite, and the replay answers the first one, token
- * included. A dedupe record (source, event id) -> invite id, kept at least as
- * long as the invite, covers what the derivation alone does not: a retry after
- * the secret was rotated (it would derive another token) or after the invite
- * was removed. Such a retry gets `event-duplicate`, never a new invite.
- */
 export interface SignupDeps extends Omit<IssueDeps, 'newToken'> {
   sources: Readonly<Record<string, SignupSource>>;
   /** The source's signing secret. */
@@ -39,16 +27,14 @@ export interface SignupRequest {
   body: Uint8Array;
 }
 
-export type SignupView = IssuedView;
-
 export interface SignupResult {
   /** True when this answered a delivery already processed. */
   replayed: boolean;
-  view: SignupView;
+  view: IssuedView;
 }
 
 /** Dedupe records outlive the invite, and last at least this long (senders retry for days). */
-export const DEDUPE_MIN_SECONDS = 30 * 24 * 3600;
+const DEDUPE_MIN_SECONDS = 30 * 24 * 3600;
 const EVENT_ID = /^[^\p{Cc}\p{Cf}]{1,200}$/u;
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,253}$/;
 
@@ -59,9 +45,6 @@ export const deriveInviteToken = (secret: string, source: string, eventId: strin
     .digest()
     .subarray(0, TOKEN_BYTES)
     .toString('base64url');
-
-/** A delivery is answered with the one view of an issued invite. */
-export const signupView = issuedView;
 
 type Payload = Record<string, unknown>;
 
@@ -152,7 +135,7 @@ export const toIssueInput = (source: SignupSource, payload: Payload): IssueInput
   };
 };
 
-export const webhookActor = (name: string, source: SignupSource, defaultDomain: string): Actor => ({
+const webhookActor = (name: string, source: SignupSource, defaultDomain: string): Actor => ({
   source: `webhook:${name}`,
   domains: [source.domain ?? defaultDomain],
   // Not an admin: no unlimited invites, quotas apply, no resets; the one
@@ -165,6 +148,18 @@ export const webhookActor = (name: string, source: SignupSource, defaultDomain: 
 
 const UNKNOWN_SOURCE_SECRET = randomBytes(32).toString('base64url');
 
+/**
+ * A signed signup form delivery becomes an invite, once.
+ *
+ * Idempotency without storing tokens: the invite's token is derived from the
+ * source's secret and the delivery's event id, so a retry recomputes the same
+ * token, hence the same invite id (its SHA-256): the store's conditional put
+ * cannot make a second invite, and the replay answers the first one, token
+ * included. A dedupe record (source, event id) -> invite id, kept at least as
+ * long as the invite, covers what the derivation alone does not: a retry after
+ * the secret was rotated (it would derive another token) or after the invite
+ * was removed. Such a retry gets `event-duplicate`, never a new invite.
+ */
 export const handleSignup = async (deps: SignupDeps, request: SignupRequest): Promise<SignupResult> => {
   const { store, clock, config } = deps;
   const name = request.source ?? '';
@@ -198,7 +193,7 @@ export const handleSignup = async (deps: SignupDeps, request: SignupRequest): Pr
         details: { inviteId },
       });
     }
-    return { replayed: true, view: signupView(invite, token, config.baseUrl) };
+    return { replayed: true, view: issuedView(invite, token, config.baseUrl) };
   };
 
   const seen = await deps.events.get(name, eventKey, clock.now());
@@ -213,10 +208,10 @@ export const handleSignup = async (deps: SignupDeps, request: SignupRequest): Pr
     const twin = await store.get(id);
     if (!twin) throw e;
     await remember(deps, name, eventKey, twin);
-    return { replayed: true, view: signupView(twin, token, config.baseUrl) };
+    return { replayed: true, view: issuedView(twin, token, config.baseUrl) };
   }
   await remember(deps, name, eventKey, invite);
-  return { replayed: false, view: signupView(invite, token, config.baseUrl) };
+  return { replayed: false, view: issuedView(invite, token, config.baseUrl) };
 };
 
 const remember = async (deps: SignupDeps, source: string, eventKey: string, invite: Invite) => {

@@ -58,7 +58,7 @@ export interface EjabberdOptions {
 }
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const INVITES_MODULE_SOURCE = join(ROOT, 'modules', 'ejabberd', 'mod_xmpp_invites.erl');
+const INVITES_MODULE_SOURCE = join(ROOT, 'modules', 'ejabberd', 'mod_xmpp_invites.erl');
 
 /** ejabberd's own headers (Debian: inside the ejabberd package) and p1_xmpp's. */
 const erlangBuildPaths = () => {
@@ -152,18 +152,11 @@ ${lines.join('\n')}
 };
 
 /** The commands the EjabberdProvisioner uses: mod_http_api allows nothing else. */
-export const EJABBERD_API_COMMANDS = [
-  'register',
-  'check_account',
-  'check_password',
-  'change_password',
-  'add_rosteritem',
-  'get_roster',
-] as const;
+const EJABBERD_API_COMMANDS = ['register', 'check_account', 'check_password', 'change_password', 'add_rosteritem', 'get_roster'] as const;
 
 const EJABBERDCTL = ['/usr/sbin/ejabberdctl', '/usr/local/sbin/ejabberdctl'].find((p) => existsSync(p));
 
-export const ejabberdInstalled = (): boolean => EJABBERDCTL !== undefined;
+const ejabberdInstalled = (): boolean => EJABBERDCTL !== undefined;
 
 const isRoot = () => process.getuid?.() === 0;
 

@@ -37,7 +37,7 @@ export interface XmppInvitesModuleOptions {
 }
 
 /** The module's source in this repository. */
-export const XMPP_INVITES_MODULE = fileURLToPath(new URL('../../modules/prosody/mod_xmpp_invites.lua', import.meta.url));
+const XMPP_INVITES_MODULE = fileURLToPath(new URL('../../modules/prosody/mod_xmpp_invites.lua', import.meta.url));
 
 export interface ProsodyOptions {
   domain?: string;
@@ -59,7 +59,7 @@ const isRoot = () => process.getuid?.() === 0;
 const asProsody = (command: string, args: string[]): [string, string[]] =>
   isRoot() ? ['setpriv', ['--reuid=prosody', '--regid=prosody', '--init-groups', command, ...args]] : [command, args];
 
-export const prosodyInstalled = (): boolean => existsSync('/usr/bin/prosody') || existsSync('/usr/local/bin/prosody');
+const prosodyInstalled = (): boolean => existsSync('/usr/bin/prosody') || existsSync('/usr/local/bin/prosody');
 
 /**
  * A private Prosody on loopback with its own config, data dir, self-signed

@@ -36,7 +36,7 @@ export interface StreamPoller {
 }
 
 /** The streams API's record, in the shape Lambda gives a handler. */
-export const toLambdaRecord = (record: _Record, streamArn: string): DynamoDBRecord => ({
+const toLambdaRecord = (record: _Record, streamArn: string): DynamoDBRecord => ({
   eventID: record.eventID,
   eventName: record.eventName as DynamoDBRecord['eventName'],
   eventVersion: record.eventVersion,
