@@ -4,21 +4,10 @@ import { DynamoDBApiKeyStore } from '../../lib/adapters/dynamodb/DynamoDBApiKeyS
 import { createApiKey } from '../../lib/apiKeys/apiKeys.js';
 import { systemClock } from '../../lib/ports/Clock.js';
 import { hashToken } from '../../lib/token.js';
-import { api, documentClientForStack, issue, stack, uniqueName } from '../support/stack.js';
+import { api, documentClientForStack, expireInvite, issue, stack, uniqueName } from '../support/stack.js';
 
 const db = () => documentClientForStack();
 const table = () => stack().env.INVITES_TABLE as string;
-
-const expireNow = async (id: string) => {
-  await db().send(
-    new UpdateCommand({
-      TableName: table(),
-      Key: { pk: `INV#${id}`, sk: 'INV' },
-      UpdateExpression: 'SET expiresAt = :past',
-      ExpressionAttributeValues: { ':past': Math.floor(Date.now() / 1000) - 1 },
-    })
-  );
-};
 
 const scopedKey = async (domains: string[], name = 'scoped') => {
   const store = new DynamoDBApiKeyStore({ tableName: table(), client: db() });
@@ -193,7 +182,7 @@ describe('GET /invites/{token}', () => {
 
   it('answers 410 token-expired as soon as expiresAt passes, before TTL deletes the item', async () => {
     const b = await issue({ ttlSeconds: 60 });
-    await expireNow(b.id);
+    await expireInvite(b.id);
     const res = await api('GET', `/invites/${b.token}`, { auth: false });
     expect(res.status).toBe(410);
     expect(res.body.error).toBe('token-expired');
@@ -259,7 +248,7 @@ describe('GET /invites and GET /invites/by-id/{id}', () => {
 
   it('filters by status', async () => {
     await api('DELETE', `/invites/${ids[0]}`);
-    await expireNow(ids[1] as string);
+    await expireInvite(ids[1] as string);
     const q = (status: string) => api('GET', `/invites?inviter=${encodeURIComponent(inviter)}&status=${status}`);
     expect((await q('revoked')).body.items.map((i: { id: string }) => i.id)).toEqual([ids[0]]);
     expect((await q('expired')).body.items.map((i: { id: string }) => i.id)).toEqual([ids[1]]);

@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import jsqr from 'jsqr';
 import { PNG } from 'pngjs';
 import type { Browser, Page, Response } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, newPage, screenshot } from '../support/browser.js';
-import { api, canLogin, documentClientForStack, prosodyAdmin, stack, uniqueName, type ApiResponse } from '../support/stack.js';
+import { api, canLogin, expireInvite, prosodyAdmin, stack, uniqueName, type ApiResponse } from '../support/stack.js';
 
 /**
  * The landing page in a real Chromium against the shared stack: serverless-offline
@@ -103,18 +102,6 @@ const adminShow = async (id: string) => {
   expect(res.status).toBe(200);
   expect(res.body).toHaveProperty('redemptions');
   return res.body as { uses: number; usesLeft: number | null; redemptions: { jid: string }[] };
-};
-
-/** Makes an invite expired the way time would: every read treats expiresAt <= now as expired. */
-const expire = async (id: string) => {
-  await documentClientForStack().send(
-    new UpdateCommand({
-      TableName: stack().env.INVITES_TABLE,
-      Key: { pk: `INV#${id}`, sk: 'INV' },
-      UpdateExpression: 'SET expiresAt = :past',
-      ExpressionAttributeValues: { ':past': Math.floor(Date.now() / 1000) - 1 },
-    })
-  );
 };
 
 /** An account on the test Prosody, made through an invite like any user. */
@@ -379,7 +366,7 @@ describe('Landing page: invites that cannot be used', SLOW, () => {
     const invite = await issue({ ttlSeconds: 60 });
     // Open the form while the invite is live, then let it expire.
     const { page } = await open(invite.token);
-    await expire(invite.id);
+    await expireInvite(invite.id);
     await expectStatusPage(invite.token, 410, 'token-expired', /expired/, 'status-expired');
     const late = await submit(page, { username: uniqueName('x'), password: PASSWORD });
     expect(late.status()).toBe(410);

@@ -12,7 +12,6 @@
  * is read once per container, as on Lambda): a second in-process copy with
  * REGISTRATION_INVITE_ONLY=false, which the proxy points at while a test needs it.
  */
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDBApiKeyStore } from '../../lib/adapters/dynamodb/DynamoDBApiKeyStore.js';
@@ -23,7 +22,7 @@ import { buildInvitesModule, startEjabberd, type LocalEjabberd } from '../../scr
 import { startInProcessService, startServiceProxy, type InProcessService, type ServiceProxy } from '../support/serviceProxy.js';
 import { documentClientForStack, stack, uniqueName } from '../support/stack.js';
 import { appCanLogin, appPassword, AppSession, LoggedInApp, registerWithApp, XmppStream, type XmppTarget } from '../support/xmppApp.js';
-import { nativeAppContract, type InviteCounters, type NativeServer } from './nativeContract.js';
+import { nativeAppContract, stackServiceParts, type NativeServer } from './nativeContract.js';
 
 /** A domain of its own: the shared table also holds other files' invites. */
 const DOMAIN = 'ejnative.localhost';
@@ -102,15 +101,6 @@ export const startEjabberdNative = async (): Promise<EjabberdNative> => {
       server: { adminJid: ej.adminJid, apiUrl: ej.apiUrl, timeoutMs: 5000 },
       password: () => ej.adminPassword,
     });
-    const call = async (method: string, path: string, body?: unknown, auth = true) => {
-      const res = await fetch(`${service.url}${path}`, {
-        method,
-        headers: { ...(auth ? { authorization: `Bearer ${adminKey}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}) },
-        body: body ? JSON.stringify(body) : undefined,
-      });
-      const text = await res.text();
-      return { status: res.status, body: text ? JSON.parse(text) : undefined, text };
-    };
     return {
       domain: DOMAIN,
       c2sHost: '127.0.0.1',
@@ -121,34 +111,7 @@ export const startEjabberdNative = async (): Promise<EjabberdNative> => {
       admin,
       serviceTimeoutMs: MODULE_TIMEOUT_MS,
       adhocQuota: ADHOC_QUOTA,
-      issue: async (body) => {
-        const res = await call('POST', '/invites', { domain: DOMAIN, ...body });
-        if (res.status !== 201) throw new Error(`issue failed: ${res.status} ${res.text}`);
-        return res.body;
-      },
-      webRedeem: async (token, username, password) => {
-        const res = await call('POST', `/invites/${token}/redeem`, { username, password }, false);
-        return { status: res.status, body: res.body };
-      },
-      invite: async (id): Promise<InviteCounters> => {
-        const res = await call('GET', `/invites/by-id/${id}`);
-        if (res.status !== 200) throw new Error(`show failed: ${res.status} ${res.text}`);
-        return res.body;
-      },
-      revoke: async (id) => {
-        const res = await call('DELETE', `/invites/${id}`);
-        if (res.status >= 300) throw new Error(`revoke failed: ${res.status} ${res.text}`);
-      },
-      expire: async (id) => {
-        await db.send(
-          new UpdateCommand({
-            TableName: tableName,
-            Key: { pk: `INV#${id}`, sk: 'INV' },
-            UpdateExpression: 'SET expiresAt = :past',
-            ExpressionAttributeValues: { ':past': Math.floor(Date.now() / 1000) - 1 },
-          })
-        );
-      },
+      ...stackServiceParts(service.url, adminKey, { domain: DOMAIN }),
       setOpenRegistration: async (open) => {
         if (open) {
           openService ??= await startInProcessService({ ...serviceEnv, REGISTRATION_INVITE_ONLY: 'false' });

@@ -9,10 +9,9 @@
  * Every token the suite handles is remembered, and the last test checks that
  * none of them reached the server's log.
  */
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RosterItem, XmppProvisioner } from '../../lib/ports/XmppProvisioner.js';
-import { documentClientForStack, stack, uniqueName } from '../support/stack.js';
+import { api, expireInvite, stack, uniqueName } from '../support/stack.js';
 import {
   APPS,
   AppSession,
@@ -71,28 +70,18 @@ export interface InviteCounters {
 /**
  * The service parts of a NativeServer over the service's HTTP API (the shared
  * stack's by default, or the same functions served elsewhere) and DynamoDB
- * Local: issue, web redeem, show, revoke, expire.
+ * Local: issue, web redeem, show, revoke, expire. `defaults` go into every
+ * issue request (an ejabberd domain, say).
  */
 export const stackServiceParts = (
   baseUrl: string = stack().baseUrl,
-  apiKey: string = stack().apiKey
+  apiKey: string = stack().apiKey,
+  defaults: Record<string, unknown> = {}
 ): Pick<NativeServer, 'issue' | 'webRedeem' | 'invite' | 'revoke' | 'expire'> => {
-  const call = async (method: string, path: string, body?: unknown, auth = true) => {
-    const headers: Record<string, string> = auth ? { authorization: `Bearer ${apiKey}` } : {};
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    const res = await fetch(`${baseUrl}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    const text = await res.text();
-    let parsed: any;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      parsed = undefined;
-    }
-    return { status: res.status, body: parsed, text };
-  };
+  const call = (method: string, path: string, body?: unknown, auth = true) => api(method, path, { body, auth: auth && apiKey, baseUrl });
   return {
     issue: async (body) => {
-      const res = await call('POST', '/invites', body);
+      const res = await call('POST', '/invites', { ...defaults, ...body });
       if (res.status !== 201) throw new Error(`issue failed: ${res.status} ${res.text}`);
       return res.body;
     },
@@ -109,16 +98,7 @@ export const stackServiceParts = (
       const res = await call('DELETE', `/invites/${id}`);
       if (res.status >= 300) throw new Error(`revoke failed: ${res.status} ${res.text}`);
     },
-    expire: async (id) => {
-      await documentClientForStack().send(
-        new UpdateCommand({
-          TableName: stack().env.INVITES_TABLE,
-          Key: { pk: `INV#${id}`, sk: 'INV' },
-          UpdateExpression: 'SET expiresAt = :past',
-          ExpressionAttributeValues: { ':past': Math.floor(Date.now() / 1000) - 1 },
-        })
-      );
-    },
+    expire: expireInvite,
   };
 };
 

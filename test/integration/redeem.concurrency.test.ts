@@ -7,20 +7,16 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProsodyProvisioner } from '../../lib/adapters/xmpp/ProsodyProvisioner.js';
-import { invoke } from '../support/lambda.js';
+import { invokeRedeem } from '../support/lambda.js';
 import { DynamoDBInviteStore } from '../../lib/adapters/dynamodb/DynamoDBInviteStore.js';
-import { loadConfig } from '../../lib/config.js';
-import { issueInvite, type IssueInput } from '../../lib/invites/issue.js';
+import type { IssueInput } from '../../lib/invites/issue.js';
 import { adminView } from '../../lib/invites/views.js';
 import { systemClock } from '../../lib/ports/Clock.js';
-import { canLogin, documentClientForStack, prosodyAdmin, stack, uniqueName, useStackEnv } from '../support/stack.js';
+import { canLogin, documentClientForStack, issueInStore, prosodyAdmin, stack, uniqueName, useStackEnv } from '../support/stack.js';
 
 const PASSWORD = 'correct horse battery';
 let store: DynamoDBInviteStore;
-const issue = async (input: IssueInput) => {
-  const config = loadConfig(stack().env);
-  return (await issueInvite({ store, clock: systemClock, config }, { source: 'test', domains: ['*'], admin: true }, input)).view;
-};
+const issue = (input: IssueInput) => issueInStore(store, input);
 const show = async (id: string) => {
   const found = await store.getWithRedemptions(id);
   return adminView(found!.invite, systemClock.now(), found!.redemptions);
@@ -29,14 +25,7 @@ const show = async (id: string) => {
 let handler: unknown;
 let admin: ProsodyProvisioner;
 let inviter: string;
-const redeem = (token: string, body: Record<string, unknown>) =>
-  invoke(handler, {
-    method: 'POST',
-    path: `/invites/${token}/redeem`,
-    routeKey: 'POST /invites/{token}/redeem',
-    pathParameters: { token },
-    body,
-  });
+const redeem = (token: string, body: Record<string, unknown>) => invokeRedeem(handler, token, body);
 
 beforeAll(async () => {
   useStackEnv();

@@ -9,14 +9,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DynamoDBInviteStore } from '../../lib/adapters/dynamodb/DynamoDBInviteStore.js';
 import { ProsodyProvisioner } from '../../lib/adapters/xmpp/ProsodyProvisioner.js';
-import { loadConfig } from '../../lib/config.js';
-import { issueInvite, type IssueInput } from '../../lib/invites/issue.js';
+import type { IssueInput } from '../../lib/invites/issue.js';
 import { passwordFingerprint } from '../../lib/invites/password.js';
 import { systemClock } from '../../lib/ports/Clock.js';
 import { startProsody, type LocalProsody } from '../../scripts/local/prosody.js';
 import { prosodyEnv } from '../../scripts/local/stack.js';
-import { invoke } from '../support/lambda.js';
-import { documentClientForStack, stack, uniqueName } from '../support/stack.js';
+import { invoke, invokeRedeem } from '../support/lambda.js';
+import { documentClientForStack, issueInStore, stack, uniqueName } from '../support/stack.js';
 
 const PASSWORD = 'correct horse battery';
 let prosody: LocalProsody;
@@ -40,18 +39,25 @@ const freshHandler = async (path: string, env: Record<string, string>) => {
   return (await import(path)).handler as unknown;
 };
 
-const issue = async (input: IssueInput) => {
-  const config = loadConfig(stack().env);
-  return (await issueInvite({ store, clock: systemClock, config }, { source: 'test', domains: ['*'], admin: true }, input)).view;
-};
+/** The redeem handler of a fresh container on this file's Prosody. */
+const freshRedeemHandler = (overrides: Record<string, string> = {}) =>
+  freshHandler('../../functions/redeemInvite.js', envFor(prosody, overrides));
 
-const redeemWith = (handler: unknown, token: string, body: Record<string, unknown>) =>
-  invoke(handler, {
-    method: 'POST',
-    path: `/invites/${token}/redeem`,
-    routeKey: 'POST /invites/{token}/redeem',
-    pathParameters: { token },
-    body,
+const issue = (input: IssueInput) => issueInStore(store, input);
+
+/**
+ * A pending account claim of `jid` on the invite, made `ageSeconds` ago with
+ * PASSWORD by a request that then died; its 30-second lease has run out once
+ * the age is over 30.
+ */
+const claimLeftBehind = async (inviteId: string, jid: string, ageSeconds: number) =>
+  store.claim({
+    invite: (await store.get(inviteId))!,
+    jid,
+    kind: 'account',
+    now: systemClock.now() - ageSeconds,
+    leaseSeconds: 30,
+    fingerprint: passwordFingerprint(stack().env.CLAIM_KEY as string, PASSWORD),
   });
 
 const captureOutput = () => {
@@ -94,10 +100,10 @@ afterAll(async () => {
 
 describe('an XMPP server that goes away', () => {
   it('answers 503 xmpp-unavailable with Retry-After, keeps the invite usable, and recovers when the server is back', async () => {
-    const handler = await freshHandler('../../functions/redeemInvite.js', envFor(prosody));
+    const handler = await freshRedeemHandler();
     // Warm: the container holds an admin connection.
     const warm = await issue({ inviter });
-    expect((await redeemWith(handler, warm.token, { username: uniqueName(), password: PASSWORD })).status).toBe(201);
+    expect((await invokeRedeem(handler, warm.token, { username: uniqueName(), password: PASSWORD })).status).toBe(201);
 
     // The server stops; the same container gets the next request.
     const invite = await issue({ inviter });
@@ -106,7 +112,7 @@ describe('an XMPP server that goes away', () => {
     const adminPassword = prosody.adminPassword;
     await admin.close();
     await prosody.stop();
-    const down = await redeemWith(handler, invite.token, { username, password: PASSWORD });
+    const down = await invokeRedeem(handler, invite.token, { username, password: PASSWORD });
     expect(down.status).toBe(503);
     expect(down.body.error).toBe('xmpp-unavailable');
     expect(Number(down.headers['retry-after'])).toBeGreaterThan(0);
@@ -116,7 +122,7 @@ describe('an XMPP server that goes away', () => {
     // The server comes back on the same port with the same data.
     prosody = await startProsody({ c2sPort: port, httpPort: prosody.httpPort, adminPassword, dir });
     admin = adminOf(prosody);
-    const back = await redeemWith(handler, invite.token, { username, password: PASSWORD });
+    const back = await invokeRedeem(handler, invite.token, { username, password: PASSWORD });
     expect(back.status).toBe(201);
     expect((await admin.getRoster(inviter)).find((i) => i.jid === `${username}@localhost`)?.subscription).toBe('both');
     expect(await store.get(invite.id)).toMatchObject({ uses: 1, pending: 0 });
@@ -126,16 +132,13 @@ describe('an XMPP server that goes away', () => {
 describe('a wrong admin password', () => {
   it('answers 503 and never shows the secret in the response or the logs', async () => {
     const secret = `wrong-${uniqueName('secret')}`;
-    const handler = await freshHandler(
-      '../../functions/redeemInvite.js',
-      envFor(prosody, { XMPP_ADMIN_PASSWORD: secret, POWERTOOLS_LOG_LEVEL: 'DEBUG' })
-    );
+    const handler = await freshRedeemHandler({ XMPP_ADMIN_PASSWORD: secret, POWERTOOLS_LOG_LEVEL: 'DEBUG' });
     const invite = await issue({});
     const username = uniqueName();
     const output = captureOutput();
     let res;
     try {
-      res = await redeemWith(handler, invite.token, { username, password: PASSWORD });
+      res = await invokeRedeem(handler, invite.token, { username, password: PASSWORD });
     } finally {
       output.restore();
     }
@@ -153,28 +156,20 @@ describe('a wrong admin password', () => {
 
 describe('a redemption cut off half-way', () => {
   it('resumes a claim whose Lambda died before creating the account, for the same request only', async () => {
-    const handler = await freshHandler('../../functions/redeemInvite.js', envFor(prosody));
+    const handler = await freshRedeemHandler();
     const invite = await issue({ inviter });
     const username = uniqueName('resume');
     const jid = `${username}@localhost`;
-    const full = (await store.get(invite.id))!;
     // The attempt that made this claim died a minute ago: its lease has run out.
-    await store.claim({
-      invite: full,
-      jid,
-      kind: 'account',
-      now: systemClock.now() - 60,
-      leaseSeconds: 30,
-      fingerprint: passwordFingerprint(stack().env.CLAIM_KEY as string, PASSWORD),
-    });
+    await claimLeftBehind(invite.id, jid, 60);
     expect(await store.get(invite.id)).toMatchObject({ uses: 1, pending: 1 });
 
-    const other = await redeemWith(handler, invite.token, { username, password: 'another password' });
+    const other = await invokeRedeem(handler, invite.token, { username, password: 'another password' });
     expect(other.status).toBe(409);
     expect(other.body.error).toBe('redemption-in-progress');
     expect(await admin.accountExists(jid)).toBe(false);
 
-    const retry = await redeemWith(handler, invite.token, { username, password: PASSWORD });
+    const retry = await invokeRedeem(handler, invite.token, { username, password: PASSWORD });
     expect(retry.status).toBe(201);
     expect(retry.body).toEqual({ jid });
     expect((await admin.getRoster(jid)).find((i) => i.jid === inviter)?.subscription).toBe('both');
@@ -182,19 +177,11 @@ describe('a redemption cut off half-way', () => {
   });
 
   it('answers redemption-in-progress with Retry-After while the claim may still be running', async () => {
-    const handler = await freshHandler('../../functions/redeemInvite.js', envFor(prosody));
+    const handler = await freshRedeemHandler();
     const invite = await issue({});
     const username = uniqueName('busy');
-    const full = (await store.get(invite.id))!;
-    await store.claim({
-      invite: full,
-      jid: `${username}@localhost`,
-      kind: 'account',
-      now: systemClock.now(),
-      leaseSeconds: 30,
-      fingerprint: passwordFingerprint(stack().env.CLAIM_KEY as string, PASSWORD),
-    });
-    const res = await redeemWith(handler, invite.token, { username, password: PASSWORD });
+    await claimLeftBehind(invite.id, `${username}@localhost`, 0);
+    const res = await invokeRedeem(handler, invite.token, { username, password: PASSWORD });
     expect(res.status).toBe(409);
     expect(res.body.error).toBe('redemption-in-progress');
     expect(Number(res.headers['retry-after'])).toBeGreaterThan(20);
@@ -202,21 +189,13 @@ describe('a redemption cut off half-way', () => {
   });
 
   it('never adopts an account made elsewhere with another password, and gives the use back', async () => {
-    const handler = await freshHandler('../../functions/redeemInvite.js', envFor(prosody));
+    const handler = await freshRedeemHandler();
     const invite = await issue({ inviter });
     const username = uniqueName('elsewhere');
     const jid = `${username}@localhost`;
-    const full = (await store.get(invite.id))!;
-    await store.claim({
-      invite: full,
-      jid,
-      kind: 'account',
-      now: systemClock.now() - 60,
-      leaseSeconds: 30,
-      fingerprint: passwordFingerprint(stack().env.CLAIM_KEY as string, PASSWORD),
-    });
+    await claimLeftBehind(invite.id, jid, 60);
     await admin.createAccount(jid, 'the owner password');
-    const res = await redeemWith(handler, invite.token, { username, password: PASSWORD });
+    const res = await invokeRedeem(handler, invite.token, { username, password: PASSWORD });
     expect(res.status).toBe(409);
     expect(res.body.error).toBe('username-taken');
     expect(await admin.verifyPassword(jid, 'the owner password')).toBe(true);
@@ -225,24 +204,16 @@ describe('a redemption cut off half-way', () => {
   });
 
   it('resumes after the account was created but before the rosters were linked', async () => {
-    const handler = await freshHandler('../../functions/redeemInvite.js', envFor(prosody));
+    const handler = await freshRedeemHandler();
     const invite = await issue({ inviter, groups: ['Team'] });
     const username = uniqueName('halfway');
     const jid = `${username}@localhost`;
-    const full = (await store.get(invite.id))!;
-    await store.claim({
-      invite: full,
-      jid,
-      kind: 'account',
-      now: systemClock.now() - 60,
-      leaseSeconds: 30,
-      fingerprint: passwordFingerprint(stack().env.CLAIM_KEY as string, PASSWORD),
-    });
+    await claimLeftBehind(invite.id, jid, 60);
     // It died right after creating the account: the retry adopts it, since
     // the account accepts the very password of the claim.
     await admin.createAccount(jid, PASSWORD);
 
-    const retry = await redeemWith(handler, invite.token, { username, password: PASSWORD });
+    const retry = await invokeRedeem(handler, invite.token, { username, password: PASSWORD });
     expect(retry.status).toBe(201);
     const item = (await admin.getRoster(inviter)).find((i) => i.jid === jid);
     expect(item).toMatchObject({ subscription: 'both', groups: ['Team'] });
@@ -255,22 +226,14 @@ describe('a redemption cut off half-way', () => {
 
 describe('a claim whose request died and is never retried', () => {
   it('gives its use back to the next person when nothing was created', async () => {
-    const handler = await freshHandler('../../functions/redeemInvite.js', envFor(prosody));
+    const handler = await freshRedeemHandler();
     const invite = await issue({ inviter });
     const gone = `${uniqueName('gone')}@localhost`;
-    const full = (await store.get(invite.id))!;
-    await store.claim({
-      invite: full,
-      jid: gone,
-      kind: 'account',
-      now: systemClock.now() - 60,
-      leaseSeconds: 30,
-      fingerprint: passwordFingerprint(stack().env.CLAIM_KEY as string, PASSWORD),
-    });
+    await claimLeftBehind(invite.id, gone, 60);
     expect(await store.get(invite.id)).toMatchObject({ uses: 1, pending: 1, pendingJids: [gone] });
 
     const username = uniqueName('next');
-    const res = await redeemWith(handler, invite.token, { username, password: PASSWORD });
+    const res = await invokeRedeem(handler, invite.token, { username, password: PASSWORD });
     expect(res.status).toBe(201);
     expect(await store.getWithRedemptions(invite.id)).toMatchObject({
       invite: { uses: 1, pending: 0, pendingJids: [] },
@@ -280,29 +243,21 @@ describe('a claim whose request died and is never retried', () => {
   });
 
   it('keeps the use when the account was created, for its owner to resume', async () => {
-    const handler = await freshHandler('../../functions/redeemInvite.js', envFor(prosody));
+    const handler = await freshRedeemHandler();
     const invite = await issue({ inviter });
     const owner = uniqueName('owner');
     const jid = `${owner}@localhost`;
-    const full = (await store.get(invite.id))!;
-    await store.claim({
-      invite: full,
-      jid,
-      kind: 'account',
-      now: systemClock.now() - 60,
-      leaseSeconds: 30,
-      fingerprint: passwordFingerprint(stack().env.CLAIM_KEY as string, PASSWORD),
-    });
+    await claimLeftBehind(invite.id, jid, 60);
     await admin.createAccount(jid, PASSWORD);
 
-    const other = await redeemWith(handler, invite.token, { username: uniqueName('late'), password: PASSWORD });
+    const other = await invokeRedeem(handler, invite.token, { username: uniqueName('late'), password: PASSWORD });
     expect([other.status, other.body.error]).toEqual([410, 'token-used']);
     expect(await store.get(invite.id)).toMatchObject({ uses: 1, pending: 1 });
 
     // The recovery took the lease for a moment; once it ran out the owner resumes.
     const claim = (await store.getClaim('account', jid, invite.id))!;
     await store.renewLease({ ...claim }, 'account', (claim.leaseUntil as number) + 1, -60);
-    const resumed = await redeemWith(handler, invite.token, { username: owner, password: PASSWORD });
+    const resumed = await invokeRedeem(handler, invite.token, { username: owner, password: PASSWORD });
     expect(resumed.status).toBe(201);
     expect((await admin.getRoster(inviter)).find((i) => i.jid === jid)?.subscription).toBe('both');
     expect(await store.get(invite.id)).toMatchObject({ uses: 1, pending: 0 });

@@ -63,6 +63,16 @@ const expectSignedBy = (r: Received, secret: string) => {
   expect(r.headers['x-event-type']).toBe(parse(r).type);
 };
 
+/** The first `type` event of the invite at the `ok` receiver, once it arrives, checked as signed. */
+const signedDelivery = async (type: string, inviteId: string) => {
+  const [delivery] = await waitFor(type, () => {
+    const found = eventsFor('ok', inviteId, type);
+    return found.length > 0 && found;
+  });
+  expectSignedBy(delivery!, secrets.ok);
+  return { delivery: delivery!, event: parse(delivery!) };
+};
+
 beforeAll(async () => {
   const { env } = useStackEnv();
   tableName = env.INVITES_TABLE as string;
@@ -100,12 +110,7 @@ describe('notifier: invite events from the table stream', () => {
     const invite = await issue({ note: 'created-event', groups: ['Team'], ttlSeconds: 3600 });
 
     // Assess
-    const [delivery] = await waitFor('invite.created', () => {
-      const found = eventsFor('ok', invite.id, 'invite.created');
-      return found.length > 0 && found;
-    });
-    expectSignedBy(delivery!, secrets.ok);
-    const event = parse(delivery!);
+    const { delivery, event } = await signedDelivery('invite.created', invite.id);
     expect(event).toMatchObject({
       type: 'invite.created',
       data: {
@@ -124,7 +129,7 @@ describe('notifier: invite events from the table stream', () => {
       },
     });
     expect(event.data.invite).toMatchObject({ expiresAt: invite.expiresAt, createdAt: invite.createdAt });
-    expect(delivery!.body).not.toContain(invite.token);
+    expect(delivery.body).not.toContain(invite.token);
     expect(keysDeep(event)).not.toContain('token');
   });
 
@@ -154,12 +159,7 @@ describe('notifier: invite events from the table stream', () => {
     expect((await api('DELETE', `/invites/${invite.id}`)).status).toBe(204);
 
     // Assess
-    const [delivery] = await waitFor('invite.revoked', () => {
-      const found = eventsFor('ok', invite.id, 'invite.revoked');
-      return found.length > 0 && found;
-    });
-    expectSignedBy(delivery!, secrets.ok);
-    const event = parse(delivery!);
+    const { event } = await signedDelivery('invite.revoked', invite.id);
     expect(event.data.invite).toMatchObject({ id: invite.id, domain: 'other.example', note: 'revoked-event' });
     expect((event.data.invite as { revokedAt: string | null }).revokedAt).toEqual(expect.any(String));
 
@@ -192,18 +192,13 @@ describe('notifier: invite events from the table stream', () => {
     expect(redeem.status).toBe(201);
 
     // Assess
-    const [delivery] = await waitFor('invite.redeemed', () => {
-      const found = eventsFor('ok', invite.id, 'invite.redeemed');
-      return found.length > 0 && found;
-    });
-    expectSignedBy(delivery!, secrets.ok);
-    const event = parse(delivery!);
+    const { delivery, event } = await signedDelivery('invite.redeemed', invite.id);
     expect(event.data).toMatchObject({
       invite: { id: invite.id, domain: 'localhost', note: 'redeemed-event', uses: 1 },
       redemption: { jid: `${username}@localhost`, kind: 'account', at: expect.any(String) },
     });
-    expect(delivery!.body).not.toContain(password);
-    expect(delivery!.body).not.toContain(invite.token);
+    expect(delivery.body).not.toContain(password);
+    expect(delivery.body).not.toContain(invite.token);
     expect(keysDeep(event).filter((k) => ['password', 'fingerprint', 'salt', 'token'].includes(k))).toEqual([]);
   });
 
@@ -223,12 +218,7 @@ describe('notifier: invite events from the table stream', () => {
     await db.send(new DeleteCommand({ TableName: tableName, Key: { pk: `INV#${deleted.id}`, sk: 'INV' } }));
 
     // Assess
-    const [delivery] = await waitFor('invite.expired', () => {
-      const found = eventsFor('ok', expiring.id, 'invite.expired');
-      return found.length > 0 && found;
-    });
-    expectSignedBy(delivery!, secrets.ok);
-    const event = parse(delivery!);
+    const { event } = await signedDelivery('invite.expired', expiring.id);
     expect(event).toMatchObject({
       type: 'invite.expired',
       occurredAt: expiring.expiresAt,

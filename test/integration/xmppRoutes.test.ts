@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDBApiKeyStore } from '../../lib/adapters/dynamodb/DynamoDBApiKeyStore.js';
 import { DynamoDBInviteStore } from '../../lib/adapters/dynamodb/DynamoDBInviteStore.js';
@@ -7,7 +7,17 @@ import { spendContactInvite } from '../../lib/invites/serverModule.js';
 import { createApiKey } from '../../lib/apiKeys/apiKeys.js';
 import { systemClock } from '../../lib/ports/Clock.js';
 import { invoke } from '../support/lambda.js';
-import { api, canLogin, documentClientForStack, issue, prosodyAdmin, stack, uniqueName, useStackEnv } from '../support/stack.js';
+import {
+  api,
+  canLogin,
+  documentClientForStack,
+  expireInvite,
+  issue,
+  prosodyAdmin,
+  stack,
+  uniqueName,
+  useStackEnv,
+} from '../support/stack.js';
 
 /**
  * The routes the server modules call (modules/README.md), over HTTP against
@@ -131,16 +141,8 @@ describe('Route POST /xmpp/preauth', () => {
   });
 
   it('answers each dead token state with its code', async () => {
-    const db = documentClientForStack();
     const expired = await issue({});
-    await db.send(
-      new UpdateCommand({
-        TableName: stack().env.INVITES_TABLE,
-        Key: { pk: `INV#${expired.id}`, sk: 'INV' },
-        UpdateExpression: 'SET expiresAt = :past',
-        ExpressionAttributeValues: { ':past': Math.floor(Date.now() / 1000) - 1 },
-      })
-    );
+    await expireInvite(expired.id);
     const used = await issue({});
     expect(
       (await api('POST', `/invites/${used.token}/redeem`, { body: { username: uniqueName(), password: PASSWORD }, auth: false })).status

@@ -273,23 +273,14 @@ export const makeTestPki = (domain: string): TestPki => {
   const f = (name: string) => join(dir, name);
   const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  openssl(
-    'req',
-    '-x509',
-    ...ec,
-    '-days',
-    '2',
-    '-subj',
-    '/CN=xmpp-invites test CA',
-    '-addext',
-    'basicConstraints=critical,CA:TRUE',
-    '-addext',
-    'keyUsage=critical,keyCertSign',
-    '-keyout',
-    f('ca.key'),
-    '-out',
-    f('ca.pem')
-  );
+  const pem = (name: string) => ({ key: readFileSync(f(`${name}.key`), 'utf8'), cert: readFileSync(f(`${name}.pem`), 'utf8') });
+  /** A self-signed certificate, `<name>.key` and `<name>.pem`. */
+  const selfSigned = (name: string, subject: string, extensions: string[]) => {
+    const addext = extensions.flatMap((e) => ['-addext', e]);
+    openssl('req', '-x509', ...ec, '-days', '2', '-subj', subject, ...addext, '-keyout', f(`${name}.key`), '-out', f(`${name}.pem`));
+    return pem(name);
+  };
+  selfSigned('ca', '/CN=xmpp-invites test CA', ['basicConstraints=critical,CA:TRUE', 'keyUsage=critical,keyCertSign']);
   const leaf = (name: string, san: string) => {
     writeFileSync(f(`${name}.ext`), `subjectAltName=${san}\nbasicConstraints=CA:FALSE\n`);
     openssl('req', ...ec, '-subj', `/CN=${san.replace(/^\w+:/, '')}`, '-keyout', f(`${name}.key`), '-out', f(`${name}.csr`));
@@ -310,29 +301,14 @@ export const makeTestPki = (domain: string): TestPki => {
       '-out',
       f(`${name}.pem`)
     );
-    return { key: readFileSync(f(`${name}.key`), 'utf8'), cert: readFileSync(f(`${name}.pem`), 'utf8') };
+    return pem(name);
   };
-  openssl(
-    'req',
-    '-x509',
-    ...ec,
-    '-days',
-    '2',
-    '-subj',
-    `/CN=${domain}`,
-    '-addext',
-    `subjectAltName=DNS:${domain}`,
-    '-keyout',
-    f('self.key'),
-    '-out',
-    f('self.pem')
-  );
   return {
     dir,
     caFile: f('ca.pem'),
     trusted: leaf('trusted', `DNS:${domain}`),
     loopbackIp: leaf('ip', 'IP:127.0.0.1'),
-    selfSigned: { key: readFileSync(f('self.key'), 'utf8'), cert: readFileSync(f('self.pem'), 'utf8') },
+    selfSigned: selfSigned('self', `/CN=${domain}`, [`subjectAltName=DNS:${domain}`]),
     wrongName: leaf('wrongname', `DNS:not-${domain}`),
   };
 };

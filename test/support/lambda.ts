@@ -71,3 +71,13 @@ export const invoke = async (handler: unknown, req: HttpRequest) => {
   const text = typeof res.body === 'string' ? res.body : '';
   return { status: res.statusCode ?? 200, headers: res.headers ?? {}, body: text ? JSON.parse(text) : undefined, text };
 };
+
+/** `POST /invites/{token}/redeem` through a real redeem handler in this process. */
+export const invokeRedeem = (handler: unknown, token: string, body: Record<string, unknown>) =>
+  invoke(handler, {
+    method: 'POST',
+    path: `/invites/${token}/redeem`,
+    routeKey: 'POST /invites/{token}/redeem',
+    pathParameters: { token },
+    body,
+  });

@@ -20,6 +20,24 @@ const invite: Invite = {
   note: 'hi',
   source: 'api-key:k1',
 };
+/** The audit item a completed redemption writes, as the stream carries it. */
+const auditItem = (jid: string, claimKind: 'account' | 'contact') => ({
+  pk: `INV#${invite.id}`,
+  sk: `RED#${jid}`,
+  kind: 'audit',
+  jid,
+  at: 1_799_600_000,
+  claimKind,
+  expiresAt: 1_900_000_000,
+});
+/** The change that audit item is. */
+const redeemed = (jid: string, kind: 'account' | 'contact') => ({
+  type: 'invite.redeemed',
+  changeId: 'e1',
+  at: 1_799_600_000,
+  inviteId: invite.id,
+  redemption: { jid, kind, at: 1_799_600_000 },
+});
 const image = (item: Record<string, unknown>) => marshall(item, { removeUndefinedValues: true });
 const record = (
   eventName: StreamRecord['eventName'],
@@ -59,44 +77,14 @@ describe('Function: changesFromStreamRecord', () => {
   });
 
   it('INSERT of the redemption audit item is invite.redeemed', () => {
-    const audit = {
-      pk: `INV#${invite.id}`,
-      sk: 'RED#juliet@example.com',
-      kind: 'audit',
-      jid: 'juliet@example.com',
-      at: 1_799_600_000,
-      claimKind: 'account',
-      expiresAt: 1_900_000_000,
-    };
-    expect(changesFromStreamRecord(record('INSERT', { new: audit }))).toEqual([
-      {
-        type: 'invite.redeemed',
-        changeId: 'e1',
-        at: 1_799_600_000,
-        inviteId: invite.id,
-        redemption: { jid: 'juliet@example.com', kind: 'account', at: 1_799_600_000 },
-      },
+    expect(changesFromStreamRecord(record('INSERT', { new: auditItem('juliet@example.com', 'account') }))).toEqual([
+      redeemed('juliet@example.com', 'account'),
     ]);
   });
 
   it('a contact invite spent by an existing account (XEP-0379) is invite.redeemed of kind contact; its subscriber record says nothing', () => {
-    const audit = {
-      pk: `INV#${invite.id}`,
-      sk: 'RED#juliet@other.org',
-      kind: 'audit',
-      jid: 'juliet@other.org',
-      at: 1_799_600_000,
-      claimKind: 'contact',
-      expiresAt: 1_900_000_000,
-    };
-    expect(changesFromStreamRecord(record('INSERT', { new: audit }))).toEqual([
-      {
-        type: 'invite.redeemed',
-        changeId: 'e1',
-        at: 1_799_600_000,
-        inviteId: invite.id,
-        redemption: { jid: 'juliet@other.org', kind: 'contact', at: 1_799_600_000 },
-      },
+    expect(changesFromStreamRecord(record('INSERT', { new: auditItem('juliet@other.org', 'contact') }))).toEqual([
+      redeemed('juliet@other.org', 'contact'),
     ]);
     const spend = {
       pk: 'JID#juliet@other.org',
