@@ -98,6 +98,26 @@ describe('Function: loadConfig', () => {
   });
 });
 
+describe('Function: loadConfig, one line per bad setting', () => {
+  it('names the JSON path or the shorthand variable a server field came from', () => {
+    const prosody = { kind: 'prosody', service: 'xmpp://x.example:5222', adminPassword: 'pw' };
+    expect(refusal({ XMPP_SERVERS: JSON.stringify({ 'a.example': { ...prosody, adminJid: 'not a jid' } }) })).toBe(
+      'configuration XMPP_SERVERS["a.example"].adminJid must be a bare JID'
+    );
+    expect(refusal({ XMPP_SERVERS: JSON.stringify({ 'a b': { ...prosody, adminJid: 'admin@a.example' } }) })).toBe(
+      'configuration XMPP_SERVERS["a b"]: the key must be the XMPP domain, a DNS name'
+    );
+    const shorthand = { XMPP_DOMAIN: 'c.example', XMPP_ADMIN_JID: 'admin@c.example', XMPP_ADMIN_PASSWORD: 'pw' };
+    expect(refusal({ ...shorthand, XMPP_KIND: 'openfire' })).toBe('configuration XMPP_KIND must be "prosody" or "ejabberd"');
+    expect(refusal({ ...shorthand, XMPP_SERVICE: 'c.example:5222' })).toBe('configuration XMPP_SERVICE must look like xmpp://host:port');
+    expect(refusal({ ...shorthand, XMPP_DOMAIN: 'c example' })).toBe('configuration XMPP_DOMAIN must be a DNS name');
+  });
+
+  it('names a bad domain in a list', () => {
+    expect(refusal({ INVITES_DOMAINS: 'a.example, b example' })).toBe('configuration INVITES_DOMAINS: "b example" must be a DNS name');
+  });
+});
+
 describe('Function: loadConfig, SIGNUP_SOURCES', () => {
   const secret = 'secret-0123456789abcdef';
   const sources = (value: unknown) => refusal({ SIGNUP_SOURCES: JSON.stringify(value) });
