@@ -128,7 +128,11 @@ const SHORTHAND = {
 
 const xmppServers = (env: Env, timeoutMs: number): Record<string, XmppServerConfig> => {
   const servers = parseXmppServers(env.XMPP_SERVERS, timeoutMs);
-  // Shorthand for the common single-server case.
+  // Shorthand for the common single-server case. Half of it is a mistake
+  // (the server would be silently missing), not a choice.
+  if (Boolean(env.XMPP_DOMAIN) !== Boolean(env.XMPP_ADMIN_JID)) {
+    fail(env.XMPP_DOMAIN ? 'XMPP_ADMIN_JID is required when XMPP_DOMAIN is set' : 'XMPP_DOMAIN is required when XMPP_ADMIN_JID is set');
+  }
   if (env.XMPP_DOMAIN && env.XMPP_ADMIN_JID) {
     const domain = domainName('XMPP_DOMAIN', env.XMPP_DOMAIN);
     servers[domain] ??= checkServer(
