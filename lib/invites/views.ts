@@ -59,9 +59,9 @@ export const issuedView = (invite: Invite, token: string, baseUrl: string) => {
   return {
     id,
     token,
-    ...fields,
     uri: inviteUri({ type: invite.type, domain: invite.domain, inviter: invite.inviter, username: invite.username, token }),
     landingUrl: landingUrl(baseUrl, token),
+    ...fields,
   };
 };
 export type IssuedView = ReturnType<typeof issuedView>;
