@@ -2,7 +2,8 @@
  * The warm redeem use case in this process (no HTTP layer, no
  * serverless-offline: what a warm Lambda spends), interleaved sample by
  * sample with its floor (floors.ts) on the same DynamoDB client and the same
- * XMPP server.
+ * XMPP server. Called as the server module's route (and a single-domain
+ * deployment's) calls it: the domain known before the invite is read.
  */
 import { randomBytes } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -60,7 +61,7 @@ export const benchWarmRedeem = async (t: WarmRedeemTarget): Promise<{ inProcess:
     for (let i = 0; i < WARM_SAMPLES + WARM_UP; i++) {
       const [token, floorToken] = [await issue(), await issue()];
       const redeem = async () => {
-        const [ms, result] = await time(() => redeemInvite(deps, token, { username: uniq('ip'), password: t.password }));
+        const [ms, result] = await time(() => redeemInvite(deps, token, { username: uniq('ip'), password: t.password, domain: t.domain }));
         if (result.warnings.length > 0) throw new Error(`in-process redeem: ${result.warnings.join('; ')}`);
         return ms;
       };
