@@ -753,6 +753,9 @@ type Results = {
   rateLimits: Summary;
 };
 
+/** A rate, and how many requests failed meanwhile (serverless-offline's own timeouts under load count here). */
+const withErrors = (r: { perSecond: number; errors: number }) => (r.errors ? `${r.perSecond} (${r.errors} errors)` : `${r.perSecond}`);
+
 const readmeTable = (
   date: string,
   machine: Record<string, unknown>,
@@ -817,9 +820,9 @@ ${row('of which the service: `POST /xmpp/register`, called directly', ms(a.regis
 |---|---|---|---|
 ${row('redeem over HTTP, warm (p50 / p95 ms)', ms(r.redeem.warm), ms(r.redeem.native), `${r.redeem.speedupWarm}x faster`)}
 ${row('redeem, cold: fresh Node imports the bundle + first call (p50 / p95 ms)', ms(r.redeem.cold), ms(r.redeem.native), `${r.redeem.speedupCold}x`)}
-${row('issue, 32 clients, store ~empty (invites/s)', i.oursEmpty.perSecond, i.prosodyEmpty.perSecond, `${i.ratioEmpty}x`)}
+${row('issue, 32 clients, store ~empty (invites/s)', withErrors(i.oursEmpty), withErrors(i.prosodyEmpty), `${i.ratioEmpty}x`)}
 ${row('issue, 32 clients, store ~empty (p50 / p95 ms)', ms(i.oursEmpty.latency), ms(i.prosodyEmpty.latency), '-')}
-${row('issue, 32 clients, 10,000 stored (invites/s)', i.ours10k.perSecond, i.prosody10k.perSecond, `${i.ratio10k}x`)}
+${row('issue, 32 clients, 10,000 stored (invites/s)', withErrors(i.ours10k), withErrors(i.prosody10k), `${i.ratio10k}x`)}
 ${row('issue, 32 clients, 10,000 stored (p50 / p95 ms)', ms(i.ours10k.latency), ms(i.prosody10k.latency), '-')}
 ${row('check `GET /invites/{token}`, 32 clients (p50 / p95 ms)', ms(r.check.latency), '-', '-')}
 ${row('check `GET /invites/{token}`, one client (p50 / p95 ms)', ms(r.check.sequential), '-', '-')}

@@ -73,8 +73,17 @@ export const floorProbe = (t: FloorTarget) => {
               TableName: t.table,
               Key: inviteKey(inviteId),
               UpdateExpression: 'SET uses = uses + :one, pending = pending + :one ADD pendingJids :jid',
-              ConditionExpression: LIVE_INVITE,
-              ExpressionAttributeValues: { ':one': 1, ':now': now, ':jid': new Set([jid]) },
+              // As the claim made before the invite is read (DynamoDBClaims.claimUnread).
+              ConditionExpression: `${LIVE_INVITE} AND #domain = :domain AND #type <> :reset AND (attribute_not_exists(username) OR username = :username)`,
+              ExpressionAttributeNames: { '#domain': 'domain', '#type': 'type' },
+              ExpressionAttributeValues: {
+                ':one': 1,
+                ':now': now,
+                ':jid': new Set([jid]),
+                ':domain': t.domain,
+                ':reset': 'reset',
+                ':username': jid.split('@')[0],
+              },
             },
           },
           {
