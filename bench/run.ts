@@ -707,7 +707,7 @@ const main = async () => {
     }
     log('\nDynamoDB consumed capacity (ReturnConsumedCapacity=INDEXES, DynamoDB Local)');
     for (const [name, c] of Object.entries(cost)) {
-      log(`  ${name.padEnd(38)} read ${c.read} (table ${c.tableRead})  write ${c.write} (table ${c.tableWrite})  ${c.calls.join(', ')}`);
+      log(`  ${name.padEnd(38)} read ${c.read} (table ${c.tableRead})  write ${c.write} (table ${c.tableWrite})  ${c.detail.join('; ')}`);
     }
     log('\nTargets');
     for (const t of targets) log(`  ${t.ok ? 'MET ' : 'MISS'}  ${t.what}: ${t.value}`);
