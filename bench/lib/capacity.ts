@@ -14,11 +14,13 @@ export interface Consumed {
   tableWrite: number;
   /** DynamoDB operations sent, e.g. GetItem, TransactWriteItems. */
   calls: string[];
+  /** Per operation, where its units went: `TransactWriteItems: table 4, byDomain 2`. */
+  detail: string[];
 }
 
 type Units = { CapacityUnits?: number; ReadCapacityUnits?: number; WriteCapacityUnits?: number };
-type Capacity = Units & { Table?: Units };
-const empty = (): Consumed => ({ read: 0, write: 0, tableRead: 0, tableWrite: 0, calls: [] });
+type Capacity = Units & { Table?: Units; GlobalSecondaryIndexes?: Record<string, Units> };
+const empty = (): Consumed => ({ read: 0, write: 0, tableRead: 0, tableWrite: 0, calls: [], detail: [] });
 
 export const meteredClient = (endpoint: string) => {
   const base = new DynamoDBClient({
@@ -41,6 +43,8 @@ export const meteredClient = (endpoint: string) => {
         // DynamoDB Local reports CapacityUnits; split by the kind of operation.
         const isRead = /^(Get|BatchGet|Query|Scan|TransactGet)/.test(op);
         const table = c.Table ? units(c.Table) : units(c);
+        const parts = [`table ${table}`, ...Object.entries(c.GlobalSecondaryIndexes ?? {}).map(([name, u]) => `${name} ${units(u)}`)];
+        current.detail.push(`${op}: ${parts.join(', ')}`);
         if (isRead) {
           current.read += units(c);
           current.tableRead += table;

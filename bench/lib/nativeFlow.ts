@@ -78,8 +78,29 @@ const streamHeader = (domain: string) =>
 
 const escapeXml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/'/g, '&apos;').replace(/"/g, '&quot;');
 
+/** Where one run of the flow spent its time (ms). */
+export interface FlowSteps {
+  /** TCP, stream, STARTTLS, TLS handshake, stream restart with features. */
+  connect: number;
+  preauth: number;
+  register: number;
+  login: number;
+}
+
 /** Steps 1-3: connect + STARTTLS, preauth IQ, in-band registration. */
-export const registerWithToken = async (target: NativeTarget, token: string, username: string, password: string) => {
+export const registerWithToken = async (
+  target: NativeTarget,
+  token: string,
+  username: string,
+  password: string,
+  steps?: Partial<FlowSteps>
+) => {
+  let mark = performance.now();
+  const lap = (step: keyof FlowSteps) => {
+    const now = performance.now();
+    if (steps) steps[step] = now - mark;
+    mark = now;
+  };
   const ca = readFileSync(target.caFile);
   const reader = new Reader();
   const tcp = connect({ host: target.host, port: target.port });
@@ -103,14 +124,17 @@ export const registerWithToken = async (target: NativeTarget, token: string, use
     tls.write(streamHeader(target.domain));
     const features = await reader.wait(/<stream:features[\s\S]*?<\/stream:features>/);
     if (!features[0].includes('urn:xmpp:ibr-token:0')) throw new Error('the server does not offer invite registration');
+    lap('connect');
     tls.write(`<iq type='set' id='pa1'><preauth xmlns='urn:xmpp:pars:0' token='${escapeXml(token)}'/></iq>`);
     const preauth = await reader.wait(/<iq[^>]*id=["']pa1["'][\s\S]*?(?:\/>|<\/iq>)/);
     if (!/type=["']result["']/.test(preauth[0])) throw new Error(`preauth refused: ${preauth[0]}`);
+    lap('preauth');
     tls.write(
       `<iq type='set' id='rg1'><query xmlns='jabber:iq:register'><username>${escapeXml(username)}</username><password>${escapeXml(password)}</password></query></iq>`
     );
     const reg = await reader.wait(/<iq[^>]*id=["']rg1["'][\s\S]*?(?:\/>|<\/iq>)/);
     if (!/type=["']result["']/.test(reg[0])) throw new Error(`registration refused: ${reg[0]}`);
+    lap('register');
     tls.write('</stream:stream>');
   } finally {
     reader.detach(tls);
@@ -135,7 +159,9 @@ export const login = async (target: NativeTarget, jid: string, password: string)
 };
 
 /** The whole native flow, timed end to end by the caller. */
-export const nativeRedeem = async (target: NativeTarget, token: string, username: string, password: string) => {
-  await registerWithToken(target, token, username, password);
+export const nativeRedeem = async (target: NativeTarget, token: string, username: string, password: string, steps?: Partial<FlowSteps>) => {
+  await registerWithToken(target, token, username, password, steps);
+  const t = performance.now();
   await login(target, `${username}@${target.domain}`, password);
+  if (steps) steps.login = performance.now() - t;
 };

@@ -8,6 +8,7 @@ import { statusError, type Invite } from './Invite.js';
 import { assertResettable } from './issue.js';
 import { checkPassword, fingerprintMatches, passwordFingerprint } from './password.js';
 import { lookupInvite } from './lookup.js';
+import { hashToken, isWellFormedToken } from '../token.js';
 
 /**
  * How long a claim belongs to the request that made it. Longer than the redeem
@@ -22,7 +23,7 @@ export interface RedeemDeps {
   store: InviteStore;
   xmpp: ProvisionerRegistry;
   clock: Clock;
-  config: Pick<Config, 'passwordMinLength' | 'usernameMaxLength' | 'protectedJids'> & Partial<Pick<Config, 'usernameUnicode'>>;
+  config: Pick<Config, 'passwordMinLength' | 'usernameMaxLength' | 'protectedJids'> & Partial<Pick<Config, 'usernameUnicode' | 'domains'>>;
   /** The HMAC key of claim fingerprints (lib/invites/password.ts); a secret, never in the table. */
   claimKey: () => Promise<string>;
 }
@@ -51,13 +52,81 @@ export interface RedeemResult {
 /**
  * Redeem spans DynamoDB and the XMPP server, which share no transaction:
  * 1. validate everything before touching anything;
- * 2. claim (one transaction: take a use, lock the JID);
+ * 2. claim (one transaction: take a use, lock the JID); when the domain is
+ *    known, before the invite is read, on the condition that the invite is
+ *    what the request assumes (the read runs alongside);
  * 3. provision (account, then roster both ways), each step idempotent;
  * 4. complete; or on a failure before the account exists, release the claim.
  * A retry of the same request (token + username + password) resumes a
  * pending claim or answers the completed result again.
  */
 export const redeemInvite = async (deps: RedeemDeps, token: unknown, input: RedeemInput): Promise<RedeemResult> => {
+  const claimed = (await claimBeforeReading(deps, token, input)) ?? (await readThenClaim(deps, token, input));
+  return 'replayed' in claimed ? claimed : provisionAndComplete(deps, claimed);
+};
+
+/** A claim this request holds (its lease outlives a Lambda timeout), and what provisioning needs. */
+interface HeldClaim {
+  invite: Invite;
+  claim: ClaimRecord;
+  kind: ClaimKind;
+  jid: string;
+  password: string;
+  outcome: RedeemResult['outcome'];
+  resumed: boolean;
+}
+
+/**
+ * The common case without the read in front of the claim: an account from a
+ * valid request whose domain is known (the server module's, or the only one
+ * served). The claim's transaction then also checks what was assumed of the
+ * invite (claimUnread), and the invite is read while it runs. Anything else
+ * (a reset or preset-only invite, an invalid request, a used, foreign or
+ * unknown token, a taken name, a retry) claims nothing and takes the path
+ * below, so its answers are the same.
+ */
+const claimBeforeReading = async (deps: RedeemDeps, token: unknown, input: RedeemInput): Promise<HeldClaim | undefined> => {
+  const { store, clock, config } = deps;
+  const domain = input.domain ?? (config.domains?.length === 1 ? config.domains[0] : undefined);
+  if (!store.claimUnread || domain === undefined || !isWellFormedToken(token)) return undefined;
+  if (input.username === undefined || input.username === null || input.username === '') return undefined;
+  let username: string;
+  let password: string;
+  try {
+    username = normalizeLocalpart(input.username, usernamePolicy(config));
+    password = checkPassword(input.password, username, { minLength: config.passwordMinLength });
+  } catch {
+    // Which error comes first is the invite's to say: the path below reads it.
+    return undefined;
+  }
+  const jid = `${username}@${domain}`;
+  const id = hashToken(token);
+  const key = await deps.claimKey();
+  const now = clock.now();
+  // Roster settings and the answer's invite, read while the claim runs.
+  const reading = store.get(id);
+  reading.catch(() => undefined);
+  const claim = await store.claimUnread({
+    inviteId: id,
+    domain,
+    username,
+    jid,
+    now,
+    leaseSeconds: CLAIM_LEASE_SECONDS,
+    fingerprint: passwordFingerprint(key, password),
+  });
+  if (!claim) return undefined;
+  // The claim proves the invite exists; a read of one issued a moment ago may not see it yet.
+  const invite = (await reading.catch(() => undefined)) ?? (await store.get(id, { consistent: true }));
+  // Unreachable (an invite is never deleted before it expires); the claim's lease then lets a retry resume.
+  if (!invite) throw new Error('the invite of a claim could not be read');
+  if (invite.username !== undefined && !isStorableUsername(invite.username)) {
+    return releaseAndThrow(store, claim, 'account', invite, unstorablePreset());
+  }
+  return { invite, claim, kind: 'account', jid, password, outcome: 'created', resumed: false };
+};
+
+const readThenClaim = async (deps: RedeemDeps, token: unknown, input: RedeemInput): Promise<HeldClaim | RedeemResult> => {
   const { store, clock, config } = deps;
   const { invite, status } = await lookupInvite(deps, token);
   if (input.domain !== undefined && invite.domain !== input.domain) throw new InviteError('token-invalid', 'no such invite');
@@ -88,7 +157,12 @@ export const redeemInvite = async (deps: RedeemDeps, token: unknown, input: Rede
     if (claim.status === 'completed') return { jid, outcome, replayed: true, invite, warnings: [] };
     claim = await takeOver(store, claim, kind, { key, password }, jid, now);
   }
+  return { invite, claim, kind, jid, password, outcome, resumed };
+};
 
+const provisionAndComplete = async (deps: RedeemDeps, held: HeldClaim): Promise<RedeemResult> => {
+  const { store, clock } = deps;
+  const { invite, claim, kind, jid, password, outcome, resumed } = held;
   // From here this request alone holds the claim (its lease outlives a Lambda
   // timeout), so releasing it on failure can never undo a parallel success.
   const xmpp = await deps.xmpp.forDomain(invite.domain).catch((cause: unknown) => {
@@ -120,16 +194,18 @@ export const redeemInvite = async (deps: RedeemDeps, token: unknown, input: Rede
   return { jid, outcome, replayed: resumed, invite, warnings };
 };
 
+/** A preset stored by an older release may not be what the server would create (`straße` became `strasse`). */
+const isStorableUsername = (preset: string) => normalizeLocalpart(preset, { maxLength: LOCALPART_MAX_BYTES, rule: 'existing' }) === preset;
+
+const unstorablePreset = () =>
+  new InviteError(
+    'username-invalid',
+    'the username this invite was issued for is not one the XMPP server can create; ask for a new invite'
+  );
+
 const chooseUsername = (invite: Invite, raw: unknown, config: RedeemDeps['config']): string => {
-  // A preset stored by an older release may not be what the server would
-  // create (`straße` became `strasse`): refuse it rather than lock one JID
-  // and create another.
-  if (invite.username && normalizeLocalpart(invite.username, { maxLength: LOCALPART_MAX_BYTES, rule: 'existing' }) !== invite.username) {
-    throw new InviteError(
-      'username-invalid',
-      'the username this invite was issued for is not one the XMPP server can create; ask for a new invite'
-    );
-  }
+  // Refuse such a preset rather than lock one JID and create another.
+  if (invite.username && !isStorableUsername(invite.username)) throw unstorablePreset();
   if (raw === undefined || raw === null || raw === '') {
     if (invite.username) return invite.username;
     throw new InviteError('username-invalid', 'username is required');

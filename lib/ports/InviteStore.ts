@@ -30,6 +30,22 @@ export interface ClaimRequest {
   fingerprint: string;
 }
 
+/**
+ * A claim made before the invite is read (the caller knows its domain and the
+ * username): the same transaction as `claim`, on the condition that the
+ * invite is live, of this domain, not a reset invite, and presets no other
+ * username. Anything else is left untouched, for `claim` to answer.
+ */
+export interface UnreadClaimRequest {
+  inviteId: string;
+  domain: string;
+  username: string;
+  jid: string;
+  now: number;
+  leaseSeconds: number;
+  fingerprint: string;
+}
+
 export interface ClaimRecord {
   inviteId: string;
   jid: string;
@@ -71,8 +87,8 @@ export interface InviteStore {
    * `countBySource`: make it visible to `countLive({ source })` (quota'd actors).
    */
   create(invite: Invite, now: number, options?: { countBySource?: boolean }): Promise<void>;
-  /** Eventually consistent read by id; undefined if absent. */
-  get(id: string): Promise<Invite | undefined>;
+  /** Eventually consistent read by id (unless `consistent`); undefined if absent. */
+  get(id: string, options?: { consistent?: boolean }): Promise<Invite | undefined>;
   /** The invite and its redemption audit records. */
   getWithRedemptions(id: string): Promise<{ invite: Invite; redemptions: RedemptionRecord[] } | undefined>;
   list(query: ListQuery): Promise<Page<Invite>>;
@@ -89,6 +105,13 @@ export interface InviteStore {
    * `token-invalid|expired|used|revoked` or `username-taken`.
    */
   claim(request: ClaimRequest): Promise<ClaimResult>;
+  /**
+   * The claim of an account on an invite not read yet (UnreadClaimRequest):
+   * the claim, or undefined when it was not taken (the invite is not what
+   * was assumed, or the name is not free); then nothing was written. Optional:
+   * a store without it is always read first.
+   */
+  claimUnread?(request: UnreadClaimRequest): Promise<ClaimRecord | undefined>;
   /** A claim of this invite on this JID, read consistently. */
   getClaim(kind: ClaimKind, jid: string, inviteId: string): Promise<ClaimRecord | undefined>;
   /**

@@ -99,7 +99,7 @@ const P = KeyPrefix;
 const EXPECTED_ITEM_ACCESS: Record<string, Record<string, string[]>> = {
   IssueInviteRole: { GetItem: [P.apiKey], PutItem: [P.invite, P.jid] },
   CheckInviteRole: { GetItem: [P.invite], UpdateItem: [P.rate] },
-  ListInvitesRole: { GetItem: [P.apiKey] },
+  ListInvitesRole: { GetItem: [P.apiKey], BatchGetItem: [P.invite] },
   ShowInviteRole: { GetItem: [P.apiKey], Query: [P.invite] },
   RevokeInviteRole: { GetItem: [P.apiKey, P.invite], UpdateItem: [P.invite, P.jid] },
   RedeemInviteRole: { GetItem: [P.invite, P.jid], PutItem: [P.invite, P.jid], DeleteItem: [P.jid], UpdateItem: [P.invite, P.jid, P.rate] },

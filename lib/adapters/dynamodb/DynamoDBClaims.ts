@@ -12,7 +12,14 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { InviteError } from '../../errors.js';
 import { type Invite, inviteStatus, statusError } from '../../invites/Invite.js';
-import type { ClaimKind, ClaimRecord, ClaimRequest, ClaimResult, ContactSpendRequest } from '../../ports/InviteStore.js';
+import type {
+  ClaimKind,
+  ClaimRecord,
+  ClaimRequest,
+  ClaimResult,
+  ContactSpendRequest,
+  UnreadClaimRequest,
+} from '../../ports/InviteStore.js';
 import { LIVE_INVITE, NAME_FREE_FOR_INVITE, PENDING_CLAIM_OF_INVITE, lockValues } from './conditions.js';
 import { AUDIT_RETENTION_SECONDS, type Item, auditItem, fromItem, lockKey, reservationItem, toClaim } from './inviteItems.js';
 import { contactKey, inviteKey } from './tableKeys.js';
@@ -27,6 +34,18 @@ const inviteRefusal = (seen: Item | undefined, now: number): InviteError => {
 
 const isConditionFailure = (e: unknown) => e instanceof ConditionalCheckFailedException;
 
+/**
+ * What a claim made without reading the invite assumes of it: of the caller's
+ * domain, an account or contact invite (a reset invite locks another key), and
+ * no preset username or this very one.
+ */
+const ASSUMED_ACCOUNT_INVITE = '#domain = :domain AND #type <> :reset AND (attribute_not_exists(username) OR username = :username)';
+
+const newClaim = (inviteId: string, jid: string, now: number, leaseSeconds: number, fingerprint: string): ClaimRecord => {
+  const [salt, hash] = fingerprint.split(':');
+  return { inviteId, jid, status: 'pending', leaseUntil: now + leaseSeconds, fingerprint: hash, salt, createdAt: now };
+};
+
 export class DynamoDBClaims {
   readonly #table: string;
   readonly #db: DynamoDBDocumentClient;
@@ -36,41 +55,74 @@ export class DynamoDBClaims {
     this.#db = db;
   }
 
-  public async claim({ invite, jid, kind, now, leaseSeconds, fingerprint }: ClaimRequest): Promise<ClaimResult> {
-    const [salt, hash] = fingerprint.split(':');
-    const claim: ClaimRecord = {
-      inviteId: invite.id,
-      jid,
-      status: 'pending',
-      leaseUntil: now + leaseSeconds,
-      fingerprint: hash,
-      salt,
-      createdAt: now,
-    };
+  /**
+   * The claim transaction: take one use of a live invite and lock the JID.
+   * `assumed`: the invite was not read, so its condition also checks what the
+   * caller assumed of it (ASSUMED_ACCOUNT_INVITE).
+   */
+  #claimItems(
+    inviteId: string,
+    jid: string,
+    kind: ClaimKind,
+    claim: ClaimRecord,
+    now: number,
+    assumed?: { domain: string; username: string }
+  ) {
+    return [
+      {
+        // Take one use; pendingJids names the claims in flight, so a stale one can be found.
+        Update: {
+          TableName: this.#table,
+          Key: inviteKey(inviteId),
+          UpdateExpression: 'SET uses = uses + :one, pending = pending + :one ADD pendingJids :jid',
+          ConditionExpression: assumed ? `${LIVE_INVITE} AND ${ASSUMED_ACCOUNT_INVITE}` : LIVE_INVITE,
+          ...(assumed ? { ExpressionAttributeNames: { '#domain': 'domain', '#type': 'type' } } : {}),
+          ExpressionAttributeValues: {
+            ':one': 1,
+            ':now': now,
+            ':jid': new Set([jid]),
+            ...(assumed ? { ':domain': assumed.domain, ':reset': 'reset', ':username': assumed.username } : {}),
+          },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+        },
+      },
+      {
+        // Lock the JID.
+        Put: {
+          TableName: this.#table,
+          Item: { ...lockKey(kind, jid, inviteId), kind: 'redemption', ...claim },
+          ConditionExpression: NAME_FREE_FOR_INVITE,
+          ExpressionAttributeValues: { ...lockValues(now), ':id': inviteId },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+        },
+      },
+    ];
+  }
+
+  public async claimUnread({
+    inviteId,
+    domain,
+    username,
+    jid,
+    now,
+    leaseSeconds,
+    fingerprint,
+  }: UnreadClaimRequest): Promise<ClaimRecord | undefined> {
+    const claim = newClaim(inviteId, jid, now, leaseSeconds, fingerprint);
     try {
-      await transact(this.#db, [
-        {
-          // Take one use; pendingJids names the claims in flight, so a stale one can be found.
-          Update: {
-            TableName: this.#table,
-            Key: inviteKey(invite.id),
-            UpdateExpression: 'SET uses = uses + :one, pending = pending + :one ADD pendingJids :jid',
-            ConditionExpression: LIVE_INVITE,
-            ExpressionAttributeValues: { ':one': 1, ':now': now, ':jid': new Set([jid]) },
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-          },
-        },
-        {
-          // Lock the JID.
-          Put: {
-            TableName: this.#table,
-            Item: { ...lockKey(kind, jid, invite.id), kind: 'redemption', ...claim },
-            ConditionExpression: NAME_FREE_FOR_INVITE,
-            ExpressionAttributeValues: { ...lockValues(now), ':id': invite.id },
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-          },
-        },
-      ]);
+      await transact(this.#db, this.#claimItems(inviteId, jid, 'account', claim, now, { domain, username }));
+      return claim;
+    } catch (e) {
+      // Cancelled by a condition: nothing was written; `claim` gives the answer.
+      if (cancellationReasons(e).some((r) => r?.Code === 'ConditionalCheckFailed')) return undefined;
+      throw e;
+    }
+  }
+
+  public async claim({ invite, jid, kind, now, leaseSeconds, fingerprint }: ClaimRequest): Promise<ClaimResult> {
+    const claim = newClaim(invite.id, jid, now, leaseSeconds, fingerprint);
+    try {
+      await transact(this.#db, this.#claimItems(invite.id, jid, kind, claim, now));
       return { outcome: 'claimed', claim };
     } catch (e) {
       const [inviteReason, lockReason] = cancellationReasons(e);

@@ -12,6 +12,7 @@ import type {
   ListQuery,
   Page,
   RedemptionRecord,
+  UnreadClaimRequest,
 } from '../../ports/InviteStore.js';
 import { DynamoDBClaims } from './DynamoDBClaims.js';
 import { documentClient } from './client.js';
@@ -76,8 +77,10 @@ export class DynamoDBInviteStore implements InviteStore {
     }
   }
 
-  public async get(id: string): Promise<Invite | undefined> {
-    const { Item } = await this.#db.send(new GetCommand({ TableName: this.#table, Key: inviteKey(id) }));
+  public async get(id: string, options: { consistent?: boolean } = {}): Promise<Invite | undefined> {
+    const { Item } = await this.#db.send(
+      new GetCommand({ TableName: this.#table, Key: inviteKey(id), ...(options.consistent ? { ConsistentRead: true } : {}) })
+    );
     return Item ? fromItem(Item) : undefined;
   }
 
@@ -146,6 +149,10 @@ export class DynamoDBInviteStore implements InviteStore {
 
   public claim(request: ClaimRequest): Promise<ClaimResult> {
     return this.#claims.claim(request);
+  }
+
+  public claimUnread(request: UnreadClaimRequest): Promise<ClaimRecord | undefined> {
+    return this.#claims.claimUnread(request);
   }
 
   public getClaim(kind: ClaimKind, jid: string, inviteId: string): Promise<ClaimRecord | undefined> {

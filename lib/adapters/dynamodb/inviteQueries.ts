@@ -1,14 +1,39 @@
 /**
  * Reads of many invites: paginated lists on the byInviter/byDomain indexes
  * and live-invite counts for quotas. Queries, never Scans.
+ *
+ * The indexes hold only what their queries filter on (infra/table.yml), so
+ * that a redeem's completion, which changes `pending`, writes no index: a list
+ * picks its page on the index, then reads those invites from the table.
  */
-import { type DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, type DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { InviteError } from '../../errors.js';
 import type { Invite } from '../../invites/Invite.js';
 import type { ListQuery, Page } from '../../ports/InviteStore.js';
 import { STATUS_FILTERS } from './conditions.js';
 import { type Item, fromItem, sortKey } from './inviteItems.js';
-import { IndexPrefix, TableSchema } from './tableKeys.js';
+import { IndexPrefix, TableSchema, type TableKey } from './tableKeys.js';
+
+/** BatchGetItem takes at most 100 keys. */
+const BATCH_GET_MAX = 100;
+
+/** The table's items for these keys, in the keys' order; one that is gone meanwhile (TTL) is left out. */
+const readItems = async (db: DynamoDBDocumentClient, table: string, keys: TableKey[]): Promise<Item[]> => {
+  const found = new Map<string, Item>();
+  const id = (k: { pk?: unknown; sk?: unknown }) => `${k.pk as string}\u0000${k.sk as string}`;
+  for (let i = 0; i < keys.length; i += BATCH_GET_MAX) {
+    let request: Record<string, { Keys: TableKey[] }> | undefined = { [table]: { Keys: keys.slice(i, i + BATCH_GET_MAX) } };
+    for (let attempt = 0; request && attempt < 8; attempt++) {
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 10 * 2 ** attempt));
+      const out = await db.send(new BatchGetCommand({ RequestItems: request }));
+      for (const item of out.Responses?.[table] ?? []) found.set(id(item), item);
+      const left = out.UnprocessedKeys?.[table]?.Keys as TableKey[] | undefined;
+      request = left && left.length > 0 ? { [table]: { Keys: left } } : undefined;
+    }
+    if (request) throw new Error('DynamoDB left keys of a list unprocessed');
+  }
+  return keys.map((k) => found.get(id(k))).filter((item): item is Item => item !== undefined);
+};
 
 const encodeCursor = (key: Record<string, unknown>): string => Buffer.from(JSON.stringify(key), 'utf8').toString('base64url');
 
@@ -62,7 +87,8 @@ export const listInvites = async (db: DynamoDBDocumentClient, table: string, que
     if (filters.length > 0) input.FilterExpression = filters.map((f) => `(${f})`).join(' AND ');
     if (query.inviter && query.domain) input.ExpressionAttributeNames = { '#domain': 'domain' };
     const page = await db.send(new QueryCommand(input));
-    items.push(...(page.Items ?? []).map(fromItem));
+    const keys = (page.Items ?? []).map((i) => ({ pk: i.pk as string, sk: i.sk as string }));
+    items.push(...(await readItems(db, table, keys)).map(fromItem));
     startKey = page.LastEvaluatedKey;
     if (!startKey || items.length >= query.limit) break;
   }
