@@ -34,7 +34,7 @@ export interface IssueDeps {
   newToken?: () => string;
 }
 
-export const MAX_USES_LIMIT = 1_000_000;
+const MAX_USES_LIMIT = 1_000_000;
 const LABEL = /^[^\p{Cc}\p{Cf}\p{Co}\p{Cn}]{1,100}$/u;
 
 const checkLabels = (name: string, values: unknown): string[] => {

@@ -6,7 +6,7 @@ export interface PasswordPolicy {
   minLength: number;
 }
 
-export const MAX_PASSWORD_LENGTH = 1024;
+const MAX_PASSWORD_LENGTH = 1024;
 /** No configuration may ask for less. */
 export const PASSWORD_MIN_LENGTH_FLOOR = 8;
 

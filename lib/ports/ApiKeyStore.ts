@@ -3,7 +3,7 @@
  * `xmpp-server`: an XMPP server's module (modules/README.md): only the
  * `/xmpp/*` routes, for its own domains.
  */
-export const ApiKeyKinds = ['api', 'xmpp-server'] as const;
+const ApiKeyKinds = ['api', 'xmpp-server'] as const;
 export type ApiKeyKind = (typeof ApiKeyKinds)[number];
 
 export interface ApiKey {

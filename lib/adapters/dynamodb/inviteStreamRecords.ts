@@ -27,7 +27,7 @@ const isInvite = isInviteItem;
 const isRedemptionAudit = isAuditItem;
 
 /** DynamoDB's TTL deletes are the only REMOVEs done by the service itself. */
-export const isTtlRemoval = (record: StreamRecord): boolean =>
+const isTtlRemoval = (record: StreamRecord): boolean =>
   record.userIdentity?.type === 'Service' && record.userIdentity.principalId === 'dynamodb.amazonaws.com';
 
 /**

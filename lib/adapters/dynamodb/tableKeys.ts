@@ -34,7 +34,6 @@ export const KeyPrefix = {
   signupEvent: 'HOOK#',
   deadLetter: 'DLQ#',
 } as const;
-export type KeyPrefixName = keyof typeof KeyPrefix;
 
 /** Sort keys and their prefixes. */
 export const SortKey = {

@@ -6,7 +6,7 @@ import type { Item } from './inviteItems.js';
 const MAX_TRANSACTION_ATTEMPTS = 12;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export type TransactItems = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>;
+type TransactItems = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>;
 
 /** The cancellation reasons of a cancelled transaction, by item position; empty for any other error. */
 export const cancellationReasons = (e: unknown): (CancellationReason | undefined)[] =>
