@@ -3,7 +3,7 @@ import { cfg, clock, store } from './wiring/deps.js';
 import { httpRoute, json, pathParam } from './http/route.js';
 import { logger } from './wiring/observability.js';
 import { publicGuards } from './http/rateLimit.js';
-import { redeemBody } from './http/schemas.js';
+import { redeemBody } from './http/validators.generated.js';
 import { claimKey, xmpp } from './wiring/xmpp.js';
 
 export const handler = httpRoute(

@@ -3,7 +3,8 @@ import { cfg, clock, store, type AdminContext } from './wiring/deps.js';
 import { httpRoute, json } from './http/route.js';
 import { logger } from './wiring/observability.js';
 import { claimKey, registrationLocks as locks, xmpp } from './wiring/xmpp.js';
-import { xmppRegisterBody, xmppServerRoute } from './http/xmppServerRoute.js';
+import { xmppServerRoute } from './http/xmppServerRoute.js';
+import { xmppRegisterBody } from './http/validators.generated.js';
 
 /** `POST /xmpp/register`: in-band registration, handed to redeem (with a token) or open registration. */
 export const handler = httpRoute(
