@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
+import { createRequire } from 'node:module';
 import { build, type BuildOptions, type Metafile } from 'esbuild';
 import { parse } from 'yaml';
 import { summarize, type Summary } from './stats.js';
@@ -77,8 +78,12 @@ const PLUGIN_ONLY = new Set([
   'buildConcurrency',
 ]);
 
-export const esbuildOptions = (opts: Record<string, any>): BuildOptions =>
-  Object.fromEntries(Object.entries(opts).filter(([k]) => !PLUGIN_ONLY.has(k))) as BuildOptions;
+export const esbuildOptions = (root: string, opts: Record<string, any>): BuildOptions => {
+  const options = Object.fromEntries(Object.entries(opts).filter(([k]) => !PLUGIN_ONLY.has(k))) as BuildOptions & { plugins?: unknown };
+  // As serverless-esbuild does: a path (from the service's folder) to a CommonJS file exporting the plugins.
+  if (typeof options.plugins === 'string') options.plugins = createRequire(import.meta.url)(join(root, options.plugins));
+  return options as BuildOptions;
+};
 
 const round2 = (x: number) => Math.round(x * 100) / 100;
 
@@ -95,7 +100,7 @@ export const bundleFunctions = async (
   for (const fn of entries) {
     const outfile = join(outDir, `${fn.name}.mjs`);
     const result = await build({
-      ...esbuildOptions(opts),
+      ...esbuildOptions(root, opts),
       absWorkingDir: root,
       entryPoints: [fn.entry],
       outfile,
