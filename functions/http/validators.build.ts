@@ -28,17 +28,27 @@ export const generatedValidators = (): { js: string; dts: string } => {
   const all: Record<string, object> = { ...schemas };
   // Sorted: a module namespace's order differs between Node and vitest.
   const names = Object.keys(all).sort();
-  const ajv = new ajv2020.default({ ...AJV_OPTIONS, code: { source: true, esm: true } });
-  for (const name of names) ajv.addSchema(eventSchema(all[name]!), name);
-  const code = ajvStandalone
-    .default(ajv, Object.fromEntries(names.map((n) => [n, n])))
-    // ajv's ESM output still require()s its runtime helpers (string length in code points);
-    // Node gives a CommonJS module's exports as the default, bundlers and vitest may give its `default`.
-    .replace(
-      /const (\w+) = require\("([^"]+)"\)\.default;/g,
-      (_: string, v: string, m: string) => `import ${v}$ from "${m}.js";const ${v} = ${v}$.default ?? ${v}$;`
-    );
-  if (/\brequire\(/.test(code)) throw new Error('validators: a require() is left in the generated code');
+  // One ajv and one standalone module per schema, each wrapped in a pure
+  // function call: a bundle keeps only the validators its function imports.
+  const runtime = new Map<string, string>();
+  const blocks = names.map((name) => {
+    const ajv = new ajv2020.default({ ...AJV_OPTIONS, code: { source: true, esm: true } });
+    ajv.addSchema(eventSchema(all[name]!), name);
+    const code = ajvStandalone.default(ajv, { [name]: name });
+    const head = new RegExp(`^"use strict";export const ${name} = (\\w+);`).exec(code);
+    if (!head) throw new Error(`validators: unexpected standalone code for ${name}`);
+    // ajv's ESM output still require()s its runtime helpers (string length in code points).
+    const body = code.slice(head[0].length).replace(/const (\w+) = require\("([^"]+)"\)\.default;/g, (_: string, v: string, m: string) => {
+      const id = `runtime_${m.split('/').pop()}`;
+      runtime.set(id, m);
+      return `const ${v} = ${id};`;
+    });
+    if (/\brequire\(/.test(body)) throw new Error('validators: a require() is left in the generated code');
+    return `export const ${name} = /* @__PURE__ */ (() => {${body}return ${head[1]};})();\n`;
+  });
+  // Node gives a CommonJS module's exports as the default, bundlers and vitest may give its `default`.
+  const imports = [...runtime].map(([id, m]) => `import ${id}$ from "${m}.js";\nconst ${id} = ${id}$.default ?? ${id}$;\n`);
+  const code = `${imports.join('')}${blocks.join('')}`;
   const dts = `${HEADER}
 /** A compiled validator of the whole event (\`{ body }\`); \`errors\` as ajv reports them. */
 export interface EventValidator {
@@ -47,7 +57,7 @@ export interface EventValidator {
 }
 ${names.map((n) => `export declare const ${n}: EventValidator;`).join('\n')}
 `;
-  return { js: `${HEADER}${code}\n`, dts };
+  return { js: `${HEADER}${code}`, dts };
 };
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
