@@ -2,7 +2,7 @@ import { issueInvite, type IssueInput } from '../lib/invites/issue.js';
 import { adminAuth, cfg, clock, store, type AdminContext } from './wiring/deps.js';
 import { httpRoute, json } from './http/route.js';
 import { logger } from './wiring/observability.js';
-import { issueBody } from './http/schemas.js';
+import { issueBody } from './http/validators.generated.js';
 
 export const handler = httpRoute(
   async (event, context) => {

@@ -3,7 +3,10 @@ import { httpRoute, pathParam } from './http/route.js';
 import { formBody, htmlResponse, landingDeps, landingRoute } from './http/landingRoute.js';
 import { logger } from './wiring/observability.js';
 import { rateLimit } from './http/rateLimit.js';
-import { claimKey, xmpp } from './wiring/xmpp.js';
+import { claimKey, xmpp, warmUpXmpp } from './wiring/xmpp.js';
+
+// A cold start's admin XMPP login runs while the first request reads and claims the invite.
+warmUpXmpp();
 
 /** `POST /i/{token}`: the web registration / password reset form. */
 export const handler = httpRoute(

@@ -3,8 +3,11 @@ import { cfg, clock, store } from './wiring/deps.js';
 import { httpRoute, json, pathParam } from './http/route.js';
 import { logger } from './wiring/observability.js';
 import { publicGuards } from './http/rateLimit.js';
-import { redeemBody } from './http/schemas.js';
-import { claimKey, xmpp } from './wiring/xmpp.js';
+import { redeemBody } from './http/validators.generated.js';
+import { claimKey, xmpp, warmUpXmpp } from './wiring/xmpp.js';
+
+// A cold start's admin XMPP login runs while the first request reads and claims the invite.
+warmUpXmpp();
 
 export const handler = httpRoute(
   async (event) => {

@@ -1,7 +1,7 @@
 import { registerAccount } from '../lib/invites/registerAccount.js';
 import { cfg, clock } from './wiring/deps.js';
 import { httpRoute, json } from './http/route.js';
-import { credentialsBody } from './http/schemas.js';
+import { credentialsBody } from './http/validators.generated.js';
 import { rateLimit } from './http/rateLimit.js';
 import { registrationLocks as locks, xmpp } from './wiring/xmpp.js';
 

@@ -1,7 +1,8 @@
 import { createAppInvite } from '../lib/invites/serverModule.js';
 import { cfg, clock, store, type AdminContext } from './wiring/deps.js';
 import { httpRoute, json } from './http/route.js';
-import { appInviteBody, xmppServerRoute } from './http/xmppServerRoute.js';
+import { xmppServerRoute } from './http/xmppServerRoute.js';
+import { appInviteBody } from './http/validators.generated.js';
 
 /** `POST /xmpp/invites`: an invite a user created from their app (XEP-0401 ad-hoc). */
 export const handler = httpRoute(

@@ -1,7 +1,8 @@
 import { preauth } from '../lib/invites/serverModule.js';
 import { clock, store, type AdminContext } from './wiring/deps.js';
 import { httpRoute, json } from './http/route.js';
-import { preauthBody, xmppServerRoute } from './http/xmppServerRoute.js';
+import { xmppServerRoute } from './http/xmppServerRoute.js';
+import { preauthBody } from './http/validators.generated.js';
 
 /** `POST /xmpp/preauth`: a module checks an app's token (never consumes it). */
 export const handler = httpRoute(

@@ -2,8 +2,12 @@ import { moduleRegister } from '../lib/invites/serverModule.js';
 import { cfg, clock, store, type AdminContext } from './wiring/deps.js';
 import { httpRoute, json } from './http/route.js';
 import { logger } from './wiring/observability.js';
-import { claimKey, registrationLocks as locks, xmpp } from './wiring/xmpp.js';
-import { xmppRegisterBody, xmppServerRoute } from './http/xmppServerRoute.js';
+import { claimKey, registrationLocks as locks, xmpp, warmUpXmpp } from './wiring/xmpp.js';
+import { xmppServerRoute } from './http/xmppServerRoute.js';
+import { xmppRegisterBody } from './http/validators.generated.js';
+
+// A cold start's admin XMPP login runs while the first request reads and claims the invite.
+warmUpXmpp();
 
 /** `POST /xmpp/register`: in-band registration, handed to redeem (with a token) or open registration. */
 export const handler = httpRoute(

@@ -2,7 +2,8 @@ import { spendContactInvite } from '../lib/invites/serverModule.js';
 import { clock, store, type AdminContext } from './wiring/deps.js';
 import { httpRoute, json } from './http/route.js';
 import { logger } from './wiring/observability.js';
-import { subscribeBody, xmppServerRoute } from './http/xmppServerRoute.js';
+import { xmppServerRoute } from './http/xmppServerRoute.js';
+import { subscribeBody } from './http/validators.generated.js';
 
 /** `POST /xmpp/subscribe` (XEP-0379): an existing account subscribed to the inviter with the token. */
 export const handler = httpRoute(

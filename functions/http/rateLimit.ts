@@ -1,5 +1,5 @@
 import type { MiddlewareObj } from '@middy/core';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Metrics, MetricUnit as MetricUnitType } from '@aws-lambda-powertools/metrics';
 import { enforceRateLimits, tokenRateKey, type RateRule } from '../../lib/abuse/rateLimit.js';
 import { DynamoDBRateLimiter } from '../../lib/adapters/dynamodb/DynamoDBRateLimiter.js';
 import type { PublicRoute, RateLimits } from '../../lib/config.js';
@@ -56,7 +56,17 @@ export const rateLimit = (route: PublicRoute, options: RateLimitOptions = {}): M
 
 const TOKEN_FAILURES = new Set(['token-invalid', 'token-expired', 'token-used', 'token-revoked']);
 
-export const metrics = new Metrics({ namespace: 'xmpp-invites', serviceName: 'xmpp-invites' });
+/**
+ * Made on the first failed lookup, not at start: most containers never count
+ * one, and Powertools Metrics is loaded only then (esbuild evaluates a
+ * dynamic import inside the bundle lazily).
+ */
+let metrics: Promise<{ metrics: Metrics; MetricUnit: typeof MetricUnitType }> | undefined;
+const loadMetrics = () =>
+  (metrics ??= import('@aws-lambda-powertools/metrics').then(({ Metrics, MetricUnit }) => ({
+    metrics: new Metrics({ namespace: 'xmpp-invites', serviceName: 'xmpp-invites' }),
+    MetricUnit,
+  })));
 
 /**
  * Counts failed token lookups (unknown, expired, used, revoked) as the
@@ -64,9 +74,10 @@ export const metrics = new Metrics({ namespace: 'xmpp-invites', serviceName: 'xm
  * rising count is someone guessing tokens.
  */
 export const failedLookupMetric = (route: PublicRoute | `xmpp-${string}`): MiddlewareObj<HttpEvent, HttpResult> => ({
-  onError: (request) => {
+  onError: async (request) => {
     const error = request.error;
     if (!isInviteError(error) || !TOKEN_FAILURES.has(error.code)) return;
+    const { metrics, MetricUnit } = await loadMetrics();
     const metric = metrics.singleMetric();
     metric.addDimension('route', route);
     metric.addDimension('reason', error.code);

@@ -3,13 +3,13 @@ import httpCors from '@middy/http-cors';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import httpJsonBodyParser from '@middy/http-json-body-parser';
 import httpSecurityHeaders from '@middy/http-security-headers';
-import validator from '@middy/validator';
-import { transpileSchema } from '@middy/validator/transpile';
+import validator, { type Options as ValidatorOptions } from '@middy/validator';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { config } from '../../lib/config.js';
 import { InviteError, isInviteError, redactError, type ErrorCode } from '../../lib/errors.js';
 import { logger } from '../wiring/observability.js';
+import type { EventValidator } from './validators.generated.js';
 
 /** The one place domain errors become HTTP. */
 export const STATUS: Record<ErrorCode, number> = {
@@ -121,8 +121,11 @@ const bodyLimit = (maxBytes: number): MiddlewareObj<HttpEvent, HttpResult> => ({
 });
 
 export interface RouteOptions {
-  /** JSON schema of the parsed body; the route then requires a JSON body. */
-  body?: Record<string, unknown>;
+  /**
+   * The compiled validator of the parsed body's JSON schema (schemas.ts,
+   * precompiled in validators.generated.js); the route then requires a JSON body.
+   */
+  body?: EventValidator;
   /** Accepts application/x-www-form-urlencoded as well as JSON. */
   maxBodyBytes?: number;
   /** Extra middlewares run before parsing (auth, rate limits). */
@@ -152,22 +155,12 @@ export const httpRoute = (handler: (event: HttpEvent, context: Context) => Promi
   // learns nothing about the body's validity.
   for (const mw of options.use ?? []) chain.use(mw);
   if (options.body) {
-    chain.use(httpJsonBodyParser()).use(
-      validator({
-        // No type coercion (middy's default is 'array', meant for query
-        // strings): a JSON body says what it means, so `"username": 123`,
-        // `"maxUses": "1"` or `"groups": "staff"` are 400s, not accounts and
-        // invites made from a silently converted value.
-        eventSchema: transpileSchema(
-          {
-            type: 'object',
-            required: ['body'],
-            properties: { body: options.body },
-          },
-          { coerceTypes: false }
-        ),
-      })
-    );
+    // No type coercion (validators.build.ts; middy's default is 'array', meant
+    // for query strings): a JSON body says what it means, so `"username": 123`,
+    // `"maxUses": "1"` or `"groups": "staff"` are 400s, not accounts and
+    // invites made from a silently converted value.
+    // @middy/validator types `eventSchema` as an Ajv instance; it calls it as a compiled function.
+    chain.use(httpJsonBodyParser()).use(validator({ eventSchema: options.body as unknown as ValidatorOptions['eventSchema'] }));
   }
   for (const mw of options.afterParse ?? []) chain.use(mw);
   return chain.handler(handler);

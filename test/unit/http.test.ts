@@ -3,6 +3,7 @@
  * chain (`httpRoute`), a stub Lambda context, no stack. The error map, body
  * limits and both kinds of key authentication.
  */
+import { transpileSchema } from '@middy/validator/transpile';
 import { describe, expect, it } from 'vitest';
 import { createApiKey } from '../../lib/apiKeys/apiKeys.js';
 import { ErrorCodes, InviteError } from '../../lib/errors.js';
@@ -10,7 +11,12 @@ import type { ApiKey, ApiKeyStore } from '../../lib/ports/ApiKeyStore.js';
 import { adminAuth, type AdminContext } from '../../functions/wiring/deps.js';
 import { STATUS, httpRoute, json } from '../../functions/http/route.js';
 import { xmppServerAuth } from '../../functions/http/xmppServerRoute.js';
+import { AJV_OPTIONS, eventSchema } from '../../functions/http/validators.build.js';
+import type { EventValidator } from '../../functions/http/validators.generated.js';
 import { invoke } from '../support/lambda.js';
+
+/** A body schema compiled at run time (the functions' own come precompiled: validators.build.ts). */
+const compiled = (body: object) => transpileSchema(eventSchema(body), { ...AJV_OPTIONS }) as unknown as EventValidator;
 
 class MemoryKeys implements ApiKeyStore {
   readonly keys = new Map<string, ApiKey>();
@@ -64,7 +70,7 @@ describe('Function: httpRoute', () => {
         ran = true;
         return json(200, {});
       },
-      { body: { type: 'object' }, maxBodyBytes: 300 }
+      { body: compiled({ type: 'object' }), maxBodyBytes: 300 }
     );
     const res = await invoke(handler, {
       method: 'POST',
@@ -79,7 +85,7 @@ describe('Function: httpRoute', () => {
 
   it('answers malformed JSON with invalid-json and a schema violation with invalid-request naming the field', async () => {
     const handler = httpRoute(async () => json(200, {}), {
-      body: { type: 'object', additionalProperties: false, properties: { n: { type: 'integer' } } },
+      body: compiled({ type: 'object', additionalProperties: false, properties: { n: { type: 'integer' } } }),
     });
     const broken = await invoke(handler, { method: 'POST', path: '/x', raw: '{"n": ', headers: { 'content-type': 'application/json' } });
     expect(broken.status).toBe(400);

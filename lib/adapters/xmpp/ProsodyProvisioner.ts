@@ -53,6 +53,11 @@ export class ProsodyProvisioner implements XmppProvisioner {
     });
   }
 
+  /** Logs the admin connection in now, if it is not (a cold start's first call overlaps it with its own work). */
+  public async connect(): Promise<void> {
+    await this.#xmpp.connect();
+  }
+
   /** Prosody has no admin command for it: log in as the user. */
   public async verifyPassword(jid: string, password: string): Promise<boolean> {
     const session = this.#userConnection(jid, password);

@@ -28,6 +28,17 @@ export class ProvisionerRegistryFromConfig implements ProvisionerRegistry {
     return made;
   }
 
+  /**
+   * Starts, without waiting, what the first call for `domain` would wait for:
+   * loading the adapter and logging its admin connection in (Prosody). A
+   * failure is left for that call to meet, and retry; nothing is provisioned.
+   */
+  public warmUp(domain: string): void {
+    this.forDomain(domain)
+      .then((provisioner) => (provisioner as { connect?: () => Promise<void> }).connect?.())
+      .catch(() => undefined);
+  }
+
   public async close(): Promise<void> {
     const all = [...this.#made.values()];
     this.#made.clear();

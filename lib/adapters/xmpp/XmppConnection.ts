@@ -10,7 +10,7 @@
  * - our own IQ tracking, so an IQ error that arrives before send() resolves
  *   never becomes an unhandled rejection.
  */
-import type { ConnectionOptions } from 'node:tls';
+import type { ConnectionOptions, SecureContext } from 'node:tls';
 import { Client } from '@xmpp/client-core';
 import _tcp from '@xmpp/tcp';
 import _middleware from '@xmpp/middleware';
@@ -20,7 +20,7 @@ import _resourceBinding from '@xmpp/resource-binding';
 import { InviteError } from '../../errors.js';
 import { NS_SASL, authenticate, chooseMechanism } from './sasl.js';
 import { type XmlElement, XmppAuthError, stanzaError, x } from './stanzas.js';
-import { hostOf, tlsRequiredFor, trustedCas } from './tlsPolicy.js';
+import { hostOf, tlsRequiredFor, trustedContext } from './tlsPolicy.js';
 import { upgradeToTls, verifiedDirectTls } from './transports.js';
 
 export { chooseMechanism } from './sasl.js';
@@ -126,15 +126,15 @@ export class XmppConnection {
     const { service, jid, timeoutMs, tlsCaFile } = this.#options;
     const [local, domain] = jid.split('@') as [string, string];
     const requireTls = this.#options.requireTls ?? tlsRequiredFor(hostOf(service));
-    let ca: string[];
+    let secureContext: SecureContext;
     try {
-      ca = trustedCas(tlsCaFile);
+      secureContext = trustedContext(tlsCaFile);
     } catch {
       throw new InviteError('xmpp-unavailable', 'cannot read the configured XMPP TLS CA file', { retryAfter: 300 });
     }
     // The certificate must name the XMPP domain (RFC 6120 §13.7.2.1), not
     // whatever host the service URL dials.
-    const tlsOptions: ConnectionOptions = { ca, servername: domain, rejectUnauthorized: true };
+    const tlsOptions: ConnectionOptions = { secureContext, servername: domain, rejectUnauthorized: true };
 
     const entity = new Client({ service, domain, timeout: timeoutMs });
     _tcp({ entity });

@@ -4,7 +4,7 @@
  * Plaintext is tolerated only on loopback, where nobody sits on the path.
  */
 import { readFileSync } from 'node:fs';
-import { rootCertificates } from 'node:tls';
+import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 
 /** 127.0.0.0/8, ::1 and `localhost`; brackets of a URL's IPv6 host are accepted. */
 export const isLoopback = (host: string): boolean => {
@@ -41,4 +41,22 @@ export const apiUrlProblem = (apiUrl: string): string | undefined => {
 export const trustedCas = (caFile: string | undefined): string[] => {
   if (!caFile) return [...rootCertificates];
   return [...rootCertificates, readFileSync(caFile, 'utf8')];
+};
+
+const contexts = new Map<string, SecureContext>();
+
+/**
+ * A TLS context trusting `trustedCas(caFile)`, made once per process: parsing
+ * the ~150 certificates costs ~11 ms (measured), which every connection (the
+ * admin's, each user session of a roster link) paid again. Read at the first
+ * connection, like the file was: a CA file replaced later needs a new container.
+ */
+export const trustedContext = (caFile: string | undefined): SecureContext => {
+  const key = caFile ?? '';
+  let context = contexts.get(key);
+  if (!context) {
+    context = createSecureContext({ ca: trustedCas(caFile) });
+    contexts.set(key, context);
+  }
+  return context;
 };
