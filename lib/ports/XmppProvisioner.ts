@@ -42,6 +42,11 @@ export interface XmppProvisioner {
   linkRosters(link: RosterLink): Promise<void>;
   /** Reads a user's roster (for tests and checks). */
   getRoster(jid: string): Promise<RosterItem[]>;
+  /**
+   * Opens what later calls need (the admin login) ahead of them, if the
+   * adapter holds a connection; a cold start calls it before any request.
+   */
+  connect?(): Promise<void>;
   /** Closes any connection held by this adapter. */
   close(): Promise<void>;
 }

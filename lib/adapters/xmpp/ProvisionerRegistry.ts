@@ -35,7 +35,7 @@ export class ProvisionerRegistryFromConfig implements ProvisionerRegistry {
    */
   public warmUp(domain: string): void {
     this.forDomain(domain)
-      .then((provisioner) => (provisioner as { connect?: () => Promise<void> }).connect?.())
+      .then((provisioner) => provisioner.connect?.())
       .catch(() => undefined);
   }
 
