@@ -16,17 +16,12 @@ import { issueInvite } from '../../lib/invites/issue.js';
 import { redeemInvite } from '../../lib/invites/redeem.js';
 import { systemClock } from '../../lib/ports/Clock.js';
 import { hashToken } from '../../lib/token.js';
-import { type FloorReport, type FloorSample, floorProbe, summarizeFloor } from './floors.js';
+import { type FloorReport, type FloorSample, type FloorTarget, floorProbe, summarizeFloor } from './floors.js';
 import { summarize, time, type Summary } from './stats.js';
 
-export interface WarmRedeemTarget {
+/** The floor's target, with the stack's settings in place of a client of its own. */
+export interface WarmRedeemTarget extends Omit<FloorTarget, 'db' | 'table'> {
   env: Record<string, string>;
-  domain: string;
-  service: string;
-  adminJid: string;
-  adminPassword: string;
-  caFile: string;
-  inviter: string;
   password: string;
 }
 
