@@ -16,7 +16,11 @@ export interface CheckDeps {
  */
 export const lookupInvite = async ({ store, clock }: CheckDeps, token: unknown): Promise<{ invite: Invite; status: InviteStatus }> => {
   if (!isWellFormedToken(token)) throw new InviteError('token-invalid', 'no such invite');
-  const invite = await store.get(hashToken(token));
+  return inviteFound(await store.get(hashToken(token)), clock);
+};
+
+/** What a read of a well-formed token's invite says: the invite and its status now, or `token-invalid`. */
+export const inviteFound = (invite: Invite | undefined, clock: Clock): { invite: Invite; status: InviteStatus } => {
   if (!invite) throw new InviteError('token-invalid', 'no such invite');
   return { invite, status: inviteStatus(invite, clock.now()) };
 };

@@ -7,7 +7,7 @@ import type { ProvisionerRegistry, XmppProvisioner } from '../ports/XmppProvisio
 import { statusError, type Invite } from './Invite.js';
 import { assertResettable } from './issue.js';
 import { checkPassword, fingerprintMatches, passwordFingerprint } from './password.js';
-import { lookupInvite } from './lookup.js';
+import { inviteFound, lookupInvite } from './lookup.js';
 import { hashToken, isWellFormedToken } from '../token.js';
 
 /**
@@ -61,7 +61,8 @@ export interface RedeemResult {
  * pending claim or answers the completed result again.
  */
 export const redeemInvite = async (deps: RedeemDeps, token: unknown, input: RedeemInput): Promise<RedeemResult> => {
-  const claimed = (await claimBeforeReading(deps, token, input)) ?? (await readThenClaim(deps, token, input));
+  const early = await claimBeforeReading(deps, token, input);
+  const claimed = early && 'claim' in early ? early : await readThenClaim(deps, token, input, early?.read);
   return 'replayed' in claimed ? claimed : provisionAndComplete(deps, claimed);
 };
 
@@ -76,6 +77,11 @@ interface HeldClaim {
   resumed: boolean;
 }
 
+/** The invite read alongside a claim that was refused: the path below answers from it instead of reading again. */
+interface EarlyRead {
+  read: Promise<Invite | undefined>;
+}
+
 /**
  * The common case without the read in front of the claim: an account from a
  * valid request whose domain is known (the server module's, or the only one
@@ -85,7 +91,7 @@ interface HeldClaim {
  * unknown token, a taken name, a retry) claims nothing and takes the path
  * below, so its answers are the same.
  */
-const claimBeforeReading = async (deps: RedeemDeps, token: unknown, input: RedeemInput): Promise<HeldClaim | undefined> => {
+const claimBeforeReading = async (deps: RedeemDeps, token: unknown, input: RedeemInput): Promise<HeldClaim | EarlyRead | undefined> => {
   const { store, clock, config } = deps;
   const domain = input.domain ?? (config.domains?.length === 1 ? config.domains[0] : undefined);
   if (!store.claimUnread || domain === undefined || !isWellFormedToken(token)) return undefined;
@@ -115,7 +121,8 @@ const claimBeforeReading = async (deps: RedeemDeps, token: unknown, input: Redee
     leaseSeconds: CLAIM_LEASE_SECONDS,
     fingerprint: passwordFingerprint(key, password),
   });
-  if (!claim) return undefined;
+  // Refused, nothing written: the read saw the invite as the path below would.
+  if (!claim) return { read: reading };
   // The claim proves the invite exists; a read of one issued a moment ago may not see it yet.
   const invite = (await reading.catch(() => undefined)) ?? (await store.get(id, { consistent: true }));
   // Unreachable (an invite is never deleted before it expires); the claim's lease then lets a retry resume.
@@ -126,9 +133,14 @@ const claimBeforeReading = async (deps: RedeemDeps, token: unknown, input: Redee
   return { invite, claim, kind: 'account', jid, password, outcome: 'created', resumed: false };
 };
 
-const readThenClaim = async (deps: RedeemDeps, token: unknown, input: RedeemInput): Promise<HeldClaim | RedeemResult> => {
+const readThenClaim = async (
+  deps: RedeemDeps,
+  token: unknown,
+  input: RedeemInput,
+  read?: Promise<Invite | undefined>
+): Promise<HeldClaim | RedeemResult> => {
   const { store, clock, config } = deps;
-  const { invite, status } = await lookupInvite(deps, token);
+  const { invite, status } = read ? inviteFound(await read, clock) : await lookupInvite(deps, token);
   if (input.domain !== undefined && invite.domain !== input.domain) throw new InviteError('token-invalid', 'no such invite');
   // A used-up invite may still be the one a retry completed: the claim decides.
   if (status === 'revoked' || status === 'expired') throw statusError(status);

@@ -23,6 +23,12 @@ const PASSWORD = 'correct horse battery';
 /** The stack's store, recording what each claim-before-read came back with. */
 class RecordingStore extends DynamoDBInviteStore {
   public readonly unread: (ClaimRecord | undefined)[] = [];
+  public reads = 0;
+
+  public override async get(id: string, options?: { consistent?: boolean }) {
+    this.reads++;
+    return super.get(id, options);
+  }
 
   public override async claimUnread(request: UnreadClaimRequest) {
     const claim = await super.claimUnread(request);
@@ -83,8 +89,10 @@ describe('a redeem whose domain is known claims before it reads', () => {
     const view = await issueInStore(store, { username: preset });
     const other = uniqueName('other');
     store.unread.length = 0;
+    store.reads = 0;
     expect(await errorCode(redeem(view.token, { username: other }))).toBe('username-mismatch');
     expect(store.unread).toEqual([undefined]);
+    expect(store.reads).toBe(1);
     expect(await store.get(view.id)).toMatchObject({ uses: 0, pending: 0 });
     expect(await store.getClaim('account', `${other}@${DOMAIN}`, view.id)).toBeUndefined();
     expect(await admin.accountExists(`${other}@${DOMAIN}`)).toBe(false);
@@ -129,8 +137,11 @@ describe('a redeem whose domain is known claims before it reads', () => {
       { type: 'reset', username }
     );
     store.unread.length = 0;
+    store.reads = 0;
     expect(await redeem(token, { username })).toMatchObject({ jid: `${username}@${DOMAIN}`, outcome: 'reset' });
     expect(store.unread).toEqual([undefined]);
+    // The read made alongside the refused claim answers the path below: one read in all.
+    expect(store.reads).toBe(1);
     expect(await store.get(invite.id)).toMatchObject({ uses: 1, pending: 0 });
     expect(await canLogin(`${username}@${DOMAIN}`, PASSWORD)).toBe(true);
   });
