@@ -1,20 +1,6 @@
-/**
- * The bench writes its figures into README.md itself: the "## Benchmarks"
- * section, up to the next "## " heading, is replaced by what this run measured.
- */
-import { readFileSync, writeFileSync } from 'node:fs';
+/** Markdown the bench writes: docs/benchmarks.md, whole, from a run's results (bench/report.ts). */
 
-export const replaceReadmeSection = (readmePath: string, section: string, heading = '## Benchmarks') => {
-  const readme = readFileSync(readmePath, 'utf8');
-  const start = readme.indexOf(`\n${heading}\n`);
-  if (start < 0) throw new Error(`${readmePath} has no "${heading}" section`);
-  const next = readme.indexOf('\n## ', start + heading.length + 2);
-  const end = next < 0 ? readme.length : next + 1;
-  const body = `${section.trimEnd()}\n\n`;
-  writeFileSync(readmePath, `${readme.slice(0, start + 1)}${body}${readme.slice(end)}`);
-};
-
-/** Pads every Markdown table's cells so the columns line up (as the rest of the README is formatted). */
+/** Pads every Markdown table's cells so the columns line up (as the other pages are formatted). */
 export const alignTables = (markdown: string): string => {
   const lines = markdown.split('\n');
   const out: string[] = [];
