@@ -24,7 +24,7 @@ export interface LocalProsody {
   stop: () => Promise<void>;
 }
 
-/** Settings of modules/prosody/mod_xmpp_invites.lua (see the README's operator section). */
+/** Settings of modules/prosody/mod_xmpp_invites.lua (docs/prosody.md, "In-app invites"). */
 export interface XmppInvitesModuleOptions {
   /** The service's base URL, e.g. serverless-offline's. */
   url: string;
