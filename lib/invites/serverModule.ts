@@ -13,7 +13,7 @@ import type { Clock } from '../ports/Clock.js';
 import type { InviteStore } from '../ports/InviteStore.js';
 import { assertDomainInScope, type Actor } from './actor.js';
 import { findLiveInvite } from './lookup.js';
-import type { Invite } from './Invite.js';
+import { statusError, type Invite } from './Invite.js';
 import { issueInvite, type IssueDeps } from './issue.js';
 import { redeemInvite, type RedeemDeps } from './redeem.js';
 import { registerAccount, type RegisterDeps } from './registerAccount.js';
@@ -77,8 +77,12 @@ export const moduleRegister = async (
 
 /**
  * `POST /xmpp/subscribe` (XEP-0379): `subscriber`, an existing account on any
- * server, sent a subscription carrying the token to `contact`. One use of the
- * contact invite, once per subscriber; any error means "leave it to the user".
+ * server, sent a subscription carrying the token to `contact`. The approval
+ * is granted once per token and subscriber, and only while the invite is
+ * live: a revoked, expired or used-up invite approves nothing, and a replay of
+ * a token that already approved (or registered) this subscriber is refused
+ * (`token-used`), so a contact the inviter removed cannot come back with the
+ * old token. Any error means "leave it to the user".
  */
 export const spendContactInvite = async (
   deps: { store: InviteStore; clock: Clock },
@@ -88,19 +92,24 @@ export const spendContactInvite = async (
   const domain = moduleDomain(actor, input.domain);
   const contact = formatJid(parseBareJid(input.contact));
   const subscriber = formatJid(parseBareJid(input.subscriber));
-  const { invite } = await lookupInvite(deps, input.token);
+  const { invite, status } = await lookupInvite(deps, input.token);
   // Only a roster invite of this very contact approves a subscription to it.
   if (invite.domain !== domain || invite.type !== 'contact' || invite.inviter !== contact) {
     throw new InviteError('token-invalid', 'no such invite');
   }
   if (subscriber === contact) throw new InviteError('jid-invalid', 'the inviter cannot subscribe to itself');
-  // Someone who registered with this invite already has the contact: approve
-  // the repeated subscription without a second use.
+  if (status !== 'valid') throw statusError(status);
+  // Someone who registered with this invite got the contact at redeem: the
+  // token approves nothing more for them.
   const claim = await deps.store.getClaim('account', subscriber, invite.id);
-  if (claim?.status === 'completed') return { approved: true as const, groups: invite.groups, outcome: 'existing' as const };
+  if (claim) throw alreadyApproved();
   const { outcome } = await deps.store.spendContactInvite({ invite, subscriber, now: deps.clock.now() });
+  if (outcome !== 'spent') throw alreadyApproved();
   return { approved: true as const, groups: invite.groups, outcome };
 };
+
+/** A replay: the modules only ask when the contact's roster has no approval, i.e. it was removed since. */
+const alreadyApproved = () => new InviteError('token-used', 'this invite already approved this subscriber once');
 
 export interface AppInviteInput {
   domain?: unknown;

@@ -20,7 +20,8 @@
 
 -export([start/2, stop/1, reload/3, depends/2, mod_options/1, mod_opt_type/1, mod_doc/0]).
 -export([stream_features/2, c2s_unauthenticated_packet/2, in_subscription/2,
-         adhoc_local_items/4, adhoc_local_commands/4, disco_local_features/5]).
+         adhoc_local_items/4, adhoc_local_commands/4, disco_local_features/5,
+         disco_local_identity/5]).
 
 -include("xmpp.hrl").
 -include("logger.hrl").
@@ -62,7 +63,9 @@ start(Host, _Opts) ->
     ejabberd_hooks:add(adhoc_local_items, Host, ?MODULE, adhoc_local_items, 60),
     ejabberd_hooks:add(adhoc_local_commands, Host, ?MODULE, adhoc_local_commands, 60),
     ejabberd_hooks:add(disco_local_features, Host, ?MODULE, disco_local_features, 60),
+    ejabberd_hooks:add(disco_local_identity, Host, ?MODULE, disco_local_identity, 60),
     warn_conflicting_modules(Host),
+    warn_plaintext_url(Host),
     ok.
 
 stop(Host) ->
@@ -72,9 +75,11 @@ stop(Host) ->
     ejabberd_hooks:delete(adhoc_local_items, Host, ?MODULE, adhoc_local_items, 60),
     ejabberd_hooks:delete(adhoc_local_commands, Host, ?MODULE, adhoc_local_commands, 60),
     ejabberd_hooks:delete(disco_local_features, Host, ?MODULE, disco_local_features, 60),
+    ejabberd_hooks:delete(disco_local_identity, Host, ?MODULE, disco_local_identity, 60),
     ok.
 
-reload(_Host, _NewOpts, _OldOpts) ->
+reload(Host, _NewOpts, _OldOpts) ->
+    warn_plaintext_url(Host),
     ok.
 
 %% mod_adhoc answers the XEP-0050 IQs that carry our invite commands.
@@ -97,8 +102,10 @@ mod_options(_Host) ->
      {timeout, 5000},
      {ca_file, undefined},
      {invite_only, true},
+     %% Every user of this host (users of other servers never may).
      {invite_access, all},
-     {create_account_access, none},
+     %% Members of the `admin` ACL only: an invite for a username of their choice.
+     {create_account_access, [{allow, [{acl, admin}]}]},
      {max_invites_per_user, 10},
      {preauth_per_minute, 10}].
 
@@ -108,6 +115,36 @@ mod_doc() ->
                  "xmpp-invites service.">>]}.
 
 opt(Host, Name) -> gen_mod:get_module_opt(Host, ?MODULE, Name).
+
+%% The key, every token and every new password travel to the service: plain
+%% http:// only to this machine. Anything else is refused (every call answers
+%% "try later", nothing is sent), said once per (re)load.
+plaintext_url(Host) ->
+    Url = opt(Host, url),
+    case uri_string:parse(Url) of
+        #{scheme := Scheme, host := H} ->
+            case string:lowercase(Scheme) of
+                <<"http">> -> not loopback(string:lowercase(H));
+                _ -> false
+            end;
+        _ -> false
+    end.
+
+loopback(<<"localhost">>) -> true;
+loopback(Host) ->
+    case inet:parse_strict_address(binary_to_list(Host)) of
+        {ok, {127, _, _, _}} -> true;
+        {ok, {0, 0, 0, 0, 0, 0, 0, 1}} -> true;
+        _ -> false
+    end.
+
+warn_plaintext_url(Host) ->
+    case plaintext_url(Host) of
+        true ->
+            ?ERROR_MSG("mod_xmpp_invites on ~ts refuses its url: plain http:// is allowed only to a loopback host "
+                       "(127.0.0.0/8, ::1, localhost); use https:// (every invite answer is 'try later' until then)", [Host]);
+        false -> ok
+    end.
 
 %% ejabberd 26's mod_invites answers the same IQs from its own token store:
 %% two owners of one token namespace would confuse every app.
@@ -438,23 +475,48 @@ approve(Host, Contact, Subscriber) ->
 %%%===================================================================
 %%% XEP-0401 ad-hoc commands: invites created from the app
 %%%===================================================================
-disco_local_features(empty, From, To, Node, Lang) ->
-    disco_local_features({result, []}, From, To, Node, Lang);
-disco_local_features({result, Features}, _From, _To, Node, _Lang)
+%% disco#info on a command node, as XEP-0050 peers ask before running it:
+%% identity automation/command-node and the features of a command, or
+%% forbidden for a user who may not run it (as Prosody's mod_adhoc answers).
+disco_local_features({error, _} = Acc, _From, _To, _Node, _Lang) ->
+    Acc;
+disco_local_features(Acc, From, #jid{lserver = Host}, Node, Lang)
   when Node == ?NODE_INVITE; Node == ?NODE_CREATE ->
-    {result, Features ++ [?NS_COMMANDS]};
+    case allowed(Host, access_of(Node), From) of
+        true ->
+            Features = case Acc of
+                           {result, F} -> F;
+                           _ -> []
+                       end,
+            {result, Features ++ [?NS_COMMANDS, ?NS_XDATA]};
+        false ->
+            {error, xmpp:err_forbidden(<<"This item is not available to you">>, Lang)}
+    end;
 disco_local_features(Acc, _From, _To, _Node, _Lang) ->
     Acc.
+
+disco_local_identity(Acc, From, #jid{lserver = Host}, Node, _Lang)
+  when Node == ?NODE_INVITE; Node == ?NODE_CREATE ->
+    case allowed(Host, access_of(Node), From) of
+        true -> Acc ++ [#identity{category = <<"automation">>, type = <<"command-node">>, name = command_name(Node)}];
+        false -> Acc
+    end;
+disco_local_identity(Acc, _From, _To, _Node, _Lang) ->
+    Acc.
+
+access_of(?NODE_INVITE) -> invite_access;
+access_of(?NODE_CREATE) -> create_account_access.
+
+command_name(?NODE_INVITE) -> <<"Invite">>;
+command_name(?NODE_CREATE) -> <<"Create account">>.
 
 adhoc_local_items(Acc, #jid{lserver = Host} = From, #jid{lserver = Host, server = Server}, _Lang) ->
     Items = case Acc of
                 {result, I} -> I;
                 _ -> []
             end,
-    Mine = [#disco_item{jid = jid:make(Server), node = Node, name = Name}
-            || {Node, Name, Access} <- [{?NODE_INVITE, <<"Invite">>, invite_access},
-                                        {?NODE_CREATE, <<"Create account">>, create_account_access}],
-               allowed(Host, Access, From)],
+    Mine = [#disco_item{jid = jid:make(Server), node = Node, name = command_name(Node)}
+            || Node <- [?NODE_INVITE, ?NODE_CREATE], allowed(Host, access_of(Node), From)],
     {result, Items ++ Mine};
 adhoc_local_items(Acc, _From, _To, _Lang) ->
     Acc.
@@ -466,11 +528,7 @@ allowed(_Host, _Access, _From) ->
 
 adhoc_local_commands(Acc, From, #jid{lserver = Host}, #adhoc_command{node = Node} = Cmd)
   when Node == ?NODE_INVITE; Node == ?NODE_CREATE ->
-    Access = case Node of
-                 ?NODE_INVITE -> invite_access;
-                 ?NODE_CREATE -> create_account_access
-             end,
-    case allowed(Host, Access, From) of
+    case allowed(Host, access_of(Node), From) of
         false ->
             {error, xmpp:err_forbidden(<<"You are not allowed to create invites">>, Cmd#adhoc_command.lang)};
         true ->
@@ -550,6 +608,12 @@ create_invite(Host, From, Cmd, Fields) ->
 %% Runs in the calling process (the client's own c2s process): only that
 %% session waits, and never longer than `timeout`.
 call(Host, Path, Body) ->
+    case plaintext_url(Host) of
+        true -> {error, plaintext_url};
+        false -> call_service(Host, Path, Body)
+    end.
+
+call_service(Host, Path, Body) ->
     Url = binary_to_list(<<(strip_slash(opt(Host, url)))/binary, Path/binary>>),
     Timeout = opt(Host, timeout),
     %% One connection per call: httpc's default profile would keep a pooled

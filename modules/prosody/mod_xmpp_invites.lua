@@ -42,32 +42,29 @@ local ca_file = module:get_option_string("xmpp_invites_ca_file");
 local ca_path = module:get_option_string("xmpp_invites_ca_path", "/etc/ssl/certs");
 local invite_only = module:get_option_boolean("registration_invite_only", true);
 local allow_registration = module:get_option_boolean("allow_registration", false);
-local allow_create = module:get_option("xmpp_invites_allow_create", "everyone");
 local max_live_invites = module:get_option_number("xmpp_invites_max_live_invites", 10);
 local preauth_per_minute = module:get_option_number("xmpp_invites_preauth_per_minute", 12);
+
+-- The host of an http:// URL, if it is loopback: 127.0.0.0/8, ::1 or localhost.
+local function loopback_host(url)
+	local authority = url:match("^[Hh][Tt][Tt][Pp]://([^/?#]*)");
+	if not authority then return nil; end
+	authority = authority:gsub("^.*@", ""):lower();
+	local host = authority:match("^%[([^%]]+)%]") or authority:gsub(":%d*$", "");
+	if host == "localhost" or host == "::1" or host == "0:0:0:0:0:0:0:1" then return host; end
+	local a, b, c, d = host:match("^(%d+)%.(%d+)%.(%d+)%.(%d+)$");
+	if a and tonumber(a) == 127 and tonumber(b) <= 255 and tonumber(c) <= 255 and tonumber(d) <= 255 then return host; end
+	return nil;
+end
 
 local configured = service_url:match("^https?://") and type(service_key) == "string" and service_key ~= "";
 if not configured then
 	module:log("error", "xmpp_invites_url and xmpp_invites_key must be set: every invite answer will be 'try later' until they are");
-end
-
--- Who may create invites from an app: "everyone" (every local user, bounded by
--- xmpp_invites_max_live_invites), "admins", or a list of bare JIDs and roles.
-local allow_everyone, allow_admins_only, allowed_jids, allowed_roles = false, false, {}, {};
-if allow_create == "everyone" then
-	allow_everyone = true;
-elseif allow_create == "admins" then
-	allow_admins_only = true;
-elseif type(allow_create) == "table" then
-	for _, entry in ipairs(allow_create) do
-		if type(entry) == "string" and entry:find("@", 1, true) then
-			allowed_jids[jid_util.prep(entry) or entry] = true;
-		elseif type(entry) == "string" then
-			allowed_roles[entry] = true;
-		end
-	end
-else
-	module:log("error", "xmpp_invites_allow_create must be \"everyone\", \"admins\" or a list of JIDs and roles; nobody may create invites");
+elseif service_url:match("^http://") and not loopback_host(service_url) then
+	-- The key, every token and every new password would cross the network in clear.
+	configured = false;
+	module:log("error", "xmpp_invites_url is refused: plain http:// is allowed only to a loopback host (127.0.0.0/8, ::1, localhost); "
+		.. "use https:// (every invite answer will be 'try later' until then)");
 end
 
 -- Modules this one replaces -------------------------------------------------
@@ -505,12 +502,58 @@ local function has_role(jid, role_name)
 	return type(roles) == "table" and roles[role_name] and true or false;
 end
 
-local function may_create_invites(jid)
-	if allow_everyone then return true; end
+-- Who may run each command. A policy is "local_users" (every user of this
+-- host, bounded by xmpp_invites_max_live_invites), "admins", "nobody", or a
+-- list of bare JIDs and roles (admins always may):
+--   xmpp_invites_allow_invite          default "local_users"
+--   xmpp_invites_allow_create_account  default "admins"
+-- The same defaults as ejabberd's invite_access / create_account_access.
+local function read_policy(setting, value)
+	if value == "local_users" or value == "everyone" then return { kind = "local_users" }; end
+	if value == "admins" then return { kind = "admins" }; end
+	if value == "nobody" then return { kind = "nobody" }; end
+	if type(value) == "table" then
+		local policy = { kind = "list", jids = {}, roles = {} };
+		for _, entry in ipairs(value) do
+			if type(entry) == "string" and entry:find("@", 1, true) then
+				policy.jids[jid_util.prep(entry) or entry] = true;
+			elseif type(entry) == "string" then
+				policy.roles[entry] = true;
+			end
+		end
+		return policy;
+	end
+	module:log("error", "%s must be \"local_users\", \"admins\", \"nobody\" or a list of JIDs and roles; nobody may run that command", setting);
+	return { kind = "nobody" };
+end
+
+local invite_setting = module:get_option("xmpp_invites_allow_invite");
+local obsolete_setting = module:get_option("xmpp_invites_allow_create");
+if obsolete_setting ~= nil then
+	-- It used to cover both commands. Kept for the contact invite only, where
+	-- it never widens what it allowed; create-account has its own setting.
+	if invite_setting == nil then
+		invite_setting = obsolete_setting;
+		module:log("warn", "xmpp_invites_allow_create is obsolete: read as xmpp_invites_allow_invite; "
+			.. "urn:xmpp:invite#create-account follows xmpp_invites_allow_create_account (default \"admins\")");
+	else
+		module:log("warn", "xmpp_invites_allow_create is obsolete and ignored: xmpp_invites_allow_invite "
+			.. "and xmpp_invites_allow_create_account are set per command");
+	end
+end
+local invite_policy = read_policy("xmpp_invites_allow_invite", invite_setting or "local_users");
+local create_account_policy = read_policy("xmpp_invites_allow_create_account",
+	module:get_option("xmpp_invites_allow_create_account", "admins"));
+
+local function allowed_by(policy, jid)
+	local node, host = jid_util.split(jid);
+	if not node or host ~= module.host then return false; end
+	if policy.kind == "nobody" then return false; end
+	if policy.kind == "local_users" then return true; end
 	if is_admin(jid) then return true; end
-	if allow_admins_only then return false; end
-	if allowed_jids[jid] then return true; end
-	for role_name in pairs(allowed_roles) do
+	if policy.kind == "admins" then return false; end
+	if policy.jids[jid] then return true; end
+	for role_name in pairs(policy.roles) do
 		if has_role(jid, role_name) then return true; end
 	end
 	return false;
@@ -543,15 +586,13 @@ local function completed_error(text)
 	return { status = "completed", error = { message = text } };
 end
 
-local function create_invite(from, request)
+local function forbidden()
+	return { status = "error", error = { type = "auth", condition = "forbidden", text = adhoc_errors["forbidden"] } };
+end
+
+local function create_invite(from, policy, request)
 	local user = jid_util.bare(from);
-	local node, host = jid_util.split(user);
-	if not node or host ~= module.host then
-		return completed_error("This command is only available to users of " .. module.host);
-	end
-	if not may_create_invites(user) then
-		return completed_error(adhoc_errors["forbidden"]);
-	end
+	if not allowed_by(policy, user) then return forbidden(); end
 	request.domain = module.host;
 	request.inviter = user;
 	request.maxLiveInvites = max_live_invites > 0 and max_live_invites or nil;
@@ -573,30 +614,66 @@ local function create_invite(from, request)
 end
 
 local adhoc_new = module:require("adhoc").new;
-local permission = allow_admins_only and "admin" or "local_user";
 
 module:depends("adhoc");
 
-module:provides("adhoc", adhoc_new("Invite someone", "urn:xmpp:invite#invite", function (_, data)
-	return create_invite(data.from, { type = "contact" });
-end, permission));
+local NODE_INVITE, NODE_CREATE = "urn:xmpp:invite#invite", "urn:xmpp:invite#create-account";
+local policies = { [NODE_INVITE] = invite_policy, [NODE_CREATE] = create_account_policy };
 
-module:provides("adhoc", adhoc_new("Create an account invite", "urn:xmpp:invite#create-account", function (_, data, state)
-	if data.action == "cancel" then return { status = "canceled" }; end
-	if not (state or data.form) then
-		return { status = "executing", actions = { "complete", default = "complete" }, form = create_account_form }, "executing";
+-- mod_adhoc lists, describes (disco#info: identity automation/command-node)
+-- and refuses (forbidden) by its own permission: "local_user" or "admin".
+-- A list of JIDs and roles is finer than that, so for those commands this
+-- module hides and refuses them itself, the way mod_adhoc does.
+local function adhoc_permission(policy)
+	return policy.kind == "admins" and "admin" or "local_user";
+end
+
+module:hook("host-disco-info-node", function (event)
+	local policy = policies[event.node];
+	if not policy or policy.kind ~= "list" then return; end
+	if not allowed_by(policy, jid_util.bare(event.stanza.attr.from)) then
+		event.origin.send(st.error_reply(event.stanza, "auth", "forbidden", "This item is not available to you"));
+		return true;
 	end
-	local fields, errors = create_account_form:data(data.form);
-	if errors or not fields or type(fields.username) ~= "string" or fields.username == "" then
-		return completed_error(adhoc_errors["username-required"]);
-	end
-	local username = nodeprep(fields.username, true);
-	if not username or username == "" then
-		return completed_error(adhoc_errors["username-invalid"]);
-	end
-	return create_invite(data.from, {
-		type = "account";
-		username = username;
-		rosterSubscription = fields["roster-subscription"] ~= false;
-	});
-end, permission));
+end, 10);
+
+module:hook("host-disco-items-node", function (event)
+	if event.node ~= "http://jabber.org/protocol/commands" then return; end
+	local query = event.reply:get_child("query", "http://jabber.org/protocol/disco#items");
+	if not query then return; end
+	local user = jid_util.bare(event.stanza.attr.from);
+	query:maptags(function (item)
+		local policy = item.name == "item" and policies[item.attr.node];
+		if policy and policy.kind == "list" and not allowed_by(policy, user) then return nil; end
+		return item;
+	end);
+end, -10);
+
+if invite_policy.kind ~= "nobody" then
+	module:provides("adhoc", adhoc_new("Invite someone", NODE_INVITE, function (_, data)
+		return create_invite(data.from, invite_policy, { type = "contact" });
+	end, adhoc_permission(invite_policy)));
+end
+
+if create_account_policy.kind ~= "nobody" then
+	module:provides("adhoc", adhoc_new("Create an account invite", NODE_CREATE, function (_, data, state)
+		if data.action == "cancel" then return { status = "canceled" }; end
+		if not allowed_by(create_account_policy, jid_util.bare(data.from)) then return forbidden(); end
+		if not (state or data.form) then
+			return { status = "executing", actions = { "complete", default = "complete" }, form = create_account_form }, "executing";
+		end
+		local fields, errors = create_account_form:data(data.form);
+		if errors or not fields or type(fields.username) ~= "string" or fields.username == "" then
+			return completed_error(adhoc_errors["username-required"]);
+		end
+		local username = nodeprep(fields.username, true);
+		if not username or username == "" then
+			return completed_error(adhoc_errors["username-invalid"]);
+		end
+		return create_invite(data.from, create_account_policy, {
+			type = "account";
+			username = username;
+			rosterSubscription = fields["roster-subscription"] ~= false;
+		});
+	end, adhoc_permission(create_account_policy)));
+end

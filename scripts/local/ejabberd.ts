@@ -39,7 +39,11 @@ export interface InvitesModuleSettings {
   timeoutMs?: number;
   caFile?: string;
   inviteOnly?: boolean;
-  /** ejabberd access rules: who may run the XEP-0401 ad-hoc commands. */
+  /**
+   * ejabberd access rules: who may run the XEP-0401 ad-hoc commands. Unset:
+   * the module's defaults (#invite every local user, #create-account the
+   * `admin` ACL, which this instance gives its admin account).
+   */
   inviteAccess?: string;
   createAccountAccess?: string;
   maxInvitesPerUser?: number;
@@ -135,11 +139,11 @@ const invitesModuleYml = (o: InvitesModuleSettings) => {
     `    key: ${yamlString(o.key)}`,
     `    timeout: ${o.timeoutMs ?? 5000}`,
     `    invite_only: ${o.inviteOnly ?? true}`,
-    `    invite_access: ${o.inviteAccess ?? 'all'}`,
-    `    create_account_access: ${o.createAccountAccess ?? 'all'}`,
     `    max_invites_per_user: ${o.maxInvitesPerUser ?? 10}`,
     `    preauth_per_minute: ${o.preauthPerMinute ?? 10}`,
   ];
+  if (o.inviteAccess) lines.push(`    invite_access: ${o.inviteAccess}`);
+  if (o.createAccountAccess) lines.push(`    create_account_access: ${o.createAccountAccess}`);
   if (o.caFile) lines.push(`    ca_file: ${yamlString(o.caFile)}`);
   // mod_register stays for password changes of logged-in users; unauthenticated
   // registration is mod_xmpp_invites' (it answers first, at priority 40).
@@ -190,6 +194,9 @@ const ejabberdYml = (o: {
 }) =>
   `# Private instance for xmpp-invites tests. Loopback only.
 loglevel: info
+# The service's register/change_password/check_password calls carry
+# passwords: log them as "hidden_by_ejabberd".
+hide_sensitive_log_data: true
 log_rotate_count: 0
 hosts:
   - ${yamlString(o.domain)}
@@ -220,6 +227,10 @@ ${
 auth_password_format: scram
 acl:
   invites_provisioner:
+    user: ${yamlString(o.adminJid)}
+  # The server's admins: mod_xmpp_invites lets them (only) run
+  # urn:xmpp:invite#create-account by default.
+  admin:
     user: ${yamlString(o.adminJid)}
 # Replaces the packaged default, whose "admin access" lets any loopback
 # client run any command without credentials.

@@ -12,6 +12,8 @@
  * is read once per container, as on Lambda): a second in-process copy with
  * REGISTRATION_INVITE_ONLY=false, which the proxy points at while a test needs it.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDBApiKeyStore } from '../../lib/adapters/dynamodb/DynamoDBApiKeyStore.js';
@@ -107,6 +109,7 @@ export const startEjabberdNative = async (): Promise<EjabberdNative> => {
       c2sPort: ej.c2sPort,
       caFile: ej.caFile,
       adminJid: ej.adminJid,
+      adminPassword: ej.adminPassword,
       otherDomain: OTHER_DOMAIN,
       admin,
       serviceTimeoutMs: MODULE_TIMEOUT_MS,
@@ -121,6 +124,10 @@ export const startEjabberdNative = async (): Promise<EjabberdNative> => {
         }
         // Both switches move together: the module's invite_only and the service's.
         ej.setInvites({ inviteOnly: !open });
+      },
+      setCreateAccountForEveryone: async (open) => {
+        // The module's default is the `admin` ACL; `all` is every local user.
+        ej.setInvites({ createAccountAccess: open ? 'all' : undefined });
       },
       serverLog: () => ej.log(),
       breakService: async (mode) => proxy.setMode(mode),
@@ -239,36 +246,93 @@ describe('mod_xmpp_invites on ejabberd 23.01', () => {
     expect(native.ej.log()).not.toContain(invite.token);
   });
 
-  it('who may invite is an access rule: a command the user may not run is neither listed nor run', async () => {
+  it('who may invite is an access rule: with invite_access none, #invite is neither listed, described nor run', async () => {
     // Prepare
     const jid = `${uniqueName('plainuser')}@${DOMAIN}`;
     const password = appPassword();
     await native.admin.createAccount(jid, password);
-    native.ej.setInvites({ createAccountAccess: 'none' });
+    native.ej.setInvites({ inviteAccess: 'none' });
     let commands: string[] = [];
     let refused;
-    let allowed;
+    let described;
     try {
       const app = await LoggedInApp.login(target(), jid, password);
       try {
         // Act
         commands = await app.commands();
-        refused = await app.adhoc('urn:xmpp:invite#create-account', { username: uniqueName('never') });
-        allowed = await app.adhoc('urn:xmpp:invite#invite');
+        refused = await app.adhoc('urn:xmpp:invite#invite');
+        described = await app.stream.iq(
+          { type: 'get', to: DOMAIN },
+          "<query xmlns='http://jabber.org/protocol/disco#info' node='urn:xmpp:invite#invite'/>"
+        );
       } finally {
         app.close();
       }
     } finally {
-      native.ej.setInvites({ createAccountAccess: 'all' });
+      native.ej.setInvites({ inviteAccess: undefined });
     }
 
     // Assess
-    expect(commands).toContain('urn:xmpp:invite#invite');
-    expect(commands).not.toContain('urn:xmpp:invite#create-account');
+    expect(commands).not.toContain('urn:xmpp:invite#invite');
     expect([refused.outcome.type, refused.outcome.error?.condition]).toEqual(['error', 'forbidden']);
     expect(refused.fields.uri).toBeUndefined();
-    expect(allowed.status).toBe('completed');
-    expect(allowed.fields.uri).toMatch(/^xmpp:.+\?roster;preauth=/);
+    expect([described.type, described.error?.condition]).toEqual(['error', 'forbidden']);
+  });
+
+  it('refuses a plain http:// service URL to a host that is not loopback: one error line, nothing sent, apps told to wait', async () => {
+    // Prepare: a host the module must not send the key to in clear (TEST-NET-1, nothing answers there).
+    const invite = await native.issue({});
+    const refusals = () =>
+      readFileSync(join(native.ej.dir, 'logs', 'ejabberd.log'), 'utf8')
+        .split('\n')
+        .filter((l) => l.includes('refuses its url: plain http:// is allowed only to a loopback host')).length;
+    const before = refusals();
+    native.ej.setInvites({ url: 'http://192.0.2.1:9' });
+    let preauth;
+    let started = 0;
+    try {
+      const session = await AppSession.open('monal', target());
+      try {
+        // Act
+        started = performance.now();
+        preauth = await session.preauth(invite.token, 20_000);
+      } finally {
+        session.close();
+      }
+    } finally {
+      native.ej.setInvites({ url: native.proxy.url });
+    }
+    const elapsed = performance.now() - started;
+
+    // Assess: answered at once, not after trying 192.0.2.1 until the timeout.
+    expect(preauth.error).toMatchObject({ type: 'wait', condition: 'resource-constraint' });
+    expect(elapsed).toBeLessThan(MODULE_TIMEOUT_MS / 2);
+    expect(refusals() - before).toBe(1);
+    expect(await native.invite(invite.id)).toMatchObject({ uses: 0, status: 'valid' });
+  });
+
+  it("hides the passwords of the service's API calls (hide_sensitive_log_data): register, change_password, check_password", async () => {
+    // Prepare
+    const username = uniqueName('hidden');
+    const password = appPassword();
+    const newPassword = appPassword();
+    const invite = await native.issue({});
+
+    // Act: a redeem (register), a reset (change_password), a password check.
+    const registered = await registerWithApp('conversations', target(), { token: invite.token, username, password });
+    const reset = await native.issue({ type: 'reset', username });
+    const resetDone = await registerWithApp('siskin', target(), { token: reset.token, username, password: newPassword });
+    const checked = await native.admin.verifyPassword(`${username}@${DOMAIN}`, newPassword);
+
+    // Assess
+    expect([registered.verdict, resetDone.verdict, checked]).toEqual(['registered', 'registered', true]);
+    const log = native.ej.log();
+    // The calls were logged (at info), so the check below looks at them.
+    expect(log).toMatch(/API call register/);
+    expect(log).toMatch(/API call change_password/);
+    expect(log).toMatch(/API call check_password/);
+    expect(log).not.toContain(password);
+    expect(log).not.toContain(newPassword);
   });
 
   it('a preset-username invite offers its username in both registration forms', async () => {

@@ -32,8 +32,9 @@ export interface NativeServer {
   c2sHost: string;
   c2sPort: number;
   caFile: string;
-  /** The account the service provisions with (an inviter like any other). */
+  /** The account the service provisions with (an inviter like any other), an admin of the server. */
   adminJid: string;
+  adminPassword: string;
   /** A domain the service serves that this server does not host (its tokens must be refused here). */
   otherDomain: string;
   /** An admin XmppProvisioner on that server, to create users and read rosters. */
@@ -51,6 +52,12 @@ export interface NativeServer {
   serviceTimeoutMs: number;
   /** Live invites one user may hold through the ad-hoc commands (the module's setting on this server). */
   adhocQuota: number;
+  /**
+   * Who may run urn:xmpp:invite#create-account: the module's default (admins
+   * only), or widened to every local user the way modules/README.md tells
+   * operators to.
+   */
+  setCreateAccountForEveryone(open: boolean): Promise<void>;
   /** Registration without a token: the module and the service both invite-only (false) or both open (true). */
   setOpenRegistration(open: boolean): Promise<void>;
   serverLog(): string;
@@ -603,6 +610,54 @@ export const nativeAppContract = (serverName: 'prosody' | 'ejabberd', setup: () 
         expect(await s.invite(invite.id)).toMatchObject({ uses: 1, pending: 0 });
       });
 
+      it('an approval does not outlive the invite: after romeo removes mallory, her old token approves nothing, live or revoked', async () => {
+        // Prepare: mallory is approved once, then romeo removes her.
+        const romeo = await newUser('romeo');
+        const mallory = await newUser('mallory');
+        const invite = await issue({ type: 'contact', inviter: romeo.jid, maxUses: 5 });
+        const subscribe = async (whileOnline?: () => Promise<void>) => {
+          const app = await LoggedInApp.login(target, mallory.jid, mallory.password);
+          try {
+            await app.subscribeWithPreauth(romeo.jid, invite.token);
+            const subscribed = await app.presenceFrom(romeo.jid, 'subscribed', s.serviceTimeoutMs + 3000);
+            // Online, her app approves romeo's subscription back.
+            await whileOnline?.();
+            return subscribed;
+          } finally {
+            app.close();
+          }
+        };
+        const first = await subscribe(async () => {
+          expect(await rostersBoth(romeo.jid, mallory.jid)).toEqual(['both', 'both']);
+        });
+        expect(first).toBeDefined();
+        const romeoApp = await LoggedInApp.login(target, romeo.jid, romeo.password);
+        try {
+          const removed = await romeoApp.stream.iq(
+            { type: 'set' },
+            `<query xmlns='jabber:iq:roster'><item jid='${mallory.jid}' subscription='remove'/></query>`
+          );
+          expect(removed.type).toBe('result');
+        } finally {
+          romeoApp.close();
+        }
+        const romeoHas = async () => subscriptionTo(await s.admin.getRoster(romeo.jid), mallory.jid);
+        expect(await eventually(romeoHas, (v) => v === 'absent')).toBe('absent');
+
+        // Act: mallory replays the token while the invite is live, then after the operator revoked it.
+        const whileLive = await subscribe();
+        const afterLive = await romeoHas();
+        await s.revoke(invite.id);
+        const afterRevoke = await subscribe();
+
+        // Assess: left to romeo, like any unknown subscription.
+        expect(whileLive).toBeUndefined();
+        expect(afterRevoke).toBeUndefined();
+        expect(['absent', 'none']).toContain(afterLive);
+        expect(['absent', 'none']).toContain(await romeoHas());
+        expect(await s.invite(invite.id)).toMatchObject({ uses: 1, status: 'revoked' });
+      });
+
       it('an invalid token falls back to manual approval: no automatic subscribed, nothing spent', async () => {
         // Prepare
         const romeo = await newUser('romeo');
@@ -626,17 +681,95 @@ export const nativeAppContract = (serverName: 'prosody' | 'ejabberd', setup: () 
     });
 
     describe('XEP-0401 ad-hoc commands: invites created from the app', () => {
-      it('the server lists both invite commands to its users', async () => {
+      it('by default a user is offered #invite, and #create-account only to admins: neither listed nor run nor described to others', async () => {
         // Prepare
         const user = await newUser('lister');
         const app = await LoggedInApp.login(target, user.jid, user.password);
-
-        // Act
-        const commands = await app.commands();
-        app.close();
+        const admin = await LoggedInApp.login(target, s.adminJid, s.adminPassword);
+        let commands: string[];
+        let adminCommands: string[];
+        let refused;
+        try {
+          // Act
+          commands = await app.commands();
+          adminCommands = await admin.commands();
+          refused = await app.adhoc('urn:xmpp:invite#create-account', { username: uniqueName('never') });
+        } finally {
+          app.close();
+          admin.close();
+        }
 
         // Assess
-        expect(commands).toEqual(expect.arrayContaining(['urn:xmpp:invite#invite', 'urn:xmpp:invite#create-account']));
+        expect(commands).toContain('urn:xmpp:invite#invite');
+        expect(commands).not.toContain('urn:xmpp:invite#create-account');
+        expect(adminCommands).toEqual(expect.arrayContaining(['urn:xmpp:invite#invite', 'urn:xmpp:invite#create-account']));
+        expect([refused.outcome.type, refused.outcome.error?.condition]).toEqual(['error', 'forbidden']);
+        expect(refused.fields.uri).toBeUndefined();
+      });
+
+      it('disco#info on a command node: identity automation/command-node with the command features, forbidden to who may not run it', async () => {
+        // Prepare
+        const user = await newUser('disco');
+        const app = await LoggedInApp.login(target, user.jid, user.password);
+        const admin = await LoggedInApp.login(target, s.adminJid, s.adminPassword);
+        const info = async (who: LoggedInApp, node: string) => {
+          const o = await who.stream.iq(
+            { type: 'get', to: s.domain },
+            `<query xmlns='http://jabber.org/protocol/disco#info' node='${node}'/>`
+          );
+          const query = o.stanza?.getChild('query', 'http://jabber.org/protocol/disco#info');
+          return {
+            type: o.type,
+            error: o.error?.condition,
+            identities: query?.getChildren('identity').map((i) => `${i.attrs.category}/${i.attrs.type}`) ?? [],
+            features: query?.getChildren('feature').map((f) => f.attrs.var as string) ?? [],
+          };
+        };
+        let userInvite;
+        let userCreate;
+        let adminCreate;
+        try {
+          // Act
+          userInvite = await info(app, 'urn:xmpp:invite#invite');
+          userCreate = await info(app, 'urn:xmpp:invite#create-account');
+          adminCreate = await info(admin, 'urn:xmpp:invite#create-account');
+        } finally {
+          app.close();
+          admin.close();
+        }
+
+        // Assess
+        for (const allowed of [userInvite, adminCreate]) {
+          expect(allowed.type).toBe('result');
+          expect(allowed.identities).toEqual(['automation/command-node']);
+          expect(allowed.features).toEqual(expect.arrayContaining(['http://jabber.org/protocol/commands', 'jabber:x:data']));
+        }
+        expect([userCreate.type, userCreate.error]).toEqual(['error', 'forbidden']);
+      });
+
+      it('widened by the operator, #create-account is listed to and run by every user', async () => {
+        // Prepare
+        const user = await newUser('widened');
+        await s.setCreateAccountForEveryone(true);
+        let commands: string[];
+        let made;
+        try {
+          const app = await LoggedInApp.login(target, user.jid, user.password);
+          try {
+            // Act
+            commands = await app.commands();
+            made = await app.adhoc('urn:xmpp:invite#create-account', { username: uniqueName('widely'), 'roster-subscription': 'false' });
+          } finally {
+            app.close();
+          }
+        } finally {
+          await s.setCreateAccountForEveryone(false);
+        }
+
+        // Assess
+        expect(commands).toContain('urn:xmpp:invite#create-account');
+        expect(made.status).toBe('completed');
+        seenTokens.add(tokenOf(made.fields.uri ?? ''));
       });
 
       it('urn:xmpp:invite#invite makes an invite with the user as inviter; an app registers with it', async () => {
@@ -664,11 +797,10 @@ export const nativeAppContract = (serverName: 'prosody' | 'ejabberd', setup: () 
         expect(await rostersBoth(romeo.jid, jidOf(username))).toEqual(['both', 'both']);
       });
 
-      it('urn:xmpp:invite#create-account makes an invite for a chosen username', async () => {
+      it('urn:xmpp:invite#create-account (an admin) makes an invite for a chosen username', async () => {
         // Prepare
-        const romeo = await newUser('romeo');
         const username = uniqueName('chosen');
-        const app = await LoggedInApp.login(target, romeo.jid, romeo.password);
+        const app = await LoggedInApp.login(target, s.adminJid, s.adminPassword);
         let made;
         try {
           // Act
@@ -686,7 +818,7 @@ export const nativeAppContract = (serverName: 'prosody' | 'ejabberd', setup: () 
         expect(made.fields.uri).toBe(`xmpp:${username}@${s.domain}?register;preauth=${token}`);
         expect(wrong.register?.error?.condition).toBe('not-acceptable');
         expectRegistered(right);
-        expect(await rostersBoth(romeo.jid, jidOf(username))).toEqual(['both', 'both']);
+        expect(await rostersBoth(s.adminJid, jidOf(username))).toEqual(['both', 'both']);
       });
 
       it('past the quota of live invites: a clear command error, no invite', async () => {

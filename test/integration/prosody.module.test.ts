@@ -6,6 +6,9 @@
  * address. Each case runs on a private Prosody of its own, pointed at the
  * shared service, so the shared Prosody's settings stay untouched.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDBApiKeyStore } from '../../lib/adapters/dynamodb/DynamoDBApiKeyStore.js';
 import { createApiKey, generateApiKeySecret } from '../../lib/apiKeys/apiKeys.js';
@@ -114,5 +117,44 @@ describe('mod_xmpp_invites throttles token checks per client address', () => {
     }
     expect(await showInvite(invite.id)).toMatchObject({ uses: 0, status: 'valid' });
     expect(prosody.log()).not.toContain(invite.token);
+  });
+});
+
+describe('mod_xmpp_invites refuses a plain http:// service URL to a host that is not loopback', () => {
+  let prosody: LocalProsody;
+
+  beforeAll(async () => {
+    prosody = await startProsody({
+      logLevel: 'debug',
+      // TEST-NET-1: nothing answers there, and the key must not travel to it in clear.
+      xmppInvites: { url: 'http://192.0.2.1:9', key: await moduleKey(), timeoutSeconds: 15, preauthPerMinute: 1000 },
+    });
+  });
+  afterAll(async () => {
+    await prosody?.stop();
+  });
+
+  it('one error line says why at load, and apps are told to wait at once, with nothing sent', async () => {
+    // Prepare
+    const invite = await issue({});
+    const session = await AppSession.open('monal', targetOf(prosody));
+    let answer;
+    const started = performance.now();
+    try {
+      // Act
+      answer = await session.preauth(invite.token, 30_000);
+    } finally {
+      session.close();
+    }
+    const elapsed = performance.now() - started;
+
+    // Assess: not after trying 192.0.2.1 until the 15 s timeout.
+    expect(answer.error).toMatchObject({ type: 'wait', condition: 'resource-constraint' });
+    expect(elapsed).toBeLessThan(5000);
+    const refusals = readFileSync(join(prosody.dir, 'prosody.log'), 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('\terror\txmpp_invites_url is refused: plain http:// is allowed only to a loopback host'));
+    expect(refusals).toHaveLength(1);
+    expect(await showInvite(invite.id)).toMatchObject({ uses: 0, status: 'valid' });
   });
 });

@@ -35,6 +35,10 @@ provisionerContract('ejabberd', () => ({
   withAdminPassword: (password) => ejabberdAt(ej.apiUrl, password),
   atPort: (port, timeoutMs) => ejabberdAt(`http://127.0.0.1:${port}/api`, ej.adminPassword, timeoutMs),
   canLogin: canLoginEjabberd,
+  deleteAccount: async (jid) => {
+    const [user, host] = jid.split('@') as [string, string];
+    ej.ctl('unregister', user, host);
+  },
 }));
 
 /** XMPP_SERVERS as an operator writes it, for the given servers. */

@@ -17,6 +17,8 @@ export interface ProvisionerTarget {
   atPort: (port: number, timeoutMs: number) => XmppProvisioner;
   /** Logs in over c2s as the user: proves the password works. */
   canLogin: (jid: string, password: string) => Promise<boolean>;
+  /** Deletes an account the way the server's operator does (not through the port, which has no such method). */
+  deleteAccount: (jid: string) => Promise<void>;
 }
 
 /** Runs `act` and returns the InviteError it must throw. */
@@ -193,6 +195,28 @@ export const provisionerContract = (serverName: string, target: () => Provisione
         expect(missingB.code).toBe('account-not-found');
         expect(missingA.code).toBe('account-not-found');
         expect(await xmpp.accountExists(missing)).toBe(false);
+        // Neither side was written: the existing account does not follow the missing one.
+        expect(await xmpp.getRoster(existing)).toEqual([]);
+      });
+
+      it('an inviter deleted on the server: account-not-found, and the new account gets no entry for the freed name', async () => {
+        // Prepare
+        const inviter = jid('deleted');
+        const invitee = jid('newcomer');
+        await Promise.all([xmpp.createAccount(inviter, 'password a 1'), xmpp.createAccount(invitee, 'password b 1')]);
+        await t.deleteAccount(inviter);
+
+        // Act
+        const refused = await inviteErrorOf(() =>
+          xmpp.linkRosters({ a: inviter, b: invitee, groups: ['Friends'], passwordOfB: 'password b 1' })
+        );
+
+        // Assess
+        expect(refused.code).toBe('account-not-found');
+        expect(await xmpp.getRoster(invitee)).toEqual([]);
+        // Whoever registers the freed name later finds nobody following it.
+        await xmpp.createAccount(inviter, 'password c 1');
+        expect(await xmpp.getRoster(inviter)).toEqual([]);
       });
     });
 

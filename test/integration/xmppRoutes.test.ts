@@ -234,7 +234,7 @@ describe('Route POST /xmpp/register', () => {
 });
 
 describe('Route POST /xmpp/subscribe (XEP-0379)', () => {
-  it('spends one use per subscriber, answers a repeat again without a second use, then runs out', async () => {
+  it('spends one use per subscriber and approves each subscriber once: a repeat is refused without a second use, then it runs out', async () => {
     const inviter = `${uniqueName('romeo')}@localhost`;
     const invite = await issue({ type: 'contact', inviter, maxUses: 2, groups: ['Friends'] });
     const body = (subscriber: string) => ({ token: invite.token, domain: 'localhost', contact: inviter, subscriber });
@@ -247,18 +247,68 @@ describe('Route POST /xmpp/subscribe (XEP-0379)', () => {
 
     expect(first.status).toBe(200);
     expect(first.body).toEqual({ approved: true, groups: ['Friends'] });
-    expect(repeat.body).toEqual(first.body);
+    // The modules ask again only when the contact's roster lost the approval
+    // (the inviter removed the subscriber): that is the user's call now.
+    expect([repeat.status, repeat.body.error]).toEqual([410, 'token-used']);
     expect(usesAfterRepeat).toBe(1);
     expect(second.status).toBe(200);
     expect([third.status, third.body.error]).toEqual([410, 'token-used']);
     const shown = await showInvite(invite.id);
     expect(shown.uses).toBe(2);
     expect(shown.redemptions).toEqual(expect.arrayContaining([expect.objectContaining({ jid: 'juliet@other.org', kind: 'contact' })]));
-    // A repeat after the invite ran out is still the same approval.
-    expect((await asServer('/xmpp/subscribe', body('juliet@other.org'))).status).toBe(200);
+    // A repeat after the invite ran out approves nothing either.
+    const late = await asServer('/xmpp/subscribe', body('juliet@other.org'));
+    expect([late.status, late.body.error]).toEqual([410, 'token-used']);
   });
 
-  it('approves 10 parallel repeats of one subscriber with one use (the use case on the real table)', async () => {
+  it('a revoked or expired invite approves nothing, not even a subscriber it approved while it was live', async () => {
+    const inviter = `${uniqueName('romeo')}@localhost`;
+    const revoked = await issue({ type: 'contact', inviter, maxUses: 5 });
+    const expired = await issue({ type: 'contact', inviter, maxUses: 5 });
+    const body = (token: string, subscriber: string) => ({ token, domain: 'localhost', contact: inviter, subscriber });
+    expect((await asServer('/xmpp/subscribe', body(revoked.token, 'mallory@other.org'))).status).toBe(200);
+    expect((await asServer('/xmpp/subscribe', body(expired.token, 'mallory@other.org'))).status).toBe(200);
+    expect((await api('DELETE', `/invites/${revoked.id}`)).status).toBe(204);
+    await expireInvite(expired.id);
+
+    const answers = await Promise.all([
+      asServer('/xmpp/subscribe', body(revoked.token, 'mallory@other.org')),
+      asServer('/xmpp/subscribe', body(revoked.token, 'benvolio@other.org')),
+      asServer('/xmpp/subscribe', body(expired.token, 'mallory@other.org')),
+      asServer('/xmpp/subscribe', body(expired.token, 'benvolio@other.org')),
+    ]);
+
+    expect(answers.map((a) => [a.status, a.body.error])).toEqual([
+      [410, 'token-revoked'],
+      [410, 'token-revoked'],
+      [410, 'token-expired'],
+      [410, 'token-expired'],
+    ]);
+    expect((await showInvite(revoked.id)).uses).toBe(1);
+    expect((await showInvite(expired.id)).uses).toBe(1);
+  });
+
+  it('someone who registered with the contact invite is not approved again by its token', async () => {
+    const inviter = `${uniqueName('romeo')}@localhost`;
+    const admin = prosodyAdmin();
+    await admin.createAccount(inviter, PASSWORD).finally(() => admin.close());
+    const invite = await issue({ type: 'contact', inviter, maxUses: 3 });
+    const username = uniqueName('juliet');
+    const redeemed = await api('POST', `/invites/${invite.token}/redeem`, { body: { username, password: PASSWORD }, auth: false });
+    expect(redeemed.status).toBe(201);
+
+    const replay = await asServer('/xmpp/subscribe', {
+      token: invite.token,
+      domain: 'localhost',
+      contact: inviter,
+      subscriber: `${username}@localhost`,
+    });
+
+    expect([replay.status, replay.body.error]).toEqual([410, 'token-used']);
+    expect((await showInvite(invite.id)).uses).toBe(1);
+  });
+
+  it('approves one of 10 parallel requests of one subscriber, with one use (the use case on the real table)', async () => {
     // In this process: the store's transaction is what is under test, not
     // serverless-offline starting ten workers at once.
     const inviter = `${uniqueName('romeo')}@localhost`;
@@ -266,7 +316,7 @@ describe('Route POST /xmpp/subscribe (XEP-0379)', () => {
     const store = new DynamoDBInviteStore({ tableName: stack().env.INVITES_TABLE as string, client: documentClientForStack() });
     const actor = { source: 'xmpp-server:test', domains: ['localhost'], admin: false };
 
-    const answers = await Promise.all(
+    const answers = await Promise.allSettled(
       Array.from({ length: 10 }, () =>
         spendContactInvite({ store, clock: systemClock }, actor, {
           token: invite.token,
@@ -277,8 +327,10 @@ describe('Route POST /xmpp/subscribe (XEP-0379)', () => {
       )
     );
 
-    expect(answers.every((a) => a.approved)).toBe(true);
-    expect(answers.filter((a) => a.outcome === 'spent')).toHaveLength(1);
+    expect(answers.filter((a) => a.status === 'fulfilled' && a.value.approved && a.value.outcome === 'spent')).toHaveLength(1);
+    expect(answers.filter((a) => a.status === 'rejected').map((a) => (a as PromiseRejectedResult).reason.code)).toEqual(
+      Array.from({ length: 9 }, () => 'token-used')
+    );
     expect((await showInvite(invite.id)).uses).toBe(1);
   });
 

@@ -110,7 +110,31 @@ export class ProsodyProvisioner implements XmppProvisioner {
     toA.attrs.to = a;
     const toB = item(a, nameOfAForB);
     toB.attrs.to = b;
-    await Promise.all([this.#rosterSet(toA, a), this.#rosterSet(toB, b)]);
+    // Both accounts first (one round trip, pipelined): a roster write for an
+    // account that is gone fails only on its own side, and the other side
+    // would then follow a JID whoever registers it next receives presence as.
+    await Promise.all([a, b].map((jid) => this.#mustExist(jid)));
+    const [writtenA, writtenB] = await Promise.allSettled([this.#rosterSet(toA, a), this.#rosterSet(toB, b)]);
+    if (writtenA.status === 'rejected' || writtenB.status === 'rejected') {
+      // Deleted between the check and the write: take back the side that was written.
+      const undo =
+        writtenA.status === 'fulfilled' ? { owner: a, contact: b } : writtenB.status === 'fulfilled' ? { owner: b, contact: a } : undefined;
+      if (undo) {
+        await this.#rosterSet(
+          x(
+            'iq',
+            { type: 'set', to: undo.owner },
+            x('query', { xmlns: NS_ROSTER }, x('item', { jid: undo.contact, subscription: 'remove' }))
+          ),
+          undo.owner
+        ).catch(() => undefined);
+      }
+      throw (writtenA.status === 'rejected' ? writtenA.reason : (writtenB as PromiseRejectedResult).reason) as Error;
+    }
+  }
+
+  async #mustExist(jid: string): Promise<void> {
+    if (!(await this.accountExists(jid))) throw new InviteError('account-not-found', `there is no account ${jid}`);
   }
 
   /**
