@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lib/config.js';
-import type { InviteError } from '../../lib/errors.js';
+import { InviteError } from '../../lib/errors.js';
+import { issueInvite } from '../../lib/invites/issue.js';
+import type { InviteStore } from '../../lib/ports/InviteStore.js';
 import {
   DEFAULT_RESERVED_USERNAMES,
   assertMayActFor,
@@ -22,6 +24,8 @@ const codeOf = async (fn: () => unknown) => {
   }
   return undefined;
 };
+
+const clock = { now: () => 1_700_000_000 };
 
 const SERVER = { XMPP_DOMAIN: 'example.org', XMPP_ADMIN_JID: 'invitebot@example.org', XMPP_ADMIN_PASSWORD: 'local-only' };
 
@@ -106,7 +110,7 @@ describe('Open registration of a reserved name', () => {
       complete: async () => undefined,
     } as unknown as RegistrationLocks;
     const config = { ...loadConfig(SERVER), registrationInviteOnly: false };
-    const deps = { xmpp, locks, clock: { now: () => 1_700_000_000 }, config };
+    const deps = { xmpp, locks, clock, config };
 
     const reserved = await codeOf(() => registerAccount(deps, { username: 'Abuse', password: 'correct horse battery' }));
     const admin = await codeOf(() => registerAccount(deps, { username: 'invitebot', password: 'correct horse battery' }));
@@ -115,5 +119,78 @@ describe('Open registration of a reserved name', () => {
 
     await registerAccount(deps, { username: 'romeo', password: 'correct horse battery' });
     expect(calls).toEqual(['lock', 'createAccount']);
+  });
+});
+
+describe('Issuing with a preset username asks the server whether the account exists', () => {
+  const config = loadConfig({ ...SERVER, INVITES_DOMAINS: 'example.org' });
+  const actor = { source: 'api-key:test', domains: ['example.org'], admin: true };
+  const fakeStore = () => {
+    const created: string[] = [];
+    const store = {
+      countLive: async () => 0,
+      create: async (invite: { username?: string }) => void created.push(invite.username ?? ''),
+    } as unknown as InviteStore;
+    return { store, created };
+  };
+  const registry = (accountExists: (jid: string) => Promise<boolean>): ProvisionerRegistry => ({
+    forDomain: async () => ({ accountExists }) as unknown as XmppProvisioner,
+    close: async () => undefined,
+  });
+
+  it('answers username-taken for an existing account and stores nothing', async () => {
+    const { store, created } = fakeStore();
+    const asked: string[] = [];
+    const xmpp = registry(async (jid) => {
+      asked.push(jid);
+      return true;
+    });
+
+    const code = await codeOf(() => issueInvite({ store, clock, config, xmpp }, actor, { username: 'Juliet' }));
+
+    expect(code).toBe('username-taken');
+    expect(asked).toEqual(['juliet@example.org']);
+    expect(created).toEqual([]);
+  });
+
+  it('issues anyway when the server cannot be asked, with a warning that carries no secret', async () => {
+    const { store, created } = fakeStore();
+    const warnings: unknown[] = [];
+    const xmpp = registry(async () => {
+      throw new InviteError('xmpp-unavailable', 'connection refused', { retryAfter: 30 });
+    });
+
+    const { token } = await issueInvite(
+      { store, clock, config, xmpp, warn: (message, details) => warnings.push({ message, details }) },
+      actor,
+      { username: 'romeo' }
+    );
+
+    expect(created).toEqual(['romeo']);
+    expect(warnings).toEqual([
+      { message: expect.stringContaining('issuing anyway'), details: { jid: 'romeo@example.org', reason: 'connection refused' } },
+    ]);
+    expect(JSON.stringify(warnings)).not.toContain(token);
+    expect(JSON.stringify(warnings)).not.toContain('local-only');
+  });
+
+  it('does not ask for a reset invite (its account must exist) nor without a preset', async () => {
+    const { store } = fakeStore();
+    const xmpp = registry(async () => {
+      throw new Error('must not be asked');
+    });
+    const warn = () => {
+      throw new Error('must not warn');
+    };
+
+    const reset = await issueInvite(
+      { store, clock, config, xmpp, warn },
+      { ...actor, allowReset: true },
+      { type: 'reset', username: 'romeo' }
+    );
+    const open = await issueInvite({ store, clock, config, xmpp, warn }, actor, {});
+
+    expect([reset.invite.type, reset.invite.username]).toEqual(['reset', 'romeo']);
+    expect([open.invite.type, open.invite.username]).toEqual(['account', undefined]);
   });
 });
