@@ -70,7 +70,7 @@ export interface Config {
   xmppTlsCaFile?: string;
   /** Apps recommended on the invite landing page (`INVITES_CLIENTS`, JSON); defaults in lib/web/clients.ts. */
   webClients: ClientApp[];
-  /** Live invites a non-admin actor may hold per inviter JID (like ejabberd's max_invites); undefined = none. */
+  /** Live invites a non-admin actor may hold per inviter JID (like ejabberd's max_invites); undefined = none (on POST /xmpp/invites: 10, lib/invites/limits.ts). */
   quotaLiveInvitesPerInviter?: number;
   /** Fixed-window limits on the public routes; 0 turns a limit off. */
   rateLimits: RateLimits;
