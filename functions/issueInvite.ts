@@ -2,12 +2,21 @@ import { issueInvite, type IssueInput } from '../lib/invites/issue.js';
 import { adminAuth, cfg, clock, store, type AdminContext } from './wiring/deps.js';
 import { httpRoute, json } from './http/route.js';
 import { logger } from './wiring/observability.js';
+import { xmpp } from './wiring/xmpp.js';
 import { issueBody } from './http/validators.generated.js';
 
 export const handler = httpRoute(
   async (event, context) => {
     const { view, invite } = await issueInvite(
-      { store, clock, config: cfg, quota: { perInviter: cfg.quotaLiveInvitesPerInviter } },
+      {
+        store,
+        clock,
+        config: cfg,
+        quota: { perInviter: cfg.quotaLiveInvitesPerInviter },
+        // A preset username is refused when the account exists on the server already.
+        xmpp,
+        warn: (message, details) => logger.warn(message, details),
+      },
       (context as AdminContext).actor,
       (event.body ?? {}) as IssueInput
     );

@@ -3,12 +3,17 @@ import { webhookSecrets } from '../lib/adapters/aws/webhookSecrets.js';
 import { handleSignup, type SignupDeps } from '../lib/webhooks/signup.js';
 import { cfg, clock, store } from './wiring/deps.js';
 import { errorBody, httpRoute, json, pathParam } from './http/route.js';
+import { logger } from './wiring/observability.js';
+import { xmpp } from './wiring/xmpp.js';
 
 const deps: SignupDeps = {
   store,
   clock,
   config: cfg,
   quota: { perInviter: cfg.quotaLiveInvitesPerInviter },
+  // A preset username is refused when the account exists on the server already.
+  xmpp,
+  warn: (message, details) => logger.warn(message, details),
   sources: cfg.signupSources,
   secret: webhookSecrets(cfg.signupSources),
   events: new DynamoDBSignupEventStore({ tableName: cfg.tableName }),

@@ -1,14 +1,27 @@
+import { DynamoDBRateLimiter } from '../lib/adapters/dynamodb/DynamoDBRateLimiter.js';
 import { createAppInvite } from '../lib/invites/serverModule.js';
 import { cfg, clock, store, type AdminContext } from './wiring/deps.js';
+import { logger } from './wiring/observability.js';
+import { xmpp } from './wiring/xmpp.js';
 import { httpRoute, json } from './http/route.js';
 import { xmppServerRoute } from './http/xmppServerRoute.js';
 import { appInviteBody } from './http/validators.generated.js';
+
+const limiter = new DynamoDBRateLimiter({ tableName: cfg.tableName });
 
 /** `POST /xmpp/invites`: an invite a user created from their app (XEP-0401 ad-hoc). */
 export const handler = httpRoute(
   async (event, context) => {
     const view = await createAppInvite(
-      { store, clock, config: cfg },
+      {
+        store,
+        clock,
+        config: cfg,
+        limiter,
+        // Does the preset account exist already? (create-account)
+        xmpp,
+        warn: (message, details) => logger.warn(message, details),
+      },
       (context as AdminContext).actor,
       (event.body ?? {}) as Record<string, unknown>
     );

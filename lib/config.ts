@@ -4,7 +4,8 @@
  * wrong (lib/jsonSettings.ts reads the settings given as JSON).
  */
 import { PASSWORD_MIN_LENGTH_FLOOR } from './invites/password.js';
-import { formatJid, parseBareJid } from './jid.js';
+import { LOCALPART_MAX_BYTES, formatJid, normalizeLocalpart, parseBareJid } from './jid.js';
+import { DEFAULT_RESERVED_USERNAMES } from './invites/limits.js';
 import {
   checkServer,
   domainName,
@@ -69,7 +70,7 @@ export interface Config {
   xmppTlsCaFile?: string;
   /** Apps recommended on the invite landing page (`INVITES_CLIENTS`, JSON); defaults in lib/web/clients.ts. */
   webClients: ClientApp[];
-  /** Live invites a non-admin actor may hold per inviter JID (like ejabberd's max_invites); undefined = none. */
+  /** Live invites a non-admin actor may hold per inviter JID (like ejabberd's max_invites); undefined = none (on POST /xmpp/invites: 10, lib/invites/limits.ts). */
   quotaLiveInvitesPerInviter?: number;
   /** Fixed-window limits on the public routes; 0 turns a limit off. */
   rateLimits: RateLimits;
@@ -84,6 +85,14 @@ export interface Config {
    */
   claimKey?: string;
   claimKeyParameter?: string;
+  /**
+   * Containment (lib/invites/limits.ts). Usernames only an admin key may
+   * preset and nobody may choose (`RESERVED_USERNAMES`, normalized
+   * localparts): the role names, plus every provisioning account's localpart.
+   */
+  reservedUsernames: string[];
+  /** Invites one `xmpp-server` key may create per hour, whichever users it names (`MODULE_INVITES_PER_HOUR`; 0 = no limit). */
+  moduleInvitesPerHour: number;
 }
 
 export type PublicRoute = 'check' | 'redeem' | 'landing';
@@ -251,6 +260,8 @@ export const loadConfig = (env: Env = process.env): Config => {
     },
     webClients: parseClientApps(env.INVITES_CLIENTS),
     quotaLiveInvitesPerInviter: env.QUOTA_LIVE_INVITES_PER_INVITER ? int(env, 'QUOTA_LIVE_INVITES_PER_INVITER', 0, 1) : undefined,
+    reservedUsernames: [],
+    moduleInvitesPerHour: int(env, 'MODULE_INVITES_PER_HOUR', 300),
     rateLimits: {
       windowSeconds: int(env, 'RATE_LIMIT_WINDOW_SECONDS', 60, 1),
       // Checks and landing pages are cheap reads; redeems create accounts.
@@ -266,8 +277,28 @@ export const loadConfig = (env: Env = process.env): Config => {
       },
     },
   };
+  config.reservedUsernames = reservedUsernames(env, xmpp);
   checkSecretPaths(env, config);
   return config;
+};
+
+/** `RESERVED_USERNAMES` (comma-separated; unset: the defaults), plus the provisioning accounts' localparts. */
+const reservedUsernames = (env: Env, xmpp: Record<string, XmppServerConfig>): string[] => {
+  const listed =
+    env.RESERVED_USERNAMES === undefined || env.RESERVED_USERNAMES.trim() === ''
+      ? [...DEFAULT_RESERVED_USERNAMES]
+      : env.RESERVED_USERNAMES.split(',')
+          .map((n) => n.trim())
+          .filter(Boolean);
+  const names = listed.map((raw) => {
+    try {
+      return normalizeLocalpart(raw, { maxLength: LOCALPART_MAX_BYTES, rule: 'existing' });
+    } catch {
+      return fail(`RESERVED_USERNAMES: ${JSON.stringify(raw)} is not a username`);
+    }
+  });
+  const admins = Object.values(xmpp).map((s) => parseBareJid(s.adminJid).local as string);
+  return [...new Set([...names, ...admins])];
 };
 
 /** Can apps open invites of this domain on its server (its module installed)? */

@@ -17,6 +17,8 @@ export const ErrorCodes = [
   'username-taken',
   'username-mismatch',
   'username-required',
+  // A name only an admin may preset and nobody may choose (RESERVED_USERNAMES).
+  'username-reserved',
   'jid-invalid',
   'domain-not-served',
   'ttl-invalid',

@@ -27,6 +27,7 @@ export const STATUS: Record<ErrorCode, number> = {
   'username-taken': 409,
   'username-mismatch': 400,
   'username-required': 400,
+  'username-reserved': 409,
   'jid-invalid': 400,
   'domain-not-served': 400,
   'ttl-invalid': 400,

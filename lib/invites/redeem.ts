@@ -6,6 +6,7 @@ import type { ClaimKind, ClaimRecord, InviteStore } from '../ports/InviteStore.j
 import type { ProvisionerRegistry, XmppProvisioner } from '../ports/XmppProvisioner.js';
 import { statusError, type Invite } from './Invite.js';
 import { assertResettable } from './issue.js';
+import { assertNotReserved } from './limits.js';
 import { checkPassword, fingerprintMatches, passwordFingerprint } from './password.js';
 import { inviteFound, lookupInvite } from './lookup.js';
 import { hashToken, isWellFormedToken } from '../token.js';
@@ -23,7 +24,8 @@ export interface RedeemDeps {
   store: InviteStore;
   xmpp: ProvisionerRegistry;
   clock: Clock;
-  config: Pick<Config, 'passwordMinLength' | 'usernameMaxLength' | 'protectedJids'> & Partial<Pick<Config, 'usernameUnicode' | 'domains'>>;
+  config: Pick<Config, 'passwordMinLength' | 'usernameMaxLength' | 'protectedJids'> &
+    Partial<Pick<Config, 'usernameUnicode' | 'domains' | 'reservedUsernames'>>;
   /** The HMAC key of claim fingerprints (lib/invites/password.ts); a secret, never in the table. */
   claimKey: () => Promise<string>;
 }
@@ -101,6 +103,8 @@ const claimBeforeReading = async (deps: RedeemDeps, token: unknown, input: Redee
   try {
     username = normalizeLocalpart(input.username, usernamePolicy(config));
     password = checkPassword(input.password, username, { minLength: config.passwordMinLength });
+    // Only an invite presetting it may take a reserved name: the invite decides.
+    assertNotReserved(config, username);
   } catch {
     // Which error comes first is the invite's to say: the path below reads it.
     return undefined;
@@ -226,6 +230,8 @@ const chooseUsername = (invite: Invite, raw: unknown, config: RedeemDeps['config
   if (invite.username && invite.username !== username) {
     throw new InviteError('username-mismatch', `this invite is for the username ${invite.username}`);
   }
+  // A reserved name only through an invite an admin issued for it.
+  if (!invite.username) assertNotReserved(config, username);
   return username;
 };
 

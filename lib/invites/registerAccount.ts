@@ -4,6 +4,7 @@ import { normalizeDomain, normalizeLocalpart, usernamePolicy } from '../jid.js';
 import type { Clock } from '../ports/Clock.js';
 import type { RegistrationLocks } from '../ports/RegistrationLocks.js';
 import type { ProvisionerRegistry } from '../ports/XmppProvisioner.js';
+import { assertNotReserved } from './limits.js';
 import { checkPassword } from './password.js';
 import { CLAIM_LEASE_SECONDS } from './redeem.js';
 
@@ -12,7 +13,7 @@ export interface RegisterDeps {
   locks: RegistrationLocks;
   clock: Clock;
   config: Pick<Config, 'registrationInviteOnly' | 'domains' | 'defaultDomain' | 'passwordMinLength' | 'usernameMaxLength'> &
-    Partial<Pick<Config, 'usernameUnicode'>>;
+    Partial<Pick<Config, 'usernameUnicode' | 'reservedUsernames'>>;
 }
 
 /**
@@ -32,6 +33,7 @@ export const registerAccount = async (
     throw new InviteError('domain-not-served', `this service does not register accounts on ${domain}`);
   }
   const username = normalizeLocalpart(input.username, usernamePolicy(config));
+  assertNotReserved(config, username);
   const password = checkPassword(input.password, username, { minLength: config.passwordMinLength });
   const jid = `${username}@${domain}`;
   const provisioner = await xmpp.forDomain(domain);

@@ -180,6 +180,8 @@ export const submitInviteForm = async (deps: SubmitDeps, token: unknown, form: L
     const jid = `${invite.username ?? normalizeLocalpart(typed ?? '', usernamePolicy(deps.config))}@${invite.domain}`;
     switch (e.code) {
       case 'username-taken':
+      // A reserved name (RESERVED_USERNAMES) reads as taken: it is not the user's to have.
+      case 'username-reserved':
         return again({ username: t.fieldErrors.usernameTaken(jid) });
       case 'username-invalid':
         return again({ username: t.fieldErrors.usernameInvalid(deps.config.usernameMaxLength) });

@@ -375,6 +375,9 @@ error_code(_, _) -> unavailable.
 
 register_error(<<"username-taken">>, State) ->
     err(cancel, conflict, <<"The requested username already exists">>, State);
+%% RESERVED_USERNAMES: the app asks for another name, as for a taken one.
+register_error(<<"username-reserved">>, State) ->
+    err(cancel, conflict, <<"The requested username is reserved">>, State);
 register_error(<<"password-weak">>, State) ->
     err(modify, 'not-acceptable', ?TXT_WEAK, State);
 register_error(<<"username-invalid">>, State) ->
@@ -586,6 +589,8 @@ create_invite(Host, From, Cmd, Fields) ->
                                           text = xmpp:mk_text(<<"You have reached your limit of live invites">>, Lang)}};
                 <<"username-taken">> ->
                     {error, xmpp:err_conflict(<<"The requested username already exists">>, Lang)};
+                <<"username-reserved">> ->
+                    {error, xmpp:err_conflict(<<"The requested username is reserved">>, Lang)};
                 <<"username-invalid">> ->
                     {error, xmpp:err_bad_request(<<"The requested username is not allowed">>, Lang)};
                 <<"forbidden">> ->

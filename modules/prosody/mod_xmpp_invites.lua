@@ -291,6 +291,8 @@ end
 -- Service codes -> what the apps understand (modules/README.md).
 local register_errors = {
 	["username-taken"] = { "cancel", "conflict", "The requested username already exists." };
+	-- RESERVED_USERNAMES: not the user's to have; the app asks for another name, as for a taken one.
+	["username-reserved"] = { "cancel", "conflict", "The requested username is reserved." };
 	["password-weak"] = { "modify", "not-acceptable", "The password is too weak" };
 	["username-invalid"] = { "modify", "not-acceptable", "The requested username is invalid." };
 	["username-required"] = { "modify", "not-acceptable", "The requested username is invalid." };
@@ -576,6 +578,7 @@ local create_account_form = dataforms.new({
 local adhoc_errors = {
 	["quota-exceeded"] = "You have reached the limit of live invites; wait until some are used or expire";
 	["username-taken"] = "That username is taken";
+	["username-reserved"] = "That username is reserved on this server";
 	["username-invalid"] = "That username is not valid";
 	["username-required"] = "Choose a username";
 	["forbidden"] = "You are not allowed to create invites";

@@ -117,7 +117,7 @@ const EXPECTED_ITEM_ACCESS: Record<string, Record<string, string[]>> = {
     UpdateItem: [P.invite, P.jid, P.rate],
   },
   XmppSubscribeRole: { GetItem: [P.apiKey, P.invite, P.jid], PutItem: [P.invite, P.jid], UpdateItem: [P.invite, P.rate] },
-  XmppInvitesRole: { GetItem: [P.apiKey], PutItem: [P.invite, P.jid] },
+  XmppInvitesRole: { GetItem: [P.apiKey], PutItem: [P.invite, P.jid], UpdateItem: [P.rate] },
 };
 /** Which secrets (paths below secretsPath) each role may read. */
 const EXPECTED_SECRETS: Record<string, string[]> = {
@@ -125,7 +125,10 @@ const EXPECTED_SECRETS: Record<string, string[]> = {
   LandingSubmitRole: [SecretPaths.xmpp, SecretPaths.claims],
   RegisterRole: [SecretPaths.xmpp],
   XmppRegisterRole: [SecretPaths.xmpp, SecretPaths.claims],
-  SignupWebhookRole: [SecretPaths.signup],
+  SignupWebhookRole: [SecretPaths.signup, SecretPaths.xmpp],
+  // Issuing asks the server whether a preset username exists (containment, #18).
+  IssueInviteRole: [SecretPaths.xmpp],
+  XmppInvitesRole: [SecretPaths.xmpp],
   NotifierRole: [SecretPaths.webhooksOut],
 };
 const ITEM_ACTIONS = ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query', 'ConditionCheckItem', 'BatchGetItem', 'BatchWriteItem'];
