@@ -17,7 +17,8 @@ import { en, type Texts } from './texts.js';
 export interface LandingDeps {
   store: InviteStore;
   clock: Clock;
-  config: Pick<Config, 'webClients' | 'passwordMinLength' | 'usernameMaxLength' | 'xmpp' | 'baseUrl'> & Partial<Pick<Config, 'usernameUnicode'>>;
+  config: Pick<Config, 'webClients' | 'passwordMinLength' | 'usernameMaxLength' | 'xmpp' | 'baseUrl'> &
+    Partial<Pick<Config, 'usernameUnicode'>>;
   texts?: Texts;
 }
 

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { api, expireInvite, stack, uniqueName } from '../support/stack.js';
+import { httpEvent, lambdaContext } from '../support/lambda.js';
+import { api, expireInvite, stack, uniqueName, useStackEnv } from '../support/stack.js';
 
 /**
  * `HEAD /i/{token}` over HTTP, through serverless-offline like the deployed
@@ -81,6 +82,40 @@ describe('HEAD /i/{token}', SLOW, () => {
       expect({ name: c.name, get: get.link, head: head.link }).toEqual({ name: c.name, get: null, head: null });
       expect(head.body).toBe('');
       expect(get.body).toContain('data-status=');
+    }
+  });
+});
+
+/**
+ * serverless-offline's hapi drops a HEAD answer's body by itself; API Gateway
+ * hands HEAD straight to the function (the route in serverless.yml), so the
+ * function must drop it: the real handler, in this process, against the stack.
+ */
+describe('HEAD /i/{token} in the function itself (as API Gateway invokes it)', SLOW, () => {
+  type Result = { statusCode?: number; headers?: Record<string, unknown>; body?: string };
+  const invokeLanding = async (method: 'GET' | 'HEAD', token: string): Promise<Result> => {
+    useStackEnv();
+    const { handler } = (await import('../../functions/landingPage.js')) as unknown as {
+      handler: (event: unknown, context: unknown) => Promise<Result>;
+    };
+    const event = httpEvent({ method, path: `/i/${token}`, routeKey: `${method} /i/{token}`, pathParameters: { token } });
+    return handler(event, lambdaContext('landingPage'));
+  };
+
+  it("answers a live and a dead token with GET's status and headers and an empty body", async () => {
+    const live = await issue({});
+    const unknown = randomBytes(18).toString('base64url');
+    for (const [token, status, link] of [
+      [live.token, 200, `<${live.uri}>; rel="alternate"`],
+      [unknown, 404, undefined],
+    ] as const) {
+      const get = await invokeLanding('GET', token);
+      const head = await invokeLanding('HEAD', token);
+      expect({ get: get.statusCode, head: head.statusCode }).toEqual({ get: status, head: status });
+      expect(get.body).toContain('<html');
+      expect(head.body).toBe('');
+      expect(head.headers?.link).toBe(link);
+      expect(head.headers).toEqual(get.headers);
     }
   });
 });

@@ -808,7 +808,12 @@ export const nativeAppContract = (serverName: 'prosody' | 'ejabberd', setup: () 
 
         // Assess
         expect({ type: removed.type, error: removed.error }).toEqual({ type: 'result', error: undefined });
-        expect(await eventually(() => s.admin.accountExists(user.jid), (exists) => !exists)).toBe(false);
+        expect(
+          await eventually(
+            () => s.admin.accountExists(user.jid),
+            (exists) => !exists
+          )
+        ).toBe(false);
         expect(await appCanLogin(target, user.jid, user.password)).toBe(false);
       });
     });
