@@ -262,12 +262,15 @@ local registration_form = dataforms.new({
 });
 
 local function registration_query(invite)
+	-- A preset username (an invite for juliet@, or a reset) is filled in, in
+	-- the legacy <username/> (apps that read only the legacy fields) and in
+	-- the x:data form alike.
+	local preset = invite and invite.username or nil;
 	local query = st.stanza("query", { xmlns = xmlns_register })
 		:text_tag("instructions", "Choose a username and password for use with this service.")
-		:tag("username"):up()
+		:text_tag("username", preset or "")
 		:tag("password"):up();
-	-- A preset username (an invite for juliet@, or a reset) is filled in.
-	query:add_child(registration_form:form({ username = invite and invite.username or nil }));
+	query:add_child(registration_form:form({ username = preset }));
 	return query;
 end
 

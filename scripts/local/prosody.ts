@@ -120,7 +120,7 @@ http_interfaces = { "127.0.0.1" }
 https_ports = { }
 admins = { "${adminJid}" }
 plugin_paths = { "/usr/lib/prosody/modules"${m ? `; "${dir}/modules"` : ''} }
-modules_enabled = { "roster"; "saslauth"; "tls"; "disco"; "ping"; "admin_adhoc"; "privilege"; "posix"; ${invites}${m ? ' "xmpp_invites";' : ''} }
+modules_enabled = { "roster"; "saslauth"; "tls"; "disco"; "ping"; "admin_adhoc"; "privilege"; "posix"; ${invites}${m ? ' "xmpp_invites";' : ''} "register"; }
 modules_disabled = { "s2s"; "offline"; "c2s_csi" }
 authentication = "internal_hashed"
 storage = "internal"
@@ -130,6 +130,12 @@ registration_invite_only = ${m?.registrationInviteOnly ?? true}
 certificates = "${dir}/certs"
 invites_page = "http://${domain}:${httpPort}/invite?{invite.token}"
 invites_api_keys = { }
+-- "register" (Prosody's default): its mod_user_account_management lets a
+-- logged-in user change their password and remove their account in-band;
+-- with allow_registration it also loads mod_register_ibr, which
+-- mod_xmpp_invites answers before, and mod_watchregistrations, which would
+-- message every admin (the provisioning account too) about each new account.
+registration_watchers = { }
 ${xmppInvitesConfig}
 VirtualHost "${domain}"
   ssl = { key = "${key}"; certificate = "${crt}" }

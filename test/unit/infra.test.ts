@@ -62,6 +62,13 @@ describe('the deployable template', () => {
     expect(roles.size).toBe(functions.length);
   });
 
+  it('routes HEAD /i/{token} to the landing page function, like GET (apps that scan the QR code ask with HEAD)', () => {
+    const routes = Object.values(template.Resources).filter((r) => r.Type === 'AWS::ApiGatewayV2::Route');
+    const target = (key: string) => JSON.stringify(routes.find((r) => r.Properties.RouteKey === key)?.Properties.Target);
+    expect(target('HEAD /i/{token}')).toContain('LandingPage');
+    expect(target('HEAD /i/{token}')).toBe(target('GET /i/{token}'));
+  });
+
   it('grants no wildcard actions, no Scan, and no secrets in plain environment variables', () => {
     const policies = JSON.stringify(
       Object.values(template.Resources)
