@@ -49,8 +49,9 @@ export const checkPassword = (password: unknown, username: string, policy: Passw
  * Identifies the password of a pending redemption so that only a retry of
  * the same request may resume it. An HMAC under a secret key that is not in
  * the table (`CLAIM_KEY`, or the SSM parameter `CLAIM_KEY_PARAMETER`), salted
- * per claim and removed once the claim completes: the table, its stream and
- * its backups hold nothing a password can be guessed against.
+ * per claim, and kept once the claim completes so that only a retry with the
+ * same password is answered as a replay: the table, its stream and its
+ * backups hold nothing a password can be guessed against without the key.
  */
 export const passwordFingerprint = (key: string, password: string, salt = randomBytes(16).toString('base64url')): string =>
   `${salt}:${createHmac('sha256', key).update('xmpp-invites/claim-fingerprint/v2\n').update(salt).update('\n').update(password, 'utf8').digest('base64url')}`;

@@ -58,7 +58,8 @@ export interface RedeemResult {
  * 3. provision (account, then roster both ways), each step idempotent;
  * 4. complete; or on a failure before the account exists, release the claim.
  * A retry of the same request (token + username + password) resumes a
- * pending claim or answers the completed result again.
+ * pending claim or answers the completed result again; the same name with
+ * another password is `token-used`.
  */
 export const redeemInvite = async (deps: RedeemDeps, token: unknown, input: RedeemInput): Promise<RedeemResult> => {
   const early = await claimBeforeReading(deps, token, input);
@@ -166,7 +167,13 @@ const readThenClaim = async (
   let claim = claimed.claim;
   const resumed = claimed.outcome === 'existing';
   if (resumed) {
-    if (claim.status === 'completed') return { jid, outcome, replayed: true, invite, warnings: [] };
+    if (claim.status === 'completed') {
+      // Only a retry of the same request (same password, by the claim's
+      // fingerprint) is told it succeeded; anyone else holding the token is
+      // told it is used, and nothing fires again.
+      if (!fingerprintMatches(key, password, claim.salt, claim.fingerprint)) throw statusError('used');
+      return { jid, outcome, replayed: true, invite, warnings: [] };
+    }
     claim = await takeOver(store, claim, kind, { key, password }, jid, now);
   }
   return { invite, claim, kind, jid, password, outcome, resumed };

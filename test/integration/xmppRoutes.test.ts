@@ -177,6 +177,8 @@ describe('Route POST /xmpp/register', () => {
     const created = await asServer('/xmpp/register', body);
     const again = await asServer('/xmpp/register', body);
     const other = await asServer('/xmpp/register', { ...body, username: uniqueName() });
+    // The same name with another password is no retry: the module must not report a registration.
+    const otherPassword = await asServer('/xmpp/register', { ...body, password: 'another horse battery' });
 
     try {
       expect(created.status).toBe(201);
@@ -184,6 +186,7 @@ describe('Route POST /xmpp/register', () => {
       // The same request again is the retry redeem answers again, not a second account.
       expect(again.status).toBe(201);
       expect([other.status, other.body.error]).toEqual([410, 'token-used']);
+      expect([otherPassword.status, otherPassword.body.error]).toEqual([410, 'token-used']);
       expect(await canLogin(`${username}@localhost`, PASSWORD)).toBe(true);
       expect(await admin.getRoster(`${username}@localhost`)).toEqual([expect.objectContaining({ jid: inviter, subscription: 'both' })]);
       expect((await showInvite(invite.id)).uses).toBe(1);
