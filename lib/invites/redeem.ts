@@ -6,7 +6,7 @@ import type { ClaimKind, ClaimRecord, InviteStore } from '../ports/InviteStore.j
 import type { ProvisionerRegistry, XmppProvisioner } from '../ports/XmppProvisioner.js';
 import { statusError, type Invite } from './Invite.js';
 import { assertResettable } from './issue.js';
-import { checkPassword, fingerprintMatches, passwordFingerprint } from './password.js';
+import { assertUncommonPassword, checkPassword, fingerprintMatches, isCommonPassword, passwordFingerprint } from './password.js';
 import { inviteFound, lookupInvite } from './lookup.js';
 import { hashToken, isWellFormedToken } from '../token.js';
 
@@ -106,6 +106,7 @@ const claimBeforeReading = async (deps: RedeemDeps, token: unknown, input: Redee
     // Which error comes first is the invite's to say: the path below reads it.
     return undefined;
   }
+  if (await isCommonPassword(password)) return undefined;
   const jid = `${username}@${domain}`;
   const id = hashToken(token);
   const key = await deps.claimKey();
@@ -148,6 +149,7 @@ const readThenClaim = async (
 
   const username = chooseUsername(invite, input.username, config);
   const password = checkPassword(input.password, username, { minLength: config.passwordMinLength });
+  await assertUncommonPassword(password);
   const jid = `${username}@${invite.domain}`;
   const kind: ClaimKind = invite.type === 'reset' ? 'reset' : 'account';
   const outcome = kind === 'reset' ? 'reset' : 'created';
