@@ -44,7 +44,11 @@ export const rateLimit = (route: PublicRoute, options: RateLimitOptions = {}): M
             sourceIp: request.event.requestContext?.http?.sourceIp,
             token: pathParam(request.event, options.tokenParam ?? 'token'),
           });
-    await enforceRateLimits({ limiter: options.limiter ?? defaultLimiter(), clock: options.clock ?? systemClock }, rules, limits.windowSeconds);
+    await enforceRateLimits(
+      { limiter: options.limiter ?? defaultLimiter(), clock: options.clock ?? systemClock },
+      rules,
+      limits.windowSeconds
+    );
   },
 });
 

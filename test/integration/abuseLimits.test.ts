@@ -126,7 +126,9 @@ describe('Middleware: rateLimit (addresses parsed, not matched)', () => {
     const net = testNet();
     const statuses: number[] = [];
     for (const host of ['1', '2', 'ffff:ffff:ffff:fffe'])
-      statuses.push((await check(checkEvent(token, host.includes(':') ? `${net}:${host}` : `${net}::${host}`), lambdaContext())).statusCode as number);
+      statuses.push(
+        (await check(checkEvent(token, host.includes(':') ? `${net}:${host}` : `${net}::${host}`), lambdaContext())).statusCode as number
+      );
     const fourth = await check(checkEvent(token, `${net}:0:0:0:42`), lambdaContext());
     expect(statuses).toEqual([200, 200, 200]);
     expect(fourth.statusCode).toBe(429);

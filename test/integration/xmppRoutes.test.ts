@@ -491,7 +491,10 @@ describe('In-process: per-address rate limits (low limits) and open registration
     for (const window of windows) {
       const { Item } = await documentClientForStack().send(
         // The module's own budget for the address (lib/abuse/rateLimit.ts), per domain.
-        new GetCommand({ TableName: process.env.INVITES_TABLE, Key: { pk: `RATE#check#xmpp#localhost#ip#v4:${app}#${window}`, sk: 'RATE' } })
+        new GetCommand({
+          TableName: process.env.INVITES_TABLE,
+          Key: { pk: `RATE#check#xmpp#localhost#ip#v4:${app}#${window}`, sk: 'RATE' },
+        })
       );
       counted += Number(Item?.count ?? 0);
     }

@@ -38,13 +38,21 @@ describe('Function: addressKey (canonical client addresses)', () => {
     expect(() => loadConfig({ RATE_LIMIT_IPV6_PREFIX: '0' })).toThrow(/RATE_LIMIT_IPV6_PREFIX/);
   });
 
-  it.each([['127.1'], ['0x7f.0.0.1'], ['010.0.0.1'], ['192.0.2.300'], ['2001:db8::1/64'], ['::1::2'], ['localhost'], [''], [' 192.0.2.7'], [42]])(
-    'refuses %s, which is no address in a form every parser reads alike',
-    (raw) => {
-      expect(addressKey(raw)).toBeUndefined();
-      expect(sourceAddressKey(raw)).toBe('unparsed');
-    }
-  );
+  it.each([
+    ['127.1'],
+    ['0x7f.0.0.1'],
+    ['010.0.0.1'],
+    ['192.0.2.300'],
+    ['2001:db8::1/64'],
+    ['::1::2'],
+    ['localhost'],
+    [''],
+    [' 192.0.2.7'],
+    [42],
+  ])('refuses %s, which is no address in a form every parser reads alike', (raw) => {
+    expect(addressKey(raw)).toBeUndefined();
+    expect(sourceAddressKey(raw)).toBe('unparsed');
+  });
 
   it('answers invalid-request (400) when a module sends no address', () => {
     expect(() => moduleAddressKey('127.1')).toThrow(InviteError);
