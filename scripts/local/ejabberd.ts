@@ -44,6 +44,8 @@ export interface InvitesModuleSettings {
   createAccountAccess?: string;
   maxInvitesPerUser?: number;
   preauthPerMinute?: number;
+  /** Subscriptions carrying a token, per sender and minute (`subscribe_per_minute`; 0 = off). */
+  subscribePerMinute?: number;
   /** mod_register's `access` (default all): open registration never goes past it. */
   registerAccess?: string;
 }
@@ -139,6 +141,7 @@ const invitesModuleYml = (o: InvitesModuleSettings) => {
     `    create_account_access: ${o.createAccountAccess ?? 'all'}`,
     `    max_invites_per_user: ${o.maxInvitesPerUser ?? 10}`,
     `    preauth_per_minute: ${o.preauthPerMinute ?? 10}`,
+    ...(o.subscribePerMinute === undefined ? [] : [`    subscribe_per_minute: ${o.subscribePerMinute}`]),
   ];
   if (o.caFile) lines.push(`    ca_file: ${yamlString(o.caFile)}`);
   // mod_register stays for password changes of logged-in users; unauthenticated
