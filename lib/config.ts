@@ -101,6 +101,8 @@ export interface RateLimits {
   windowSeconds: number;
   perIp: Record<PublicRoute, number>;
   perToken: Record<PublicRoute, number>;
+  /** IPv6 clients count per prefix of this length (`RATE_LIMIT_IPV6_PREFIX`, 1..128, default 64). */
+  ipv6Prefix: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -121,6 +123,13 @@ const bool = (env: Env, name: string, fallback: boolean): boolean => {
   if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
   if (['0', 'false', 'no', 'off'].includes(raw)) return false;
   fail(`${name} must be true or false, got ${JSON.stringify(env[name])}`);
+};
+
+/** An IPv6 client is usually given a /64: every address in it is one client for the rate limits. */
+const ipv6Prefix = (env: Env): number => {
+  const prefix = int(env, 'RATE_LIMIT_IPV6_PREFIX', 64, 1);
+  if (prefix > 128) fail(`RATE_LIMIT_IPV6_PREFIX must be at most 128, got ${prefix}`);
+  return prefix;
 };
 
 /** The single-server shorthand: one variable a field. */
@@ -275,6 +284,7 @@ export const loadConfig = (env: Env = process.env): Config => {
         landing: int(env, 'RATE_LIMIT_LANDING_PER_TOKEN', 120),
         redeem: int(env, 'RATE_LIMIT_REDEEM_PER_TOKEN', 30),
       },
+      ipv6Prefix: ipv6Prefix(env),
     },
   };
   config.reservedUsernames = reservedUsernames(env, xmpp);

@@ -7,7 +7,7 @@ import type { ProvisionerRegistry, XmppProvisioner } from '../ports/XmppProvisio
 import { statusError, type Invite } from './Invite.js';
 import { assertResettable } from './issue.js';
 import { assertNotReserved } from './limits.js';
-import { checkPassword, fingerprintMatches, passwordFingerprint } from './password.js';
+import { assertUncommonPassword, checkPassword, fingerprintMatches, isCommonPassword, passwordFingerprint } from './password.js';
 import { inviteFound, lookupInvite } from './lookup.js';
 import { hashToken, isWellFormedToken } from '../token.js';
 
@@ -60,7 +60,8 @@ export interface RedeemResult {
  * 3. provision (account, then roster both ways), each step idempotent;
  * 4. complete; or on a failure before the account exists, release the claim.
  * A retry of the same request (token + username + password) resumes a
- * pending claim or answers the completed result again.
+ * pending claim or answers the completed result again; the same name with
+ * another password is `token-used`.
  */
 export const redeemInvite = async (deps: RedeemDeps, token: unknown, input: RedeemInput): Promise<RedeemResult> => {
   const early = await claimBeforeReading(deps, token, input);
@@ -109,6 +110,7 @@ const claimBeforeReading = async (deps: RedeemDeps, token: unknown, input: Redee
     // Which error comes first is the invite's to say: the path below reads it.
     return undefined;
   }
+  if (await isCommonPassword(password)) return undefined;
   const jid = `${username}@${domain}`;
   const id = hashToken(token);
   const key = await deps.claimKey();
@@ -151,6 +153,7 @@ const readThenClaim = async (
 
   const username = chooseUsername(invite, input.username, config);
   const password = checkPassword(input.password, username, { minLength: config.passwordMinLength });
+  await assertUncommonPassword(password);
   const jid = `${username}@${invite.domain}`;
   const kind: ClaimKind = invite.type === 'reset' ? 'reset' : 'account';
   const outcome = kind === 'reset' ? 'reset' : 'created';
@@ -170,7 +173,13 @@ const readThenClaim = async (
   let claim = claimed.claim;
   const resumed = claimed.outcome === 'existing';
   if (resumed) {
-    if (claim.status === 'completed') return { jid, outcome, replayed: true, invite, warnings: [] };
+    if (claim.status === 'completed') {
+      // Only a retry of the same request (same password, by the claim's
+      // fingerprint) is told it succeeded; anyone else holding the token is
+      // told it is used, and nothing fires again.
+      if (!fingerprintMatches(key, password, claim.salt, claim.fingerprint)) throw statusError('used');
+      return { jid, outcome, replayed: true, invite, warnings: [] };
+    }
     claim = await takeOver(store, claim, kind, { key, password }, jid, now);
   }
   return { invite, claim, kind, jid, password, outcome, resumed };

@@ -5,7 +5,7 @@ import type { Clock } from '../ports/Clock.js';
 import type { RegistrationLocks } from '../ports/RegistrationLocks.js';
 import type { ProvisionerRegistry } from '../ports/XmppProvisioner.js';
 import { assertNotReserved } from './limits.js';
-import { checkPassword } from './password.js';
+import { assertUncommonPassword, checkPassword } from './password.js';
 import { CLAIM_LEASE_SECONDS } from './redeem.js';
 
 export interface RegisterDeps {
@@ -35,6 +35,7 @@ export const registerAccount = async (
   const username = normalizeLocalpart(input.username, usernamePolicy(config));
   assertNotReserved(config, username);
   const password = checkPassword(input.password, username, { minLength: config.passwordMinLength });
+  await assertUncommonPassword(password);
   const jid = `${username}@${domain}`;
   const provisioner = await xmpp.forDomain(domain);
   const lock = await locks.lock(jid, clock.now(), CLAIM_LEASE_SECONDS);

@@ -413,6 +413,23 @@ end, 10);
 
 -- XEP-0379: a subscription carrying a contact invite's token ----------------
 
+-- Subscriptions carrying a token, per sender: a local account by its JID, a
+-- remote one by its server (which can make any number of JIDs). Past the rate
+-- the service is not asked: the request is left to the user, as for any
+-- unknown subscription, so tokens cannot be guessed through this server.
+local subscribe_per_minute = module:get_option_number("xmpp_invites_subscribe_per_minute", 6);
+local subscribe_throttles = new_cache(1000);
+local function subscribe_allowed(origin, subscriber)
+	if subscribe_per_minute <= 0 then return true; end
+	local key = (origin and origin.type == "c2s") and subscriber or select(2, jid_util.split(subscriber));
+	local throttle = subscribe_throttles:get(key);
+	if not throttle then
+		throttle = new_throttle(subscribe_per_minute, 60);
+		subscribe_throttles:set(key, throttle);
+	end
+	return throttle:poll(1);
+end
+
 module:hook("presence/bare", function (event)
 	local origin, stanza = event.origin, event.stanza;
 	if stanza.attr.type ~= "subscribe" then return; end
@@ -440,6 +457,10 @@ module:hook("presence/bare", function (event)
 	if item and (item.subscription == "from" or item.subscription == "both") then return; end
 	if not async.ready() then
 		module:log("debug", "Subscription with a token outside a session's runner: left to the user");
+		return;
+	end
+	if not subscribe_allowed(origin, subscriber) then
+		module:log("info", "Too many subscriptions with invite tokens from %s: left to the user", subscriber);
 		return;
 	end
 

@@ -48,6 +48,8 @@ export interface InvitesModuleSettings {
   createAccountAccess?: string;
   maxInvitesPerUser?: number;
   preauthPerMinute?: number;
+  /** Subscriptions carrying a token, per sender and minute (`subscribe_per_minute`; 0 = off). */
+  subscribePerMinute?: number;
   /** mod_register's `access` (default all): open registration never goes past it. */
   registerAccess?: string;
 }
@@ -141,6 +143,7 @@ const invitesModuleYml = (o: InvitesModuleSettings) => {
     `    invite_only: ${o.inviteOnly ?? true}`,
     `    max_invites_per_user: ${o.maxInvitesPerUser ?? 10}`,
     `    preauth_per_minute: ${o.preauthPerMinute ?? 10}`,
+    ...(o.subscribePerMinute === undefined ? [] : [`    subscribe_per_minute: ${o.subscribePerMinute}`]),
   ];
   if (o.inviteAccess) lines.push(`    invite_access: ${o.inviteAccess}`);
   if (o.createAccountAccess) lines.push(`    create_account_access: ${o.createAccountAccess}`);

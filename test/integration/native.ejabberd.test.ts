@@ -75,6 +75,8 @@ export const startEjabberdNative = async (): Promise<EjabberdNative> => {
         maxInvitesPerUser: ADHOC_QUOTA,
         // Every scripted app connects from 127.0.0.1: the throttle has its own test.
         preauthPerMinute: 0,
+        // The same for subscriptions with tokens (their throttle's test sets it).
+        subscribePerMinute: 0,
       },
     });
     stops.push(() => ej.stop());
@@ -192,6 +194,48 @@ describe('mod_xmpp_invites on ejabberd 23.01', () => {
     expect(answers[0]).toEqual(INVALID_TOKEN);
     expect(answers).toContainEqual({ type: 'wait', condition: 'resource-constraint', text: expect.any(String) });
     expect(later.verdict).toBe('registered');
+  });
+
+  it('throttles subscriptions carrying tokens per sender: past the limit the service is not asked, and another sender is not affected', async () => {
+    // Prepare: a contact per bogus subscription (ejabberd asks the service once per new request, not per repeat).
+    const user = async (prefix: string) => {
+      const u = { jid: `${uniqueName(prefix)}@${DOMAIN}`, password: appPassword() };
+      await native.admin.createAccount(u.jid, u.password);
+      return u;
+    };
+    const romeo = await user('romeo');
+    const mallory = await user('mallory');
+    const juliet = await user('juliet');
+    const strangers = await Promise.all(Array.from({ length: 4 }, () => user('stranger')));
+    const forMallory = await native.issue({ type: 'contact', inviter: romeo.jid });
+    const forJuliet = await native.issue({ type: 'contact', inviter: romeo.jid });
+    native.ej.setInvites({ subscribePerMinute: 2 });
+    // Fixed one-minute windows: start well inside one, so the whole burst shares it.
+    const intoWindow = Math.floor(Date.now() / 1000) % 60;
+    if (intoWindow > 45) await new Promise((resolve) => setTimeout(resolve, (61 - intoWindow) * 1000));
+    const app = await LoggedInApp.login(target(), mallory.jid, mallory.password);
+    const other = await LoggedInApp.login(target(), juliet.jid, juliet.password);
+    let approvedMallory;
+    let approvedJuliet;
+    try {
+      // Act: bogus tokens spend mallory's budget; then a real one.
+      for (const [i, stranger] of strangers.entries()) await app.subscribeWithPreauth(stranger.jid, `${'A'.repeat(23)}${i}`);
+      await app.subscribeWithPreauth(romeo.jid, forMallory.token);
+      approvedMallory = await app.presenceFrom(romeo.jid, 'subscribed', MODULE_TIMEOUT_MS + 2000);
+      await other.subscribeWithPreauth(romeo.jid, forJuliet.token);
+      approvedJuliet = await other.presenceFrom(romeo.jid, 'subscribed', MODULE_TIMEOUT_MS + 5000);
+    } finally {
+      app.close();
+      other.close();
+      native.ej.setInvites({ subscribePerMinute: 0 });
+    }
+
+    // Assess
+    expect(approvedMallory).toBeUndefined();
+    expect(await native.invite(forMallory.id)).toMatchObject({ uses: 0, status: 'valid' });
+    expect(native.ej.log()).toContain('Too many subscriptions with invite tokens from');
+    expect(approvedJuliet).toBeDefined();
+    expect(await native.invite(forJuliet.id)).toMatchObject({ uses: 1 });
   });
 
   it("open registration stays closed where mod_register's access is none, and iq-register is still advertised", async () => {
