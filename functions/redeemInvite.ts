@@ -1,7 +1,7 @@
 import { redeemInvite } from '../lib/invites/redeem.js';
 import { cfg, clock, store } from './wiring/deps.js';
 import { httpRoute, json, pathParam } from './http/route.js';
-import { logger } from './wiring/observability.js';
+import { logger, redeemMetrics } from './wiring/observability.js';
 import { publicGuards } from './http/rateLimit.js';
 import { redeemBody } from './http/validators.generated.js';
 import { claimKey, xmpp, warmUpXmpp } from './wiring/xmpp.js';
@@ -17,5 +17,5 @@ export const handler = httpRoute(
     for (const warning of result.warnings) logger.warn('invite redeemed with a warning', { inviteId: result.invite.id, warning });
     return json(result.outcome === 'reset' ? 200 : 201, { jid: result.jid });
   },
-  { body: redeemBody, use: publicGuards('redeem') }
+  { body: redeemBody, use: [redeemMetrics({ path: 'api' }), ...publicGuards('redeem')] }
 );

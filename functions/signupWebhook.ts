@@ -3,6 +3,7 @@ import { webhookSecrets } from '../lib/adapters/aws/webhookSecrets.js';
 import { handleSignup, type SignupDeps } from '../lib/webhooks/signup.js';
 import { cfg, clock, store } from './wiring/deps.js';
 import { errorBody, httpRoute, json, pathParam } from './http/route.js';
+import { emitMetric, MetricName } from './wiring/observability.js';
 
 const deps: SignupDeps = {
   store,
@@ -29,6 +30,7 @@ export const handler = httpRoute(
       contentType: event.headers?.['content-type'],
       body: Buffer.from(raw, event.isBase64Encoded ? 'base64' : 'utf8'),
     });
+    if (!replayed) await emitMetric(MetricName.invitesIssued, { via: 'signup' });
     return replayed ? json(200, view, { 'idempotent-replayed': 'true' }) : json(201, view, { location: `/invites/by-id/${view.id}` });
   },
   {

@@ -2,6 +2,7 @@ import { createAppInvite } from '../lib/invites/serverModule.js';
 import { cfg, clock, store, type AdminContext } from './wiring/deps.js';
 import { httpRoute, json } from './http/route.js';
 import { xmppServerRoute } from './http/xmppServerRoute.js';
+import { emitMetric, MetricName } from './wiring/observability.js';
 import { appInviteBody } from './http/validators.generated.js';
 
 /** `POST /xmpp/invites`: an invite a user created from their app (XEP-0401 ad-hoc). */
@@ -12,6 +13,7 @@ export const handler = httpRoute(
       (context as AdminContext).actor,
       (event.body ?? {}) as Record<string, unknown>
     );
+    await emitMetric(MetricName.invitesIssued, { via: 'app' });
     // The module hands the URI and landing URL to the user; the token itself stays inside them.
     return json(201, {
       id: view.id,
