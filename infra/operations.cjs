@@ -363,12 +363,14 @@ class Operations {
   dashboard() {
     // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub string
     const region = '${AWS::Region}';
+    // One line per value of the dimension; an expression is a metrics entry of its own: [{ expression, id }].
     const search = (metric, dimension, stat = 'Sum') => [
-      {
-        expression: `SEARCH('{${NAMESPACE},${dimension},service} MetricName="${metric}"', '${stat}', ${PERIOD})`,
-        id: `s${metric}`,
-        label: '',
-      },
+      [
+        {
+          expression: `SEARCH('{${NAMESPACE},${dimension},service} MetricName="${metric}"', '${stat}', ${PERIOD})`,
+          id: `s${metric.toLowerCase()}`,
+        },
+      ],
     ];
     const widget = (title, metrics, x, y, extra = {}) => ({
       type: 'metric',
