@@ -18,7 +18,8 @@ export const handler = httpRoute(
       (context as AdminContext).actor,
       (event.body ?? {}) as Record<string, unknown>
     );
-    if (result.inviteId === undefined) notARedeem(context);
+    // Open registration (no invite) and a retry answered again are no new redeem.
+    if (result.inviteId === undefined || result.replayed) notARedeem(context);
     logger.info('in-band registration', { inviteId: result.inviteId, jid: result.jid, outcome: result.outcome, replayed: result.replayed });
     for (const warning of result.warnings) logger.warn('in-band registration with a warning', { inviteId: result.inviteId, warning });
     return json(201, { jid: result.jid, outcome: result.outcome });

@@ -105,7 +105,7 @@ export interface RedeemMetricsOptions {
 const started = new WeakMap<object, number>();
 const withoutInvite = new WeakSet<object>();
 
-/** The handler made an account without an invite (open registration): no `InvitesRedeemed`. */
+/** The handler made no new redeem (open registration, or a retry answered again): no `InvitesRedeemed`. */
 export const notARedeem = (context: object): void => {
   withoutInvite.add(context);
 };
