@@ -1,7 +1,7 @@
 import { issueInvite, type IssueInput } from '../lib/invites/issue.js';
 import { adminAuth, cfg, clock, store, type AdminContext } from './wiring/deps.js';
 import { httpRoute, json } from './http/route.js';
-import { logger } from './wiring/observability.js';
+import { emitMetric, logger, MetricName } from './wiring/observability.js';
 import { xmpp } from './wiring/xmpp.js';
 import { issueBody } from './http/validators.generated.js';
 
@@ -24,6 +24,7 @@ export const handler = httpRoute(
     if (invite.type === 'reset') {
       logger.info('reset invite issued', { inviteId: invite.id, jid: `${invite.username}@${invite.domain}`, source: invite.source });
     }
+    await emitMetric(MetricName.invitesIssued, { via: 'api' });
     return json(201, view, { location: `/invites/by-id/${view.id}` });
   },
   { body: issueBody, use: [adminAuth()], cors: false }

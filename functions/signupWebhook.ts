@@ -3,7 +3,7 @@ import { webhookSecrets } from '../lib/adapters/aws/webhookSecrets.js';
 import { handleSignup, type SignupDeps } from '../lib/webhooks/signup.js';
 import { cfg, clock, store } from './wiring/deps.js';
 import { errorBody, httpRoute, json, pathParam } from './http/route.js';
-import { logger } from './wiring/observability.js';
+import { emitMetric, logger, MetricName } from './wiring/observability.js';
 import { xmpp } from './wiring/xmpp.js';
 
 const deps: SignupDeps = {
@@ -34,6 +34,7 @@ export const handler = httpRoute(
       contentType: event.headers?.['content-type'],
       body: Buffer.from(raw, event.isBase64Encoded ? 'base64' : 'utf8'),
     });
+    if (!replayed) await emitMetric(MetricName.invitesIssued, { via: 'signup' });
     return replayed ? json(200, view, { 'idempotent-replayed': 'true' }) : json(201, view, { location: `/invites/by-id/${view.id}` });
   },
   {

@@ -5,6 +5,7 @@ import { logger } from './wiring/observability.js';
 import { xmpp } from './wiring/xmpp.js';
 import { httpRoute, json } from './http/route.js';
 import { xmppServerRoute } from './http/xmppServerRoute.js';
+import { emitMetric, MetricName } from './wiring/observability.js';
 import { appInviteBody } from './http/validators.generated.js';
 
 const limiter = new DynamoDBRateLimiter({ tableName: cfg.tableName });
@@ -25,6 +26,7 @@ export const handler = httpRoute(
       (context as AdminContext).actor,
       (event.body ?? {}) as Record<string, unknown>
     );
+    await emitMetric(MetricName.invitesIssued, { via: 'app' });
     // The module hands the URI and landing URL to the user; the token itself stays inside them.
     return json(201, {
       id: view.id,

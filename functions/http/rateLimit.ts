@@ -1,5 +1,4 @@
 import type { MiddlewareObj } from '@middy/core';
-import type { Metrics, MetricUnit as MetricUnitType } from '@aws-lambda-powertools/metrics';
 import { enforceRateLimits, moduleRateRules, publicRateRules, type ModuleRequest } from '../../lib/abuse/rateLimit.js';
 import { DynamoDBRateLimiter } from '../../lib/adapters/dynamodb/DynamoDBRateLimiter.js';
 import type { PublicRoute, RateLimits } from '../../lib/config.js';
@@ -7,6 +6,7 @@ import { isInviteError } from '../../lib/errors.js';
 import type { Clock } from '../../lib/ports/Clock.js';
 import type { RateLimiter } from '../../lib/ports/RateLimiter.js';
 import { cfg, clock as systemClock } from '../wiring/deps.js';
+import { emitMetric, MetricName } from '../wiring/observability.js';
 import { pathParam, type HttpEvent, type HttpResult } from './route.js';
 
 let sharedLimiter: RateLimiter | undefined;
@@ -55,18 +55,6 @@ export const rateLimit = (route: PublicRoute, options: RateLimitOptions = {}): M
 const TOKEN_FAILURES = new Set(['token-invalid', 'token-expired', 'token-used', 'token-revoked']);
 
 /**
- * Made on the first failed lookup, not at start: most containers never count
- * one, and Powertools Metrics is loaded only then (esbuild evaluates a
- * dynamic import inside the bundle lazily).
- */
-let metrics: Promise<{ metrics: Metrics; MetricUnit: typeof MetricUnitType }> | undefined;
-const loadMetrics = () =>
-  (metrics ??= import('@aws-lambda-powertools/metrics').then(({ Metrics, MetricUnit }) => ({
-    metrics: new Metrics({ namespace: 'xmpp-invites', serviceName: 'xmpp-invites' }),
-    MetricUnit,
-  })));
-
-/**
  * Counts failed token lookups (unknown, expired, used, revoked) as the
  * `FailedTokenLookup` metric (CloudWatch EMF; locally just a log line): a
  * rising count is someone guessing tokens.
@@ -75,11 +63,7 @@ export const failedLookupMetric = (route: PublicRoute | `xmpp-${string}`): Middl
   onError: async (request) => {
     const error = request.error;
     if (!isInviteError(error) || !TOKEN_FAILURES.has(error.code)) return;
-    const { metrics, MetricUnit } = await loadMetrics();
-    const metric = metrics.singleMetric();
-    metric.addDimension('route', route);
-    metric.addDimension('reason', error.code);
-    metric.addMetric('FailedTokenLookup', MetricUnit.Count, 1);
+    await emitMetric(MetricName.failedTokenLookup, { route, reason: error.code });
   },
 });
 
