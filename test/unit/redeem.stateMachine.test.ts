@@ -34,9 +34,11 @@ const ADMIN: Actor = { source: 'unit', domains: ['*'], admin: true, allowReset: 
 const T0 = 1_900_000_000;
 
 /** A fresh world: the table, the XMPP server with the inviter on it, a clock that moves only when told. */
-const world = (path: 'read first' | 'claim first') => {
-  const store = new MemoryInviteStore();
-  const xmpp = new FakeProvisioner();
+const world = (path: 'read first' | 'claim first', options: { jitter?: boolean } = {}) => {
+  // With jitter, every call of the table and the server takes 0-3 ms: parallel redeems interleave in many orders.
+  const latency = options.jitter ? () => new Promise<void>((resolve) => setTimeout(resolve, Math.random() * 3)) : undefined;
+  const store = new MemoryInviteStore({ latency });
+  const xmpp = new FakeProvisioner({ latency });
   xmpp.accounts.set(INVITER, 'the inviter password');
   const clock = { t: T0, now: () => clock.t };
   const config = {
@@ -190,7 +192,7 @@ describe.each(['read first', 'claim first'] as const)('redeem, %s', (path) => {
     });
 
     it('lets exactly one of parallel retries take an abandoned claim over', async () => {
-      const w = world(path);
+      const w = world(path, { jitter: true });
       const view = await w.issue();
       await w.leftBehind(view.id, 'jack', 60);
       const outcomes = await Promise.all(
@@ -470,7 +472,7 @@ describe.each(['read first', 'claim first'] as const)('redeem, %s', (path) => {
 
   describe('exactly once under concurrency', () => {
     it.each([1, 3])('parallel redeems of a %i-use invite create exactly that many accounts', async (maxUses) => {
-      const w = world(path);
+      const w = world(path, { jitter: true });
       const view = await w.issue({ maxUses });
       const names = Array.from({ length: 12 }, (_, n) => `racer${n}`);
       const outcomes = await Promise.all(names.map((username) => outcomeOf(w.redeem(view.token, { username, password: PASSWORD }))));
@@ -482,7 +484,7 @@ describe.each(['read first', 'claim first'] as const)('redeem, %s', (path) => {
     });
 
     it('parallel copies of one request create one account', async () => {
-      const w = world(path);
+      const w = world(path, { jitter: true });
       const view = await w.issue();
       const outcomes = await Promise.all(
         Array.from({ length: 6 }, () => outcomeOf(w.redeem(view.token, { username: 'yara', password: PASSWORD })))
@@ -494,7 +496,7 @@ describe.each(['read first', 'claim first'] as const)('redeem, %s', (path) => {
     });
 
     it('parallel redeems of one name on two invites create one account', async () => {
-      const w = world(path);
+      const w = world(path, { jitter: true });
       const [a, b] = [await w.issue(), await w.issue()];
       const outcomes = await Promise.all([a, b].map((v) => outcomeOf(w.redeem(v.token, { username: 'zoe', password: PASSWORD }))));
       expect(outcomes.sort()).toEqual(['created', 'username-taken']);
