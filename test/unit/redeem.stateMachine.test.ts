@@ -506,3 +506,15 @@ describe.each(['read first', 'claim first'] as const)('redeem, %s', (path) => {
     });
   });
 });
+
+describe('redeem, claim first, on a read that lags behind', () => {
+  it('reads the invite again, consistently, when the read alongside the claim does not see it yet', async () => {
+    const w = world('claim first');
+    const view = await w.issue();
+    // An eventually consistent read of an invite issued a moment ago.
+    const get = vi.spyOn(w.store, 'get').mockResolvedValueOnce(undefined);
+    expect(await w.redeem(view.token, { username: 'lagging', password: PASSWORD })).toMatchObject({ replayed: false });
+    expect(get.mock.calls.map(([, options]) => options?.consistent === true)).toEqual([false, true]);
+    expect(await w.state(view.id)).toEqual({ uses: 1, pending: 0, redeemed: [`lagging@${DOMAIN}`] });
+  });
+});
