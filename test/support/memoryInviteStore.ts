@@ -246,7 +246,8 @@ export class MemoryInviteStore implements InviteStore {
     if (reserves) locks.set(lockKey, reservationItem(invite));
   }
 
-  public async get(id: string): Promise<Invite | undefined> {
+  /** Always consistent: `consistent` changes nothing here (see the end of this file). */
+  public async get(id: string, _options?: { consistent?: boolean }): Promise<Invite | undefined> {
     await this.#latency();
     const item = this.table.invites.get(Keys.invite(id));
     return item ? toInvite(item) : undefined;
