@@ -388,7 +388,7 @@ export const inviteStoreContract = (name: string, factory: () => StoreUnderTest 
     });
 
     describe('complete', () => {
-      it('makes the use final, drops the fingerprint and lease, and writes the audit record', async () => {
+      it('makes the use final, keeps the fingerprint (a replay must match it), drops the lease, and writes the audit record', async () => {
         const { store, issue, jid, claimed, counts } = await setup();
         const invite = await issue({ maxUses: 2 });
         const claim = await claimed(invite, jid());
@@ -396,7 +396,8 @@ export const inviteStoreContract = (name: string, factory: () => StoreUnderTest 
         expect(await counts(invite.id)).toEqual({ uses: 1, pending: 0, pendingJids: [] });
         const done = (await store.getClaim('account', claim.jid, invite.id)) as ClaimRecord;
         expect(done).toMatchObject({ status: 'completed', completedAt: T + 3, createdAt: T });
-        expect([done.fingerprint, done.salt, done.leaseUntil]).toEqual([undefined, undefined, undefined]);
+        expect(`${done.salt}:${done.fingerprint}`).toBe(passwordFingerprint(KEY, 'the password', done.salt));
+        expect(done.leaseUntil).toBeUndefined();
         expect(await store.getWithRedemptions(invite.id)).toMatchObject({
           invite: { uses: 1, pending: 0 },
           redemptions: [{ jid: claim.jid, at: T + 3, kind: 'account' }],

@@ -388,8 +388,7 @@ export class MemoryInviteStore implements InviteStore {
     if (!Conditions.HAS_PENDING(invite)) throw new ConditionFailed(`invite ${claim.inviteId} has no pending claim`);
     lock.status = 'completed';
     lock.completedAt = now;
-    delete lock.fingerprint;
-    delete lock.salt;
+    // The fingerprint stays: a replay is answered only to the same password.
     delete lock.leaseUntil;
     invite.pending -= 1;
     invite.pendingJids.delete(claim.jid);
