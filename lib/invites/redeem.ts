@@ -1,5 +1,5 @@
 import type { Config } from '../config.js';
-import { InviteError, isInviteError } from '../errors.js';
+import { InviteError, isInviteError, wasNotSent } from '../errors.js';
 import { LOCALPART_MAX_BYTES, normalizeLocalpart, usernamePolicy } from '../jid.js';
 import type { Clock } from '../ports/Clock.js';
 import type { ClaimKind, ClaimRecord, InviteStore } from '../ports/InviteStore.js';
@@ -200,7 +200,11 @@ const provisionAndComplete = async (deps: RedeemDeps, held: HeldClaim): Promise<
       await createOrAdopt(xmpp, jid, password, resumed);
     }
   } catch (cause) {
-    // Nothing of ours exists on the server: give the use back.
+    // Nothing of ours exists on the server: give the use back. When the
+    // server may have acted before the failure (a lost reply), give it back
+    // only once the server says the account is not there; otherwise the
+    // claim stays for the retry, or for releaseStaleClaims after its lease.
+    if (kind === 'account' && mayHaveActed(cause) && !(await knownAbsent(xmpp, jid))) throw cause;
     return releaseAndThrow(store, claim, kind, invite, cause);
   }
   let warnings: string[] = [];
@@ -314,6 +318,17 @@ export const releaseStaleClaims = async (deps: Pick<RedeemDeps, 'store' | 'xmpp'
     if (await deps.store.release(claim, 'account', invite, { onlyIfLeaseUnchanged: true })) released++;
   }
   return released;
+};
+
+/** A refusal the server answered is definite; a timeout or a dropped connection may hide a success. */
+const mayHaveActed = (cause: unknown): boolean => !wasNotSent(cause) && (!isInviteError(cause) || cause.code === 'xmpp-unavailable');
+
+const knownAbsent = async (xmpp: XmppProvisioner, jid: string): Promise<boolean> => {
+  try {
+    return !(await xmpp.accountExists(jid));
+  } catch {
+    return false;
+  }
 };
 
 const releaseAndThrow = async (store: InviteStore, claim: ClaimRecord, kind: ClaimKind, invite: Invite, cause: unknown): Promise<never> => {

@@ -333,6 +333,36 @@ describe.each(['read first', 'claim first'] as const)('redeem, %s', (path) => {
       expect(await w.state(view.id)).toEqual({ uses: 1, pending: 0, redeemed: [`ulla@${DOMAIN}`] });
     });
 
+    it('when creating the account reaches the server but its answer is lost: one account, never two', async () => {
+      const w = world(path);
+      const view = await w.issue();
+      w.xmpp.failNext('createAccount', { error: unavailable(), afterActing: true });
+      expect(await codeOf(w.redeem(view.token, { username: 'xena', password: PASSWORD }))).toBe('xmpp-unavailable');
+      // The server says the account is there: the use is not given back.
+      expect(await w.state(view.id)).toEqual({ uses: 1, pending: 1, redeemed: [] });
+      expect(await codeOf(w.redeem(view.token, { username: 'yves', password: PASSWORD }))).toBe('token-used');
+      w.clock.t += CLAIM_LEASE_SECONDS;
+      // Nobody else frees it after the lease either: the account exists.
+      expect(await codeOf(w.redeem(view.token, { username: 'yann', password: PASSWORD }))).toBe('token-used');
+      // The same request's retry adopts the account it made.
+      expect(await w.redeem(view.token, { username: 'xena', password: PASSWORD })).toMatchObject({ replayed: true });
+      expect([...w.xmpp.accounts.keys()].filter((j) => j !== INVITER)).toEqual([`xena@${DOMAIN}`]);
+      expect(await w.state(view.id)).toEqual({ uses: 1, pending: 0, redeemed: [`xena@${DOMAIN}`] });
+    });
+
+    it('when creating the account fails and the server cannot say whether it exists: held until the lease ends', async () => {
+      const w = world(path);
+      const view = await w.issue();
+      w.xmpp.failNext('createAccount').failNext('accountExists');
+      expect(await codeOf(w.redeem(view.token, { username: 'zoe', password: PASSWORD }))).toBe('xmpp-unavailable');
+      expect(await w.state(view.id)).toEqual({ uses: 1, pending: 1, redeemed: [] });
+      w.clock.t += CLAIM_LEASE_SECONDS;
+      // Once the server answers that nothing was created, the use comes back for anyone.
+      expect(await w.redeem(view.token, { username: 'zack', password: PASSWORD })).toMatchObject({ jid: `zack@${DOMAIN}` });
+      expect(w.xmpp.created).toEqual([`zack@${DOMAIN}`]);
+      expect(await w.state(view.id)).toEqual({ uses: 1, pending: 0, redeemed: [`zack@${DOMAIN}`] });
+    });
+
     it('when completing the claim fails', async () => {
       const w = world(path);
       const view = await w.issue();

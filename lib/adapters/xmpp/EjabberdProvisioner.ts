@@ -1,7 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { XmppServerConfig } from '../../config.js';
-import { InviteError } from '../../errors.js';
+import { InviteError, markNotSent } from '../../errors.js';
 import type { RosterItem, RosterLink, XmppProvisioner } from '../../ports/XmppProvisioner.js';
 import { apiUrlProblem, trustedCas } from './tlsPolicy.js';
 
@@ -118,7 +118,9 @@ export class EjabberdProvisioner implements XmppProvisioner {
   async #call(command: string, args: Record<string, string>, secret?: string): Promise<unknown> {
     // Checked at use too (config does it at start): the admin password rides on every call.
     if (apiUrlProblem(this.#apiUrl)) {
-      throw new InviteError('xmpp-unavailable', 'the ejabberd API URL is refused: plaintext HTTP off loopback', { retryAfter: 300 });
+      throw markNotSent(
+        new InviteError('xmpp-unavailable', 'the ejabberd API URL is refused: plaintext HTTP off loopback', { retryAfter: 300 })
+      );
     }
     const adminPassword = await this.#password();
     const url = new URL(`${this.#apiUrl}/${command}`);
@@ -137,7 +139,9 @@ export class EjabberdProvisioner implements XmppProvisioner {
       if (cause instanceof InviteError) throw cause;
       const e = cause as { name?: string; code?: string };
       const why = e.name === 'TimeoutError' ? `no answer within ${this.#timeoutMs} ms` : (e.code ?? e.name ?? 'error');
-      throw new InviteError('xmpp-unavailable', `cannot reach the ejabberd API (${why})`, { retryAfter: 5 });
+      const failure = new InviteError('xmpp-unavailable', `cannot reach the ejabberd API (${why})`, { retryAfter: 5 });
+      // A refused or unresolvable connection never delivered the command.
+      throw ['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH'].includes(e.code ?? '') ? markNotSent(failure) : failure;
     }
     if (answer.status >= 200 && answer.status < 300) return parse(answer.text);
     throw apiError(command, answer.status, parse(answer.text), [adminPassword, secret]);
