@@ -331,10 +331,14 @@ describe('the template variants: own domain, VPC, alarms with email', () => {
       .filter(([, f]) => f.Properties.VpcConfig)
       .map(([id]) => id)
       .sort();
+    // Those that create accounts, and those that ask whether a preset name exists when issuing.
     expect(inVpc).toEqual([
+      'IssueInviteLambdaFunction',
       'LandingSubmitLambdaFunction',
       'RedeemInviteLambdaFunction',
       'RegisterLambdaFunction',
+      'SignupWebhookLambdaFunction',
+      'XmppInvitesLambdaFunction',
       'XmppRegisterLambdaFunction',
     ]);
     for (const id of inVpc) {
