@@ -116,9 +116,15 @@ const parseDepends = (field: string): Dependency[] =>
       return { name: m?.[1] ?? entry, op: m?.[2], version: m?.[3] };
     });
 
+/** A dpkg-query --showformat naming `fields` (dpkg's own ${Field} syntax, not a template string). */
+const dpkgFormat = (...fields: string[]) => fields.map((f) => `$\{${f}}`).join('\t');
+
 const installedVersion = (name: string): string | undefined => {
   try {
-    const out = execFileSync('dpkg-query', ['-W', '-f', '${Status}\t${Version}', name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const out = execFileSync('dpkg-query', ['-W', '-f', dpkgFormat('Status', 'Version'), name], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     const [status, version] = out.split('\t');
     return status?.endsWith(' installed') ? version : undefined;
   } catch {
@@ -148,7 +154,9 @@ const installOnce = <T>(name: string, done: (dir: string) => T | undefined, buil
   const ready = existsSync(join(dir, 'INSTALLED')) ? done(dir) : undefined;
   if (ready) return ready;
   if (!existsSync('/usr/bin/apt-get') || !existsSync('/usr/bin/dpkg-deb')) {
-    throw new BackportsError(`${name} installs from Debian's ${SUITE} with apt-get and dpkg: this machine has neither (Debian bookworm needed)`);
+    throw new BackportsError(
+      `${name} installs from Debian's ${SUITE} with apt-get and dpkg: this machine has neither (Debian bookworm needed)`
+    );
   }
   mkdirSync(SERVERS_CACHE, { recursive: true });
   const building = join(SERVERS_CACHE, `${name}.building-${process.pid}`);
@@ -198,7 +206,8 @@ const prosodyIn = (dir: string): Prosody13 | undefined => {
   const prefix = join(dir, 'root');
   const sourceDir = join(prefix, 'usr', 'lib', 'prosody');
   const communityDir = join(dir, 'community');
-  if (!existsSync(join(sourceDir, 'prosody.version')) || !existsSync(join(communityDir, 'mod_privilege', 'mod_privilege.lua'))) return undefined;
+  if (!existsSync(join(sourceDir, 'prosody.version')) || !existsSync(join(communityDir, 'mod_privilege', 'mod_privilege.lua')))
+    return undefined;
   return {
     version: readFileSync(join(sourceDir, 'prosody.version'), 'utf8').trim(),
     prefix,
@@ -212,7 +221,9 @@ const prosodyIn = (dir: string): Prosody13 | undefined => {
 export const ensureProsody13 = (): Prosody13 =>
   installOnce('prosody-13', prosodyIn, (dir, work) => {
     if (!installedVersion('prosody')) {
-      throw new BackportsError('the system prosody package (0.12) is missing: its Lua libraries serve Prosody 13 (apt-get install prosody)');
+      throw new BackportsError(
+        'the system prosody package (0.12) is missing: its Lua libraries serve Prosody 13 (apt-get install prosody)'
+      );
     }
     const apt = privateApt(work);
     apt.update();
@@ -230,7 +241,9 @@ export const ensureProsody13 = (): Prosody13 =>
     // never 0.12's core modules (a Prosody 13 that loads them fails at login).
     const modules = join(work, 'prosody-modules');
     run('dpkg', ['-x', deb('prosody-modules'), modules]);
-    cpSync(join(modules, 'usr', 'lib', 'prosody', 'modules', 'mod_privilege'), join(dir, 'community', 'mod_privilege'), { recursive: true });
+    cpSync(join(modules, 'usr', 'lib', 'prosody', 'modules', 'mod_privilege'), join(dir, 'community', 'mod_privilege'), {
+      recursive: true,
+    });
     writeFileSync(join(dir, 'VERSIONS'), `prosody ${version}\nprosody-modules ${control(deb('prosody-modules'), 'Version')}\n`);
   });
 
@@ -310,7 +323,9 @@ export const ensureEjabberd24 = (): Ejabberd24 =>
     while (frontier.length) {
       const deps = frontier.flatMap((deb) => parseDepends(control(deb, 'Depends')));
       needed.push(...deps);
-      const candidates = [...new Set(deps.map((d) => d.name))].filter((n) => n.startsWith('erlang-') && !OTP_PACKAGES.has(n) && !taken.has(n));
+      const candidates = [...new Set(deps.map((d) => d.name))].filter(
+        (n) => n.startsWith('erlang-') && !OTP_PACKAGES.has(n) && !taken.has(n)
+      );
       const fromBackports = [...apt.inBackports(candidates)];
       const files = fromBackports.length ? apt.download(fromBackports) : [];
       for (const f of files) taken.set(control(f, 'Package'), f);
@@ -320,15 +335,18 @@ export const ensureEjabberd24 = (): Ejabberd24 =>
     // One Erlang runtime: the package's erlang-abi must be the system's.
     const problems: string[] = [];
     const abi = needed.find((d) => d.name === 'erlang-abi');
-    const provides = installedVersion('erlang-base') ? run('dpkg-query', ['-W', '-f', '${Provides}', 'erlang-base']) : '';
+    const provides = installedVersion('erlang-base') ? run('dpkg-query', ['-W', '-f', dpkgFormat('Provides'), 'erlang-base']) : '';
     if (abi?.version && !provides.includes(`erlang-abi-${abi.version}`)) {
-      problems.push(`ejabberd ${version} is built for erlang-abi ${abi.version}; the system's erlang-base provides ${provides || 'nothing'}`);
+      problems.push(
+        `ejabberd ${version} is built for erlang-abi ${abi.version}; the system's erlang-base provides ${provides || 'nothing'}`
+      );
     }
     for (const d of needed) {
       if (taken.has(d.name) || !d.name.startsWith('erlang-') || d.name === 'erlang-abi') continue;
       const have = installedVersion(d.name);
       if (!have) problems.push(`${d.name} is not installed`);
-      else if (d.op && d.version && !compare(have, d.op, d.version)) problems.push(`${d.name} ${have} does not satisfy ${d.op} ${d.version}`);
+      else if (d.op && d.version && !compare(have, d.op, d.version))
+        problems.push(`${d.name} ${have} does not satisfy ${d.op} ${d.version}`);
     }
     if (problems.length) throw new BackportsError(`the system's Erlang cannot run it: ${[...new Set(problems)].join('; ')}`);
 

@@ -112,7 +112,8 @@ const prosody13In = (dir: string): ProsodyBinaries => {
     const script = readFileSync(join(prefix, 'usr', 'bin', name), 'utf8')
       .replace(/^CFG_SOURCEDIR=.*$/m, `CFG_SOURCEDIR=${JSON.stringify(sourceDir)};`)
       .replace(/^CFG_PLUGINDIR=.*$/m, `CFG_PLUGINDIR=${JSON.stringify(`${pluginDir}/`)};`);
-    if (!script.includes(sourceDir)) throw new Error(`${name} of Prosody ${installed.version} has no CFG_SOURCEDIR line to point at ${sourceDir}`);
+    if (!script.includes(sourceDir))
+      throw new Error(`${name} of Prosody ${installed.version} has no CFG_SOURCEDIR line to point at ${sourceDir}`);
     writeFileSync(join(dir, 'bin', name), script, { mode: 0o755 });
     return join(dir, 'bin', name);
   };
@@ -142,7 +143,10 @@ export const startProsody = async (options: ProsodyOptions = {}): Promise<LocalP
   if (!existsSync(crt)) {
     selfSignedCertificate(domain, key, crt);
   }
-  const invites = options.withInvites ? `"http"; "invites"; "invites_register"; "invites_api"; "register_ibr"; "invites_adhoc";` : '';
+  // mod_invites_api is a community module of 0.12's prosody-modules (Prosody 13 gets only mod_privilege).
+  const invites = options.withInvites
+    ? `"http"; "invites"; "invites_register";${version === '13' ? '' : ' "invites_api";'} "register_ibr"; "invites_adhoc";`
+    : '';
   // A copy next to the data, readable by the prosody user wherever the
   // repository lives (a home directory may be closed to it).
   const m = options.xmppInvites;
