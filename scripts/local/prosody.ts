@@ -55,6 +55,12 @@ export interface ProsodyOptions {
   adminPassword?: string;
   /** Also load Prosody's own invite modules (for the side-by-side benchmark). */
   withInvites?: boolean;
+  /**
+   * Prosody 13 only: the provisioning account (admin@domain) gets only the
+   * role PROVISIONER_ROLE (the three admin commands the service runs, plus
+   * mod_privilege's roster access) instead of being in `admins`.
+   */
+  leastRole?: boolean;
   /** Load this repository's mod_xmpp_invites, pointed at the service. */
   xmppInvites?: XmppInvitesModuleOptions;
   /** `debug` also logs the HTTP client's lines (tests check no token reaches the log). */
@@ -63,6 +69,17 @@ export interface ProsodyOptions {
 }
 
 const isRoot = () => process.getuid?.() === 0;
+
+/**
+ * Prosody 13's least role for the provisioning account: the XEP-0133
+ * commands ProsodyProvisioner runs (mod_admin_adhoc grants them to
+ * prosody:admin by default) and nothing else of an admin's. Roster access
+ * comes from privileged_entities (mod_privilege), not from a role.
+ */
+export const PROVISIONER_ROLE = 'xmpp-invites:provisioner';
+export const PROVISIONER_PERMISSIONS = ['add-user', 'change-user-password', 'get-user-roster'].map(
+  (command) => `adhoc:http://jabber.org/protocol/admin#${command}`
+);
 
 /** As root, Prosody runs as the `prosody` user, like the packaged service. */
 const asProsody = (command: string, args: string[]): [string, string[]] =>
@@ -129,6 +146,8 @@ export const startProsody = async (options: ProsodyOptions = {}): Promise<LocalP
     throw new Error('Prosody is not installed: run `sudo apt-get install -y prosody prosody-modules`');
   }
   const version = options.version ?? '0.12';
+  if (options.leastRole && version !== '13') throw new Error('leastRole needs Prosody 13 (0.12 has no roles)');
+  const least = options.leastRole === true;
   const domain = options.domain ?? 'localhost';
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'xmpp-invites-prosody-'));
   mkdirSync(join(dir, 'data'), { recursive: true });
@@ -182,10 +201,18 @@ component_ports = { }
 http_ports = { ${httpPort} }
 http_interfaces = { "127.0.0.1" }
 https_ports = { }
-admins = { "${adminJid}" }
+admins = { ${least ? '' : `"${adminJid}"`} }${
+      least
+        ? `
+custom_roles = {
+  { name = "${PROVISIONER_ROLE}"; priority = 40; inherits = { "prosody:member" };
+    allow = { ${PROVISIONER_PERMISSIONS.map((p) => JSON.stringify(p)).join('; ')} } };
+}`
+        : ''
+    }
 -- This version's community modules only (mod_privilege): never another version's core modules.
 plugin_paths = { ${JSON.stringify(server.communityDir)}${m ? `; "${dir}/modules"` : ''} }
-modules_enabled = { "roster"; "saslauth"; "tls"; "disco"; "ping"; "admin_adhoc"; "privilege"; "posix"; ${invites}${m ? ' "xmpp_invites";' : ''} }
+modules_enabled = { "roster"; "saslauth"; "tls"; "disco"; "ping"; "admin_adhoc"; "privilege"; "posix"; ${least ? '"admin_shell"; ' : ''}${invites}${m ? ' "xmpp_invites";' : ''} }
 modules_disabled = { "s2s"; "offline"; "c2s_csi" }
 authentication = "internal_hashed"
 storage = "internal"
@@ -215,6 +242,8 @@ VirtualHost "${domain}"
   const log = () => (existsSync(join(dir, 'prosody.log')) ? readFileSync(join(dir, 'prosody.log'), 'utf8') : '') + child.output();
   try {
     await waitFor('Prosody', () => portOpen(c2sPort), 15_000, child.process);
+    // A stored role (13's shell, through mod_admin_shell's socket) replaces `admins`.
+    if (least) ctl('shell', 'user', 'set_role', adminJid, PROVISIONER_ROLE);
   } catch (e) {
     await child.stop();
     throw new Error(`${(e as Error).message}\n${log()}`);
