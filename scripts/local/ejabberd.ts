@@ -288,7 +288,7 @@ const ejabberd24In = (dir: string): Ejabberd24 => {
   const installed = ensureEjabberd24();
   if (!isRoot() || readableBy('ejabberd', join(installed.ejabberdLib, 'include', 'logger.hrl'))) return installed;
   const top = join(installed.prefix, '..');
-  cpSync(top, join(dir, 'ejabberd-24'), { recursive: true });
+  cpSync(top, join(dir, 'ejabberd-24'), { recursive: true, verbatimSymlinks: true });
   const moved = (p: string) => join(dir, 'ejabberd-24', relative(top, p));
   return {
     ...installed,

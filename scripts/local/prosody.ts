@@ -120,7 +120,7 @@ const prosody13In = (dir: string): ProsodyBinaries => {
   const installed = ensureProsody13();
   let { prefix, sourceDir, pluginDir, communityDir } = installed;
   if (isRoot() && !readableBy('prosody', join(sourceDir, 'prosody.version'))) {
-    cpSync(join(prefix, '..'), join(dir, 'prosody-13'), { recursive: true });
+    cpSync(join(prefix, '..'), join(dir, 'prosody-13'), { recursive: true, verbatimSymlinks: true });
     const moved = (p: string) => join(dir, 'prosody-13', relative(join(prefix, '..'), p));
     [prefix, sourceDir, pluginDir, communityDir] = [moved(prefix), moved(sourceDir), moved(pluginDir), moved(communityDir)];
   }
