@@ -126,3 +126,24 @@ describe.each(['prosody-13', 'ejabberd'])('LOCAL_XMPP=%s npm start', (choice) =>
     }
   }, 300_000);
 });
+
+describe('LOCAL_XMPP with an unknown value', () => {
+  it('npm start refuses it in one line that lists the choices, and starts nothing', async () => {
+    // Act
+    const child = spawn(process.execPath, ['scripts/run.js', 'start'], {
+      cwd: root,
+      env: { ...process.env, LOCAL_XMPP: 'openfire', PORT: String(await freePort()) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+
+    // Assess
+    expect(code).toBe(2);
+    expect(out.trim()).toBe(
+      'npm start: LOCAL_XMPP must be one of prosody, prosody-13, ejabberd, ejabberd-24 (default prosody), got "openfire"'
+    );
+  }, 60_000);
+});
