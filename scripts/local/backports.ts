@@ -32,6 +32,14 @@ export const SERVERS_CACHE = join(ROOT, 'node_modules', '.cache', 'xmpp-servers'
 const SUITE = 'bookworm-backports';
 const MIRROR = 'http://deb.debian.org/debian';
 
+/** Where to install from and to; the defaults everywhere but in the installer's own tests. */
+export interface InstallOptions {
+  /** Default node_modules/.cache/xmpp-servers. */
+  cacheDir?: string;
+  /** A Debian mirror; default deb.debian.org. */
+  mirror?: string;
+}
+
 /** The servers `LOCAL_XMPP` chooses from: the system's packages, or the backports. */
 export const LOCAL_XMPP_CHOICES = ['prosody', 'prosody-13', 'ejabberd', 'ejabberd-24'] as const;
 export type LocalXmpp = (typeof LOCAL_XMPP_CHOICES)[number];
@@ -52,15 +60,17 @@ const run = (cmd: string, args: string[], cwd?: string): string => {
     return execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
   } catch (e) {
     const err = e as { stderr?: string; message: string };
-    throw new BackportsError(`${cmd} ${args.slice(0, 2).join(' ')} failed: ${(err.stderr ?? err.message).trim().slice(-1500)}`);
+    // The command and its words, without the private apt options.
+    const words = args.filter((a, i) => !a.startsWith('-') && args[i - 1] !== '-o').slice(0, 2);
+    throw new BackportsError(`${[cmd, ...words].join(' ')} failed: ${(err.stderr ?? err.message).trim().slice(-1500)}`);
   }
 };
 
 /** apt with private lists: reads the system's dpkg status, writes nothing of the system's. */
-const privateApt = (dir: string) => {
+const privateApt = (dir: string, mirror: string) => {
   mkdirSync(join(dir, 'lists', 'partial'), { recursive: true });
   mkdirSync(join(dir, 'cache', 'archives', 'partial'), { recursive: true });
-  writeFileSync(join(dir, 'sources.list'), `deb ${MIRROR} ${SUITE} main\n`);
+  writeFileSync(join(dir, 'sources.list'), `deb ${mirror} ${SUITE} main\n`);
   const options = [
     '-o',
     `Dir::Etc::SourceList=${join(dir, 'sources.list')}`,
@@ -76,7 +86,8 @@ const privateApt = (dir: string) => {
   const debs = join(dir, 'debs');
   mkdirSync(debs, { recursive: true });
   return {
-    update: () => run('apt-get', [...options, '-qq', 'update']),
+    // --error-on=any: an unreachable mirror fails here, not later as "Release not found".
+    update: () => run('apt-get', [...options, '-qq', '--error-on=any', 'update']),
     /** Names among `names` that the backports suite has. */
     inBackports: (names: string[]): Set<string> => {
       const out = names.length ? run('apt-cache', [...options, 'madison', ...names]) : '';
@@ -149,8 +160,15 @@ const compare = (installed: string, op: string, required: string): boolean => {
  * there: a half-done install never looks done, and two processes installing
  * at once both end with one complete copy.
  */
-const installOnce = <T>(name: string, done: (dir: string) => T | undefined, build: (dir: string, work: string) => void): T => {
-  const dir = join(SERVERS_CACHE, name);
+const installOnce = <T>(
+  name: string,
+  options: InstallOptions,
+  done: (dir: string) => T | undefined,
+  build: (dir: string, work: string, mirror: string) => void
+): T => {
+  const cache = options.cacheDir ?? SERVERS_CACHE;
+  const mirror = options.mirror ?? MIRROR;
+  const dir = join(cache, name);
   const ready = existsSync(join(dir, 'INSTALLED')) ? done(dir) : undefined;
   if (ready) return ready;
   if (!existsSync('/usr/bin/apt-get') || !existsSync('/usr/bin/dpkg-deb')) {
@@ -158,13 +176,13 @@ const installOnce = <T>(name: string, done: (dir: string) => T | undefined, buil
       `${name} installs from Debian's ${SUITE} with apt-get and dpkg: this machine has neither (Debian bookworm needed)`
     );
   }
-  mkdirSync(SERVERS_CACHE, { recursive: true });
-  const building = join(SERVERS_CACHE, `${name}.building-${process.pid}`);
-  const work = join(SERVERS_CACHE, `${name}.work-${process.pid}`);
+  mkdirSync(cache, { recursive: true });
+  const building = join(cache, `${name}.building-${process.pid}`);
+  const work = join(cache, `${name}.work-${process.pid}`);
   rmSync(building, { recursive: true, force: true });
   mkdirSync(building, { recursive: true });
   try {
-    build(building, work);
+    build(building, work, mirror);
     writeFileSync(join(building, 'INSTALLED'), `${new Date().toISOString()}\n`);
     try {
       renameSync(building, dir);
@@ -178,8 +196,8 @@ const installOnce = <T>(name: string, done: (dir: string) => T | undefined, buil
   } catch (e) {
     const reason = e instanceof Error ? e.message : String(e);
     throw new BackportsError(
-      `Could not install ${name} from Debian ${SUITE} (${MIRROR}) into ${dir}:\n  ${reason}\n` +
-        `It needs network access to ${MIRROR}, apt-get and dpkg-deb (Debian bookworm), and the system's ${name.startsWith('prosody') ? 'prosody' : 'ejabberd'} package installed.`
+      `Could not install ${name} from Debian ${SUITE} (${mirror}) into ${dir}:\n  ${reason}\n` +
+        `It needs network access to ${mirror}, apt-get and dpkg-deb (Debian bookworm), and the system's ${name.startsWith('prosody') ? 'prosody' : 'ejabberd'} package installed.`
     );
   } finally {
     rmSync(building, { recursive: true, force: true });
@@ -218,14 +236,14 @@ const prosodyIn = (dir: string): Prosody13 | undefined => {
 };
 
 /** Prosody 13 from bookworm-backports, with mod_privilege from the matching prosody-modules. */
-export const ensureProsody13 = (): Prosody13 =>
-  installOnce('prosody-13', prosodyIn, (dir, work) => {
+export const ensureProsody13 = (options: InstallOptions = {}): Prosody13 =>
+  installOnce('prosody-13', options, prosodyIn, (dir, work, mirror) => {
     if (!installedVersion('prosody')) {
       throw new BackportsError(
         'the system prosody package (0.12) is missing: its Lua libraries serve Prosody 13 (apt-get install prosody)'
       );
     }
-    const apt = privateApt(work);
+    const apt = privateApt(work, mirror);
     apt.update();
     const files = apt.download(['prosody', 'prosody-modules']);
     const deb = (name: string) => {
@@ -301,14 +319,14 @@ const ejabberdIn = (dir: string): Ejabberd24 | undefined => {
 };
 
 /** ejabberd 24.12 from bookworm-backports with the Erlang libraries it needs newer than bookworm's. */
-export const ensureEjabberd24 = (): Ejabberd24 =>
-  installOnce('ejabberd-24', ejabberdIn, (dir, work) => {
+export const ensureEjabberd24 = (options: InstallOptions = {}): Ejabberd24 =>
+  installOnce('ejabberd-24', options, ejabberdIn, (dir, work, mirror) => {
     if (!installedVersion('ejabberd')) {
       throw new BackportsError(
         'the system ejabberd package (23.01) is missing: it brings the Erlang runtime and the libraries backports does not replace (apt-get install ejabberd)'
       );
     }
-    const apt = privateApt(work);
+    const apt = privateApt(work, mirror);
     apt.update();
     const [ejabberd] = apt.download(['ejabberd']);
     if (!ejabberd) throw new BackportsError(`${SUITE} has no ejabberd`);
