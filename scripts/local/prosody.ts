@@ -246,7 +246,9 @@ VirtualHost "${domain}"
     if (least) ctl('shell', 'user', 'set_role', adminJid, PROVISIONER_ROLE);
   } catch (e) {
     await child.stop();
-    throw new Error(`${(e as Error).message}\n${log()}`);
+    const output = log();
+    if (!options.dir) rmSync(dir, { recursive: true, force: true });
+    throw new Error(`${(e as Error).message}\n${output}`);
   }
   return {
     version,
