@@ -71,4 +71,24 @@ describe(`Prosody 13 role ${PROVISIONER_ROLE}`, () => {
     expect([reloaded.outcome.type, reloaded.outcome.error?.condition]).toEqual(['error', 'forbidden']);
     expect(kept).toBe(true);
   });
+
+  it('links a new account with the provisioning account itself: both rosters read both', async () => {
+    // Prepare: an invite whose inviter is the provisioning account.
+    const provisioner = targetOf(least).admin();
+    const newcomer = `${uniqueName('new')}@${least.domain}`;
+    const password = appPassword();
+    try {
+      await provisioner.createAccount(newcomer, password);
+
+      // Act
+      await provisioner.linkRosters({ a: least.adminJid, b: newcomer, groups: ['Friends'], passwordOfB: password });
+
+      // Assess
+      const [mine, theirs] = await Promise.all([provisioner.getRoster(least.adminJid), provisioner.getRoster(newcomer)]);
+      expect(mine.find((i) => i.jid === newcomer)).toMatchObject({ subscription: 'both', groups: ['Friends'] });
+      expect(theirs.find((i) => i.jid === least.adminJid)).toMatchObject({ subscription: 'both', groups: ['Friends'] });
+    } finally {
+      await provisioner.close();
+    }
+  });
 });
