@@ -131,7 +131,7 @@ const tokenOf = (uri: string): string => {
   return decodeURIComponent(m[1]);
 };
 
-export const nativeAppContract = (serverName: 'prosody' | 'ejabberd', setup: () => Promise<NativeServer>) => {
+export const nativeAppContract = (serverName: string, setup: () => Promise<NativeServer>) => {
   describe(`native apps against ${serverName} with our module`, () => {
     let s: NativeServer;
     let target: XmppTarget;
