@@ -1,12 +1,13 @@
-import { issueInvite, type IssueInput } from '../lib/invites/issue.js';
-import { adminAuth, cfg, clock, store, type AdminContext } from './wiring/deps.js';
+import { issueInvite } from '../lib/invites/issue.js';
+import { cfg, clock, store } from './wiring/deps.js';
+import { adminAuth } from './http/auth.js';
 import { httpRoute, json } from './http/route.js';
 import { emitMetric, logger, MetricName } from './wiring/observability.js';
 import { xmpp } from './wiring/xmpp.js';
 import { issueBody } from './http/validators.generated.js';
 
 export const handler = httpRoute(
-  async (event, context) => {
+  async ({ actor, body }) => {
     const { view, invite } = await issueInvite(
       {
         store,
@@ -17,8 +18,8 @@ export const handler = httpRoute(
         xmpp,
         warn: (message, details) => logger.warn(message, details),
       },
-      (context as AdminContext).actor,
-      (event.body ?? {}) as IssueInput
+      actor,
+      body
     );
     // Resets take over an account: each one is in the log with who asked, besides the audit trail.
     if (invite.type === 'reset') {
@@ -27,5 +28,5 @@ export const handler = httpRoute(
     await emitMetric(MetricName.invitesIssued, { via: 'api' });
     return json(201, view, { location: `/invites/by-id/${view.id}` });
   },
-  { body: issueBody, use: [adminAuth()], cors: false }
+  { auth: adminAuth(), body: issueBody, cors: false }
 );

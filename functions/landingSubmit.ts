@@ -1,7 +1,8 @@
-import { submitInviteForm, type LandingForm } from '../lib/web/landing.js';
+import { submitInviteForm } from '../lib/web/landing.js';
 import { httpRoute, pathParam } from './http/route.js';
 import { formBody, htmlResponse, landingDeps, landingRoute } from './http/landingRoute.js';
-import { countRefusal, logger, notARedeem, redeemMetrics } from './wiring/observability.js';
+import { countRefusal, logger } from './wiring/observability.js';
+import { notARedeem, redeemMetrics } from './http/redeemMetrics.js';
 import { rateLimit } from './http/rateLimit.js';
 import { claimKey, xmpp, warmUpXmpp } from './wiring/xmpp.js';
 
@@ -10,13 +11,13 @@ warmUpXmpp();
 
 /** `POST /i/{token}`: the web registration / password reset form. */
 export const handler = httpRoute(
-  async (event, context) => {
-    const result = await submitInviteForm({ ...landingDeps, xmpp, claimKey }, pathParam(event, 'token'), (event.body ?? {}) as LandingForm);
+  async ({ event, context, body }) => {
+    const result = await submitInviteForm({ ...landingDeps, xmpp, claimKey }, pathParam(event, 'token'), body);
     if (result.log) logger.info('invite redeemed on the web', result.log);
     if (result.log?.replayed) notARedeem(context);
     // Refusals are pages here, not thrown errors: counted as the other paths' are.
     if (result.error) await countRefusal(result.error);
     return htmlResponse(result);
   },
-  { ...landingRoute, use: [redeemMetrics({ path: 'web' }), rateLimit('redeem'), formBody] }
+  { ...landingRoute, body: formBody, use: [redeemMetrics({ path: 'web' }), rateLimit('redeem')] }
 );

@@ -1,12 +1,13 @@
 import { InviteError } from '../lib/errors.js';
 import { listInvites } from '../lib/invites/adminInvites.js';
-import { adminAuth, cfg, clock, store, type AdminContext } from './wiring/deps.js';
-import { httpRoute, json } from './http/route.js';
+import { cfg, clock, store } from './wiring/deps.js';
+import { adminAuth } from './http/auth.js';
+import { httpRoute, json, noBody } from './http/route.js';
 
 const KNOWN = new Set(['domain', 'inviter', 'status', 'limit', 'cursor']);
 
 export const handler = httpRoute(
-  async (event, context) => {
+  async ({ event, actor }) => {
     const q = event.queryStringParameters ?? {};
     const unknown = Object.keys(q).filter((k) => !KNOWN.has(k));
     if (unknown.length > 0) throw new InviteError('invalid-request', `unknown query parameter: ${unknown[0]}`);
@@ -15,7 +16,7 @@ export const handler = httpRoute(
       if (!/^\d{1,4}$/.test(q.limit)) throw new InviteError('invalid-request', 'limit must be an integer from 1 to 200');
       limit = Number(q.limit);
     }
-    const page = await listInvites({ store, clock, config: cfg }, (context as AdminContext).actor, {
+    const page = await listInvites({ store, clock, config: cfg }, actor, {
       domain: q.domain,
       inviter: q.inviter,
       status: q.status,
@@ -24,5 +25,5 @@ export const handler = httpRoute(
     });
     return json(200, page);
   },
-  { use: [adminAuth()], cors: false }
+  { auth: adminAuth(), body: noBody, cors: false }
 );

@@ -1,7 +1,9 @@
 import { redeemInvite } from '../lib/invites/redeem.js';
 import { cfg, clock, store } from './wiring/deps.js';
 import { httpRoute, json, pathParam } from './http/route.js';
-import { logger, notARedeem, redeemMetrics } from './wiring/observability.js';
+import { logger } from './wiring/observability.js';
+import { notARedeem, redeemMetrics } from './http/redeemMetrics.js';
+import { anyone } from './http/auth.js';
 import { publicGuards } from './http/rateLimit.js';
 import { redeemBody } from './http/validators.generated.js';
 import { claimKey, xmpp, warmUpXmpp } from './wiring/xmpp.js';
@@ -10,8 +12,7 @@ import { claimKey, xmpp, warmUpXmpp } from './wiring/xmpp.js';
 warmUpXmpp();
 
 export const handler = httpRoute(
-  async (event, context) => {
-    const body = (event.body ?? {}) as { username?: string; password?: string };
+  async ({ event, context, body }) => {
     const result = await redeemInvite({ store, xmpp, clock, config: cfg, claimKey }, pathParam(event, 'token'), body);
     // A retry answered again is not a second account.
     if (result.replayed) notARedeem(context);
@@ -19,5 +20,5 @@ export const handler = httpRoute(
     for (const warning of result.warnings) logger.warn('invite redeemed with a warning', { inviteId: result.invite.id, warning });
     return json(result.outcome === 'reset' ? 200 : 201, { jid: result.jid });
   },
-  { body: redeemBody, use: [redeemMetrics({ path: 'api' }), ...publicGuards('redeem')] }
+  { auth: anyone, body: redeemBody, use: [redeemMetrics({ path: 'api' }), ...publicGuards('redeem')] }
 );

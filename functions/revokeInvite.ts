@@ -1,11 +1,12 @@
 import { revokeInvite } from '../lib/invites/adminInvites.js';
-import { adminAuth, cfg, clock, store, type AdminContext } from './wiring/deps.js';
-import { httpRoute, pathParam } from './http/route.js';
+import { cfg, clock, store } from './wiring/deps.js';
+import { adminAuth } from './http/auth.js';
+import { httpRoute, noBody, pathParam } from './http/route.js';
 
 export const handler = httpRoute(
-  async (event, context) => {
-    await revokeInvite({ store, clock, config: cfg }, (context as AdminContext).actor, pathParam(event, 'id'));
+  async ({ event, actor }) => {
+    await revokeInvite({ store, clock, config: cfg }, actor, pathParam(event, 'id'));
     return { statusCode: 204, headers: { 'cache-control': 'no-store' } };
   },
-  { use: [adminAuth()], cors: false }
+  { auth: adminAuth(), body: noBody, cors: false }
 );

@@ -1,9 +1,9 @@
 import { showInvite } from '../lib/invites/adminInvites.js';
-import { adminAuth, cfg, clock, store, type AdminContext } from './wiring/deps.js';
-import { httpRoute, json, pathParam } from './http/route.js';
+import { cfg, clock, store } from './wiring/deps.js';
+import { adminAuth } from './http/auth.js';
+import { httpRoute, json, noBody, pathParam } from './http/route.js';
 
 export const handler = httpRoute(
-  async (event, context) =>
-    json(200, await showInvite({ store, clock, config: cfg }, (context as AdminContext).actor, pathParam(event, 'id'))),
-  { use: [adminAuth()], cors: false }
+  async ({ event, actor }) => json(200, await showInvite({ store, clock, config: cfg }, actor, pathParam(event, 'id'))),
+  { auth: adminAuth(), body: noBody, cors: false }
 );

@@ -2,7 +2,8 @@ import { DynamoDBSignupEventStore } from '../lib/adapters/dynamodb/DynamoDBSignu
 import { webhookSecrets } from '../lib/adapters/aws/webhookSecrets.js';
 import { handleSignup, type SignupDeps } from '../lib/webhooks/signup.js';
 import { cfg, clock, store } from './wiring/deps.js';
-import { errorBody, httpRoute, json, pathParam } from './http/route.js';
+import { anyone } from './http/auth.js';
+import { errorBody, httpRoute, json, noBody, pathParam } from './http/route.js';
 import { emitMetric, logger, MetricName } from './wiring/observability.js';
 import { xmpp } from './wiring/xmpp.js';
 
@@ -26,7 +27,7 @@ const deps: SignupDeps = {
  * verifies first and parses (JSON or form fields) after.
  */
 export const handler = httpRoute(
-  async (event) => {
+  async ({ event }) => {
     const raw = typeof event.body === 'string' ? event.body : '';
     const { replayed, view } = await handleSignup(deps, {
       source: pathParam(event, 'source'),
@@ -38,6 +39,9 @@ export const handler = httpRoute(
     return replayed ? json(200, view, { 'idempotent-replayed': 'true' }) : json(201, view, { location: `/invites/by-id/${view.id}` });
   },
   {
+    // Anyone may post: the signature, checked by the use case, says who sent it.
+    auth: anyone,
+    body: noBody,
     cors: false,
     maxBodyBytes: cfg.maxBodyBytes,
     // The signature scheme is not a Bearer token: no WWW-Authenticate challenge.

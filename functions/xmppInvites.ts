@@ -1,6 +1,6 @@
 import { DynamoDBRateLimiter } from '../lib/adapters/dynamodb/DynamoDBRateLimiter.js';
 import { createAppInvite } from '../lib/invites/serverModule.js';
-import { cfg, clock, store, type AdminContext } from './wiring/deps.js';
+import { cfg, clock, store } from './wiring/deps.js';
 import { logger } from './wiring/observability.js';
 import { xmpp } from './wiring/xmpp.js';
 import { httpRoute, json } from './http/route.js';
@@ -12,7 +12,7 @@ const limiter = new DynamoDBRateLimiter({ tableName: cfg.tableName });
 
 /** `POST /xmpp/invites`: an invite a user created from their app (XEP-0401 ad-hoc). */
 export const handler = httpRoute(
-  async (event, context) => {
+  async ({ actor, body }) => {
     const view = await createAppInvite(
       {
         store,
@@ -23,8 +23,8 @@ export const handler = httpRoute(
         xmpp,
         warn: (message, details) => logger.warn(message, details),
       },
-      (context as AdminContext).actor,
-      (event.body ?? {}) as Record<string, unknown>
+      actor,
+      body
     );
     await emitMetric(MetricName.invitesIssued, { via: 'app' });
     // The module hands the URI and landing URL to the user; the token itself stays inside them.

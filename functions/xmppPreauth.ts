@@ -1,12 +1,11 @@
 import { preauth } from '../lib/invites/serverModule.js';
-import { clock, store, type AdminContext } from './wiring/deps.js';
+import { clock, store } from './wiring/deps.js';
 import { httpRoute, json } from './http/route.js';
 import { xmppServerRoute } from './http/xmppServerRoute.js';
 import { preauthBody } from './http/validators.generated.js';
 
 /** `POST /xmpp/preauth`: a module checks an app's token (never consumes it). */
-export const handler = httpRoute(
-  async (event, context) =>
-    json(200, await preauth({ store, clock }, (context as AdminContext).actor, (event.body ?? {}) as Record<string, unknown>)),
-  { body: preauthBody, ...xmppServerRoute('preauth', 'check') }
-);
+export const handler = httpRoute(async ({ actor, body }) => json(200, await preauth({ store, clock }, actor, body)), {
+  body: preauthBody,
+  ...xmppServerRoute('preauth', 'check'),
+});

@@ -1,8 +1,9 @@
 import { moduleRegister } from '../lib/invites/serverModule.js';
-import { cfg, clock, store, type AdminContext } from './wiring/deps.js';
+import { cfg, clock, store } from './wiring/deps.js';
 import type { MiddlewareObj } from '@middy/core';
 import { httpRoute, json, type HttpEvent, type HttpResult } from './http/route.js';
-import { logger, notARedeem, redeemMetrics } from './wiring/observability.js';
+import { logger } from './wiring/observability.js';
+import { notARedeem, redeemMetrics } from './http/redeemMetrics.js';
 import { claimKey, registrationLocks as locks, xmpp, warmUpXmpp } from './wiring/xmpp.js';
 import { xmppServerRoute } from './http/xmppServerRoute.js';
 import { xmppRegisterBody } from './http/validators.generated.js';
@@ -12,12 +13,8 @@ warmUpXmpp();
 
 /** `POST /xmpp/register`: in-band registration, handed to redeem (with a token) or open registration. */
 export const handler = httpRoute(
-  async (event, context) => {
-    const result = await moduleRegister(
-      { store, xmpp, clock, config: cfg, claimKey, locks },
-      (context as AdminContext).actor,
-      (event.body ?? {}) as Record<string, unknown>
-    );
+  async ({ context, actor, body }) => {
+    const result = await moduleRegister({ store, xmpp, clock, config: cfg, claimKey, locks }, actor, body);
     // Open registration (no invite) and a retry answered again are no new redeem.
     if (result.inviteId === undefined || result.replayed) notARedeem(context);
     logger.info('in-band registration', { inviteId: result.inviteId, jid: result.jid, outcome: result.outcome, replayed: result.replayed });

@@ -1,5 +1,5 @@
 import { spendContactInvite } from '../lib/invites/serverModule.js';
-import { clock, store, type AdminContext } from './wiring/deps.js';
+import { clock, store } from './wiring/deps.js';
 import { httpRoute, json } from './http/route.js';
 import { logger } from './wiring/observability.js';
 import { xmppServerRoute } from './http/xmppServerRoute.js';
@@ -7,12 +7,8 @@ import { subscribeBody } from './http/validators.generated.js';
 
 /** `POST /xmpp/subscribe` (XEP-0379): an existing account subscribed to the inviter with the token. */
 export const handler = httpRoute(
-  async (event, context) => {
-    const { approved, groups, outcome } = await spendContactInvite(
-      { store, clock },
-      (context as AdminContext).actor,
-      (event.body ?? {}) as Record<string, unknown>
-    );
+  async ({ actor, body }) => {
+    const { approved, groups, outcome } = await spendContactInvite({ store, clock }, actor, body);
     logger.info('contact invite spent', { outcome });
     return json(200, { approved, groups });
   },

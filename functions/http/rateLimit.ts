@@ -7,7 +7,7 @@ import type { Clock } from '../../lib/ports/Clock.js';
 import type { RateLimiter } from '../../lib/ports/RateLimiter.js';
 import { cfg, clock as systemClock } from '../wiring/deps.js';
 import { emitMetric, MetricName } from '../wiring/observability.js';
-import { pathParam, type HttpEvent, type HttpResult } from './route.js';
+import { pathParam, type HttpEvent, type HttpResult, type RouteCheck } from './route.js';
 
 let sharedLimiter: RateLimiter | undefined;
 const defaultLimiter = () => (sharedLimiter ??= new DynamoDBRateLimiter({ tableName: cfg.tableName }));
@@ -18,15 +18,16 @@ export interface RateLimitOptions {
   clock?: Clock;
   /** Path parameter holding the invite token. */
   tokenParam?: string;
-  /**
-   * `body`: the end user's address and the token come from the parsed body
-   * (`address`, `token`): an XMPP server's module calls on its users' behalf,
-   * so the connection's address is the server's. Only for routes behind the
-   * xmpp-server key (nobody else may say whom they act for); the middleware
-   * must then run after parsing (`RouteOptions.afterParse`).
-   */
-  from?: 'request' | 'body';
 }
+
+const enforce = (options: RateLimitOptions, rules: (limits: RateLimits) => ReturnType<typeof publicRateRules>) => {
+  const limits = options.limits ?? cfg.rateLimits;
+  return enforceRateLimits(
+    { limiter: options.limiter ?? defaultLimiter(), clock: options.clock ?? systemClock },
+    rules(limits),
+    limits.windowSeconds
+  );
+};
 
 /**
  * Public routes: fixed-window limits per client address and per token,
@@ -36,21 +37,26 @@ export interface RateLimitOptions {
  */
 export const rateLimit = (route: PublicRoute, options: RateLimitOptions = {}): MiddlewareObj<HttpEvent, HttpResult> => ({
   before: async (request) => {
-    const limits = options.limits ?? cfg.rateLimits;
-    const rules =
-      options.from === 'body'
-        ? moduleRateRules(route, limits, (request.event.body ?? {}) as ModuleRequest)
-        : publicRateRules(route, limits, {
-            sourceIp: request.event.requestContext?.http?.sourceIp,
-            token: pathParam(request.event, options.tokenParam ?? 'token'),
-          });
-    await enforceRateLimits(
-      { limiter: options.limiter ?? defaultLimiter(), clock: options.clock ?? systemClock },
-      rules,
-      limits.windowSeconds
+    await enforce(options, (limits) =>
+      publicRateRules(route, limits, {
+        sourceIp: request.event.requestContext?.http?.sourceIp,
+        token: pathParam(request.event, options.tokenParam ?? 'token'),
+      })
     );
   },
 });
+
+/**
+ * The /xmpp/* routes' limits: the end user's address and the token come from
+ * the parsed body (`address`, `token`): an XMPP server's module calls on its
+ * users' behalf, so the connection's address is the server's. Only for routes
+ * behind the xmpp-server key (nobody else may say whom they act for); a
+ * `RouteOptions.checks` entry, so it runs once the body is read.
+ */
+export const moduleRateLimit =
+  (route: PublicRoute, options: RateLimitOptions = {}): RouteCheck<ModuleRequest, unknown> =>
+  ({ body }) =>
+    enforce(options, (limits) => moduleRateRules(route, limits, body));
 
 const TOKEN_FAILURES = new Set(['token-invalid', 'token-expired', 'token-used', 'token-revoked']);
 

@@ -4,7 +4,7 @@
  * into validators.generated.ts, so no function compiles a schema when it starts.
  * After changing one here, run `npm run build:validators`.
  */
-const labels = { type: 'array', maxItems: 20, items: { type: 'string', minLength: 1, maxLength: 100 } };
+const labels = { type: 'array', maxItems: 20, items: { type: 'string', minLength: 1, maxLength: 100 } } as const;
 
 export const issueBody = {
   type: 'object',

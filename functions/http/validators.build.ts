@@ -50,12 +50,18 @@ export const generatedValidators = (): { js: string; dts: string } => {
   const imports = [...runtime].map(([id, m]) => `import ${id}$ from "${m}.js";\nconst ${id} = ${id}$.default ?? ${id}$;\n`);
   const code = `${imports.join('')}${blocks.join('')}`;
   const dts = `${HEADER}
-/** A compiled validator of the whole event (\`{ body }\`); \`errors\` as ajv reports them. */
-export interface EventValidator {
-  (event: unknown): boolean;
+import type { FromSchema } from './schemaTypes.js';
+import type * as schemas from './schemas.js';
+
+/**
+ * A compiled validator of the whole event (\`{ body }\`); \`errors\` as ajv reports them.
+ * A type guard: a valid event's body has its schema's type (schemaTypes.ts).
+ */
+export interface EventValidator<B = unknown> {
+  (event: unknown): event is { body: B };
   errors?: { instancePath: string; message?: string; keyword: string; params: Record<string, unknown> }[] | null;
 }
-${names.map((n) => `export declare const ${n}: EventValidator;`).join('\n')}
+${names.map((n) => `export type ${n[0]!.toUpperCase()}${n.slice(1)} = FromSchema<typeof schemas.${n}>;\nexport declare const ${n}: EventValidator<${n[0]!.toUpperCase()}${n.slice(1)}>;`).join('\n')}
 `;
   return { js: `${HEADER}${code}`, dts };
 };

@@ -2,15 +2,28 @@
 /* biome-ignore-all lint: generated code */
 /* biome-ignore-all format: generated code */
 
-/** A compiled validator of the whole event (`{ body }`); `errors` as ajv reports them. */
-export interface EventValidator {
-  (event: unknown): boolean;
+import type { FromSchema } from './schemaTypes.js';
+import type * as schemas from './schemas.js';
+
+/**
+ * A compiled validator of the whole event (`{ body }`); `errors` as ajv reports them.
+ * A type guard: a valid event's body has its schema's type (schemaTypes.ts).
+ */
+export interface EventValidator<B = unknown> {
+  (event: unknown): event is { body: B };
   errors?: { instancePath: string; message?: string; keyword: string; params: Record<string, unknown> }[] | null;
 }
-export declare const appInviteBody: EventValidator;
-export declare const credentialsBody: EventValidator;
-export declare const issueBody: EventValidator;
-export declare const preauthBody: EventValidator;
-export declare const redeemBody: EventValidator;
-export declare const subscribeBody: EventValidator;
-export declare const xmppRegisterBody: EventValidator;
+export type AppInviteBody = FromSchema<typeof schemas.appInviteBody>;
+export declare const appInviteBody: EventValidator<AppInviteBody>;
+export type CredentialsBody = FromSchema<typeof schemas.credentialsBody>;
+export declare const credentialsBody: EventValidator<CredentialsBody>;
+export type IssueBody = FromSchema<typeof schemas.issueBody>;
+export declare const issueBody: EventValidator<IssueBody>;
+export type PreauthBody = FromSchema<typeof schemas.preauthBody>;
+export declare const preauthBody: EventValidator<PreauthBody>;
+export type RedeemBody = FromSchema<typeof schemas.redeemBody>;
+export declare const redeemBody: EventValidator<RedeemBody>;
+export type SubscribeBody = FromSchema<typeof schemas.subscribeBody>;
+export declare const subscribeBody: EventValidator<SubscribeBody>;
+export type XmppRegisterBody = FromSchema<typeof schemas.xmppRegisterBody>;
+export declare const xmppRegisterBody: EventValidator<XmppRegisterBody>;

@@ -1,8 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics, MetricUnit as MetricUnitType } from '@aws-lambda-powertools/metrics';
-import type { MiddlewareObj } from '@middy/core';
 import { isInviteError, type ErrorCode } from '../../lib/errors.js';
-import type { HttpEvent, HttpResult } from '../http/route.js';
 
 /**
  * One structured logger per container. Events are never logged: they carry
@@ -83,53 +81,8 @@ export const isXmppLoginFailure = (error: unknown): boolean => {
   return cause?.name === 'XmppAuthError' || /refused the provisioning account/.test(error.message);
 };
 
-const reasonOf = (error: unknown): ErrorCode => {
-  if (isInviteError(error)) return error.code;
-  const status = (error as { statusCode?: number } | undefined)?.statusCode;
-  return status !== undefined && status < 500 ? 'invalid-request' : 'internal';
-};
-
 /** Counts a redeem that made no account, by reason, and the login failures among them. */
 export const countRefusal = async (reason: ErrorCode, error?: unknown): Promise<void> => {
   await emitMetric(MetricName.redeemRefused, { reason });
   if (error !== undefined && isXmppLoginFailure(error)) await emitMetric(MetricName.xmppLoginFailed);
 };
-
-export interface RedeemMetricsOptions {
-  /** Which way the account is made: the landing page's form, an app (server module), the JSON API. */
-  path: RedeemPath;
-  /** Also time every request as an in-app registration (POST /xmpp/register, with or without an invite). */
-  inAppRegistration?: boolean;
-}
-
-const started = new WeakMap<object, number>();
-const withoutInvite = new WeakSet<object>();
-
-/** The handler made no new redeem (open registration, or a retry answered again): no `InvitesRedeemed`. */
-export const notARedeem = (context: object): void => {
-  withoutInvite.add(context);
-};
-
-/**
- * The redeem routes' outcome metrics: on success `InvitesRedeemed` and
- * `RedeemDuration` by path, on a thrown error `RedeemRefused` by reason.
- * Answers made without throwing (the landing page renders refusals as
- * pages) count their refusal with `countRefusal`. Put it first in
- * `RouteOptions.use` so the duration covers the whole chain after it.
- */
-export const redeemMetrics = (options: RedeemMetricsOptions): MiddlewareObj<HttpEvent, HttpResult> => ({
-  before: (request) => {
-    started.set(request, performance.now());
-  },
-  after: async (request) => {
-    const ms = performance.now() - (started.get(request) ?? performance.now());
-    if (options.inAppRegistration) await emitMetric(MetricName.inAppRegistrationDuration, {}, ms, 'Milliseconds');
-    if ((request.response?.statusCode ?? 200) >= 400 || withoutInvite.has(request.context)) return;
-    await emitMetric(MetricName.invitesRedeemed, { path: options.path });
-    await emitMetric(MetricName.redeemDuration, { path: options.path }, ms, 'Milliseconds');
-  },
-  onError: async (request) => {
-    if (request.error === undefined || request.error === null) return;
-    await countRefusal(reasonOf(request.error), request.error);
-  },
-});

@@ -4,15 +4,15 @@
  * limits and both kinds of key authentication.
  */
 import { transpileSchema } from '@middy/validator/transpile';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import { createApiKey } from '../../lib/apiKeys/apiKeys.js';
 import { ErrorCodes, InviteError } from '../../lib/errors.js';
 import type { ApiKey, ApiKeyStore } from '../../lib/ports/ApiKeyStore.js';
-import { adminAuth, type AdminContext } from '../../functions/wiring/deps.js';
-import { STATUS, httpRoute, json } from '../../functions/http/route.js';
-import { xmppServerAuth } from '../../functions/http/xmppServerRoute.js';
+import { adminAuth, anyone, xmppServerAuth } from '../../functions/http/auth.js';
+import { STATUS, httpRoute, json, noBody, type RouteHandler } from '../../functions/http/route.js';
+import type { Actor } from '../../lib/invites/actor.js';
 import { AJV_OPTIONS, eventSchema } from '../../functions/http/validators.build.js';
-import type { EventValidator } from '../../functions/http/validators.generated.js';
+import { issueBody, type EventValidator, type IssueBody, type PreauthBody } from '../../functions/http/validators.generated.js';
 import { invoke } from '../support/lambda.js';
 
 /** A body schema compiled at run time (the functions' own come precompiled: validators.build.ts). */
@@ -36,13 +36,15 @@ class MemoryKeys implements ApiKeyStore {
   }
 }
 const clock = { now: () => 1_900_000_000 };
+/** A public route without a body. */
+const open = { auth: anyone, body: noBody };
 
 describe('Function: httpRoute', () => {
   it('answers every error code with its status and a JSON body naming the code', async () => {
     for (const code of ErrorCodes) {
       const handler = httpRoute(async () => {
         throw new InviteError(code, `because ${code}`, { retryAfter: code === 'rate-limited' ? 7 : undefined });
-      });
+      }, open);
       const res = await invoke(handler, { method: 'GET', path: '/x' });
       expect(res.status, code).toBe(STATUS[code]);
       expect(res.body, code).toMatchObject({ error: code });
@@ -56,7 +58,7 @@ describe('Function: httpRoute', () => {
       throw Object.assign(new Error('Transaction cancelled [ConditionalCheckFailed]'), {
         CancellationReasons: [{ Code: 'ConditionalCheckFailed', Item: { fingerprint: { S: 'secret' } } }],
       });
-    });
+    }, open);
     const res = await invoke(handler, { method: 'GET', path: '/x' });
     expect(res.status).toBe(500);
     expect(res.body).toEqual({ error: 'internal', message: 'something went wrong on our side' });
@@ -70,7 +72,7 @@ describe('Function: httpRoute', () => {
         ran = true;
         return json(200, {});
       },
-      { body: compiled({ type: 'object' }), maxBodyBytes: 300 }
+      { auth: anyone, body: compiled({ type: 'object' }), maxBodyBytes: 300 }
     );
     const res = await invoke(handler, {
       method: 'POST',
@@ -85,6 +87,7 @@ describe('Function: httpRoute', () => {
 
   it('answers malformed JSON with invalid-json and a schema violation with invalid-request naming the field', async () => {
     const handler = httpRoute(async () => json(200, {}), {
+      auth: anyone,
       body: compiled({ type: 'object', additionalProperties: false, properties: { n: { type: 'integer' } } }),
     });
     const broken = await invoke(handler, { method: 'POST', path: '/x', raw: '{"n": ', headers: { 'content-type': 'application/json' } });
@@ -102,13 +105,13 @@ describe('Middleware: adminAuth and xmppServerAuth', () => {
     const keys = new MemoryKeys();
     const api = await createApiKey({ store: keys, clock }, { name: 'ops', domains: ['example.com'] });
     const server = await createApiKey({ store: keys, clock }, { name: 'prosody', domains: ['example.com'], kind: 'xmpp-server' });
-    const echo = async (_e: unknown, context: unknown) => json(200, { source: (context as AdminContext).actor.source });
+    const echo: RouteHandler<undefined, Actor> = async ({ actor }) => json(200, { source: actor.source });
     return {
       keys,
       api: api.secret,
       server: server.secret,
-      admin: httpRoute(echo, { use: [adminAuth(keys)] }),
-      module: httpRoute(echo, { use: [xmppServerAuth(keys)] }),
+      admin: httpRoute(echo, { auth: adminAuth(keys), body: noBody }),
+      module: httpRoute(echo, { auth: xmppServerAuth(keys), body: noBody }),
     };
   };
   const call = (handler: unknown, key?: string) =>
@@ -131,5 +134,53 @@ describe('Middleware: adminAuth and xmppServerAuth', () => {
       expect(res.status, String(key)).toBe(401);
       expect(res.body).toMatchObject({ error: 'unauthorized' });
     }
+  });
+});
+
+describe('Function: httpRoute types', () => {
+  it('gives the handler its actor and its validated body, typed by the route (no cast in a handler)', async () => {
+    const keys = new MemoryKeys();
+    const { secret } = await createApiKey({ store: keys, clock }, { name: 'ops', domains: ['example.com'] });
+    const handler = httpRoute(
+      async ({ actor, body }) => {
+        expectTypeOf(actor).toEqualTypeOf<Actor>();
+        expectTypeOf(body).toEqualTypeOf<IssueBody>();
+        return json(200, { source: actor.source, type: body.type ?? null, groups: body.groups ?? [] });
+      },
+      { auth: adminAuth(keys), body: issueBody }
+    );
+    const ok = await invoke(handler, {
+      method: 'POST',
+      path: '/x',
+      body: { type: 'contact', groups: ['staff'] },
+      headers: { authorization: `Bearer ${secret}` },
+    });
+    expect(ok.status).toBe(200);
+    expect(ok.body).toMatchObject({ source: expect.stringMatching(/^api-key:/), type: 'contact', groups: ['staff'] });
+    const bad = await invoke(handler, {
+      method: 'POST',
+      path: '/x',
+      body: { type: 'other' },
+      headers: { authorization: `Bearer ${secret}` },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body).toMatchObject({ error: 'invalid-request', message: expect.stringMatching(/^type: /) });
+    // No key: 401 before the body is looked at.
+    expect((await invoke(handler, { method: 'POST', path: '/x', body: { type: 'other' } })).status).toBe(401);
+  });
+
+  it('reads the types of the bodies off their JSON schemas', () => {
+    expectTypeOf<IssueBody>().toEqualTypeOf<{
+      type?: 'account' | 'contact' | 'reset';
+      domain?: string;
+      inviter?: string;
+      username?: string;
+      maxUses?: number | null;
+      ttlSeconds?: number;
+      groups?: string[];
+      roles?: string[];
+      note?: string;
+    }>();
+    expectTypeOf<PreauthBody>().toEqualTypeOf<{ token: string; domain: string; address?: string }>();
   });
 });

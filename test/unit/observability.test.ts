@@ -9,8 +9,10 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { InviteError } from '../../lib/errors.js';
 import { XmppAuthError } from '../../lib/adapters/xmpp/stanzas.js';
-import { httpRoute, json } from '../../functions/http/route.js';
-import { countRefusal, MetricName, notARedeem, redeemMetrics } from '../../functions/wiring/observability.js';
+import { anyone } from '../../functions/http/auth.js';
+import { httpRoute, json, noBody } from '../../functions/http/route.js';
+import { notARedeem, redeemMetrics } from '../../functions/http/redeemMetrics.js';
+import { countRefusal, MetricName } from '../../functions/wiring/observability.js';
 import { invoke } from '../support/lambda.js';
 
 interface Emitted {
@@ -52,7 +54,11 @@ beforeAll(() => {
 
 describe('Function: redeemMetrics', () => {
   it('counts a redeem by path and times it', async () => {
-    const handler = httpRoute(async () => json(201, { jid: 'a@example.com' }), { use: [redeemMetrics({ path: 'api' })] });
+    const handler = httpRoute(async () => json(201, { jid: 'a@example.com' }), {
+      auth: anyone,
+      body: noBody,
+      use: [redeemMetrics({ path: 'api' })],
+    });
     const out = await emitted(() => invoke(handler, { method: 'POST', path: '/x' }));
     expect(names(out)).toEqual([MetricName.invitesRedeemed, MetricName.redeemDuration]);
     for (const m of out) expect(m.dimensions).toEqual({ service: 'xmpp-invites', path: 'api' });
@@ -64,7 +70,7 @@ describe('Function: redeemMetrics', () => {
       async () => {
         throw new InviteError('token-used', 'used');
       },
-      { use: [redeemMetrics({ path: 'api' })] }
+      { auth: anyone, body: noBody, use: [redeemMetrics({ path: 'api' })] }
     );
     const out = await emitted(() => invoke(handler, { method: 'POST', path: '/x' }));
     expect(out).toEqual([
@@ -79,7 +85,7 @@ describe('Function: redeemMetrics', () => {
           cause: new XmppAuthError('not-authorized', 'refused'),
         });
       },
-      { use: [redeemMetrics({ path: 'app' })] }
+      { auth: anyone, body: noBody, use: [redeemMetrics({ path: 'app' })] }
     );
     const out = await emitted(() => invoke(handler, { method: 'POST', path: '/x' }));
     expect(names(out)).toEqual([MetricName.serverErrors, MetricName.redeemRefused, MetricName.xmppLoginFailed].sort());
@@ -101,14 +107,16 @@ describe('Function: redeemMetrics', () => {
 
   it('times every in-app registration, and counts as redeemed only those with an invite', async () => {
     const open = httpRoute(
-      async (_event, context) => {
+      async ({ context }) => {
         notARedeem(context);
         return json(201, { jid: 'a@example.com', outcome: 'created' });
       },
-      { use: [redeemMetrics({ path: 'app', inAppRegistration: true })] }
+      { auth: anyone, body: noBody, use: [redeemMetrics({ path: 'app', inAppRegistration: true })] }
     );
     expect(names(await emitted(() => invoke(open, { method: 'POST', path: '/x' })))).toEqual([MetricName.inAppRegistrationDuration]);
     const withInvite = httpRoute(async () => json(201, { jid: 'a@example.com', outcome: 'created' }), {
+      auth: anyone,
+      body: noBody,
       use: [redeemMetrics({ path: 'app', inAppRegistration: true })],
     });
     expect(names(await emitted(() => invoke(withInvite, { method: 'POST', path: '/x' })))).toEqual(
@@ -121,7 +129,7 @@ describe('Function: redeemMetrics', () => {
       async () => {
         throw Object.assign(new Error('Unsupported Media Type'), { statusCode: 415 });
       },
-      { use: [redeemMetrics({ path: 'web' })] }
+      { auth: anyone, body: noBody, use: [redeemMetrics({ path: 'web' })] }
     );
     const out = await emitted(() => invoke(handler, { method: 'POST', path: '/x' }));
     expect(out.map((m) => [m.name, m.dimensions.reason])).toEqual([[MetricName.redeemRefused, 'invalid-request']]);
