@@ -15,33 +15,12 @@ import {
   parseWebhookEndpoints,
   parseXmppServers,
 } from './jsonSettings.js';
+import type { XmppServerConfig } from './adapters/xmpp/settings.js';
 import type { ClientApp } from './web/clients.js';
 import type { SignupSource, WebhookDelivery } from './webhooks/settings.js';
 
-export type XmppServerKind = 'prosody' | 'ejabberd';
-
-export interface XmppServerConfig {
-  kind: XmppServerKind;
-  /** The XMPP domain this server hosts. */
-  domain: string;
-  /** Where to connect: `xmpp://host:port` (STARTTLS) or `xmpps://host:port` (direct TLS); Prosody only. */
-  service: string;
-  /** Admin account used for provisioning. */
-  adminJid: string;
-  /** Set locally; in the cloud use `adminPasswordParameter` (SSM SecureString name). */
-  adminPassword?: string;
-  adminPasswordParameter?: string;
-  /** ejabberd only: base URL of mod_http_api, e.g. `http://127.0.0.1:5280/api`. */
-  apiUrl?: string;
-  /** Milliseconds to wait for the server before answering xmpp-unavailable. */
-  timeoutMs: number;
-  /**
-   * The server runs this service's module (modules/README.md), so apps can
-   * open invites on it. Default false: the landing page then offers only the
-   * web form.
-   */
-  inAppInvites: boolean;
-}
+// Owned by the XMPP adapters that read them; named here for every reader of Config.
+export type { XmppServerConfig, XmppServerKind } from './adapters/xmpp/settings.js';
 
 export interface Config {
   tableName: string;

@@ -1,4 +1,3 @@
-import type { Config } from './config.js';
 import { InviteError } from './errors.js';
 import { looksLikeAscii } from './skeleton.js';
 import { NodeprepError, nodeprep } from './stringprep.js';
@@ -34,8 +33,14 @@ export interface LocalpartPolicy {
   rule?: LocalpartRule;
 }
 
+/** The settings the username rule reads (`USERNAME_MAX_LENGTH`, `USERNAME_UNICODE`; lib/config.ts). */
+export interface UsernameSettings {
+  usernameMaxLength: number;
+  usernameUnicode?: boolean;
+}
+
 /** The policy for new usernames under this configuration. */
-export const usernamePolicy = (config: Pick<Config, 'usernameMaxLength'> & Partial<Pick<Config, 'usernameUnicode'>>): LocalpartPolicy => ({
+export const usernamePolicy = (config: UsernameSettings): LocalpartPolicy => ({
   maxLength: config.usernameMaxLength,
   rule: config.usernameUnicode ? 'unicode' : 'ascii',
 });

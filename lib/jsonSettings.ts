@@ -9,7 +9,7 @@
  * start.
  */
 import { apiUrlProblem } from './adapters/xmpp/tlsPolicy.js';
-import type { XmppServerConfig } from './config.js';
+import type { XmppServerConfig } from './adapters/xmpp/settings.js';
 import { InviteTypes, type InviteType } from './invites/Invite.js';
 import { normalizeDomain, parseBareJid } from './jid.js';
 import { DEFAULT_CLIENTS, Platforms, type ClientApp, type Platform } from './web/clients.js';

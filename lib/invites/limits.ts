@@ -3,7 +3,6 @@
  * names nobody but an admin may hand out. One place per rule; the use cases
  * (issue, redeem, open registration, the server module) call these.
  */
-import type { Config } from '../config.js';
 import { InviteError } from '../errors.js';
 
 /**
@@ -33,7 +32,8 @@ export const DEFAULT_MODULE_LIVE_INVITES_PER_USER = 10;
 /** Live invites a signup source may hold when its `maxLiveInvites` is not set. */
 export const DEFAULT_SIGNUP_SOURCE_LIVE_INVITES = 100;
 
-type ReservedConfig = Partial<Pick<Config, 'reservedUsernames'>>;
+/** The settings these rules read (lib/config.ts reads them from the environment). */
+type ReservedConfig = { reservedUsernames?: readonly string[] };
 
 /** Is this (normalized) username reserved? Without a configured list, the defaults. */
 export const isReservedUsername = (config: ReservedConfig, username: string): boolean =>
@@ -51,19 +51,19 @@ export const assertNotReserved = (config: ReservedConfig, username: string): voi
  * the operator's `PROTECTED_JIDS`: naming one of them would put strangers
  * into an administrator's roster.
  */
-export const assertMayActFor = (config: Pick<Config, 'protectedJids'>, jid: string): void => {
+export const assertMayActFor = (config: { protectedJids: readonly string[] }, jid: string): void => {
   if (config.protectedJids.includes(jid)) {
     throw new InviteError('forbidden', `${jid} is protected: a server module cannot create invites on its behalf`);
   }
 };
 
 /** The per-user cap on `POST /xmpp/invites`: the module's own limit only ever lowers the service's. */
-export const moduleLiveInvitesPerUser = (config: Pick<Config, 'quotaLiveInvitesPerInviter'>, requested: number | undefined): number =>
+export const moduleLiveInvitesPerUser = (config: { quotaLiveInvitesPerInviter?: number }, requested: number | undefined): number =>
   Math.min(requested ?? Number.POSITIVE_INFINITY, config.quotaLiveInvitesPerInviter ?? DEFAULT_MODULE_LIVE_INVITES_PER_USER);
 
 /** The rate-limit rule of one module key's invites per hour (lib/abuse/rateLimit.ts counts it). */
 export const MODULE_INVITES_WINDOW_SECONDS = 3600;
-export const moduleInvitesRule = (config: Pick<Config, 'moduleInvitesPerHour'>, source: string) => ({
+export const moduleInvitesRule = (config: { moduleInvitesPerHour: number }, source: string) => ({
   key: `module-invites#${source}`,
   limit: config.moduleInvitesPerHour,
 });

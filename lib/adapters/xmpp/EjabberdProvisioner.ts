@@ -1,6 +1,6 @@
 import { request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import type { XmppServerConfig } from '../../config.js';
+import type { XmppServerConfig } from './settings.js';
 import { InviteError, markNotSent } from '../../errors.js';
 import type { RosterItem, RosterLink, XmppProvisioner } from '../../ports/XmppProvisioner.js';
 import { apiUrlProblem, trustedCas } from './tlsPolicy.js';

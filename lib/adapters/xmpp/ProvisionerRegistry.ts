@@ -1,4 +1,4 @@
-import type { XmppServerConfig } from '../../config.js';
+import type { XmppServerConfig } from './settings.js';
 import { InviteError } from '../../errors.js';
 import type { ProvisionerRegistry, XmppProvisioner } from '../../ports/XmppProvisioner.js';
 import { secretResolver } from '../aws/secrets.js';
