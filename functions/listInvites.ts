@@ -11,17 +11,12 @@ export const handler = httpRoute(
     const q = event.queryStringParameters ?? {};
     const unknown = Object.keys(q).filter((k) => !KNOWN.has(k));
     if (unknown.length > 0) throw new InviteError('invalid-request', `unknown query parameter: ${unknown[0]}`);
-    let limit: number | undefined;
-    if (q.limit !== undefined) {
-      if (!/^\d{1,4}$/.test(q.limit)) throw new InviteError('invalid-request', 'limit must be an integer from 1 to 200');
-      limit = Number(q.limit);
-    }
     const page = await listInvites({ store, clock, config: cfg }, actor, {
       domain: q.domain,
       inviter: q.inviter,
       status: q.status,
       cursor: q.cursor,
-      limit,
+      limit: q.limit,
     });
     return json(200, page);
   },

@@ -1,11 +1,12 @@
 import { InviteError } from '../errors.js';
-import { normalizeDomain, parseBareJid, formatJid } from '../jid.js';
+import { parseBareJid, formatJid } from '../jid.js';
 import type { Clock } from '../ports/Clock.js';
 import type { InviteStore } from '../ports/InviteStore.js';
 import { isWellFormedId } from '../token.js';
 import { assertDomainInScope, type Actor } from './actor.js';
 import { InviteStatuses, type InviteStatus } from './Invite.js';
 import { adminView } from './views.js';
+import { servedDomain } from './domains.js';
 
 export interface AdminDeps {
   store: InviteStore;
@@ -17,9 +18,20 @@ export interface ListInput {
   domain?: string;
   inviter?: string;
   status?: string;
-  limit?: number;
+  /** A number, or the query string's digits. */
+  limit?: number | string;
   cursor?: string;
 }
+
+/** The page size: 1-200, 50 when absent. */
+const pageSize = (raw: number | string | undefined): number => {
+  if (raw === undefined) return 50;
+  const limit = typeof raw === 'string' && /^\d{1,4}$/.test(raw) ? Number(raw) : raw;
+  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > 200) {
+    throw new InviteError('invalid-request', 'limit must be an integer from 1 to 200');
+  }
+  return limit;
+};
 
 export const listInvites = async ({ store, clock, config }: AdminDeps, actor: Actor, input: ListInput) => {
   let inviter: string | undefined;
@@ -30,10 +42,7 @@ export const listInvites = async ({ store, clock, config }: AdminDeps, actor: Ac
     assertDomainInScope(actor, jid.domain);
   }
   if (input.domain !== undefined) {
-    domain = normalizeDomain(input.domain);
-    if (!config.domains.includes(domain)) {
-      throw new InviteError('domain-not-served', `this service does not issue invites for ${domain}`);
-    }
+    domain = servedDomain(config, input.domain);
   } else if (!inviter) {
     // Default to the one domain the key can see, or the deployment's default.
     const scoped = actor.domains.filter((d) => d !== '*');
@@ -43,10 +52,7 @@ export const listInvites = async ({ store, clock, config }: AdminDeps, actor: Ac
   if (input.status !== undefined && !InviteStatuses.includes(input.status as InviteStatus)) {
     throw new InviteError('invalid-request', `status must be one of ${InviteStatuses.join(', ')}`);
   }
-  const limit = input.limit ?? 50;
-  if (!Number.isInteger(limit) || limit < 1 || limit > 200) {
-    throw new InviteError('invalid-request', 'limit must be an integer from 1 to 200');
-  }
+  const limit = pageSize(input.limit);
   const now = clock.now();
   const page = await store.list({
     domain,

@@ -1,12 +1,13 @@
 import type { Config } from '../config.js';
 import { InviteError } from '../errors.js';
-import { formatJid, normalizeDomain, normalizeLocalpart, parseBareJid, usernamePolicy } from '../jid.js';
+import { formatJid, normalizeLocalpart, parseBareJid, usernamePolicy } from '../jid.js';
 import type { Clock } from '../ports/Clock.js';
 import type { InviteStore } from '../ports/InviteStore.js';
 import { generateToken, hashToken } from '../token.js';
 import { assertDomainInScope, assertMayIssueReset, assertMayNameInviter, type Actor } from './actor.js';
 import { InviteTypes, type Invite, type InviteType } from './Invite.js';
 import { issuedView } from './views.js';
+import { servedDomain } from './domains.js';
 import { assertNotReserved } from './limits.js';
 import type { ProvisionerRegistry } from '../ports/XmppProvisioner.js';
 
@@ -92,10 +93,7 @@ export const issueInvite = async (deps: IssueDeps, actor: Actor, input: IssueInp
   if (!InviteTypes.includes(type)) {
     throw new InviteError('invalid-request', `type must be one of ${InviteTypes.join(', ')}`);
   }
-  const domain = input.domain === undefined ? config.defaultDomain : normalizeDomain(input.domain);
-  if (!config.domains.includes(domain)) {
-    throw new InviteError('domain-not-served', `this service does not issue invites for ${domain}`);
-  }
+  const domain = servedDomain(config, input.domain);
   assertDomainInScope(actor, domain);
 
   let inviter: string | undefined;

@@ -9,6 +9,7 @@ import { assertResettable } from './issue.js';
 import { assertNotReserved } from './limits.js';
 import { assertUncommonPassword, checkPassword, fingerprintMatches, isCommonPassword, passwordFingerprint } from './password.js';
 import { inviteFound, lookupInvite } from './lookup.js';
+import { assertInviteOfDomain } from './domains.js';
 import { hashToken, isWellFormedToken } from '../token.js';
 
 /**
@@ -62,9 +63,17 @@ export interface RedeemResult {
  * A retry of the same request (token + username + password) resumes a
  * pending claim or answers the completed result again; the same name with
  * another password is `token-used`.
+ *
+ * `read`: the token's invite when the caller has read it already (the
+ * landing form, to show the form); it is not read again. It may be stale:
+ * the claim's conditions check the item itself, so a use, a revocation or an
+ * expiry since the read still refuses the claim.
  */
-export const redeemInvite = async (deps: RedeemDeps, token: unknown, input: RedeemInput): Promise<RedeemResult> => {
-  const early = await claimBeforeReading(deps, token, input);
+export const redeemInvite = async (deps: RedeemDeps, token: unknown, input: RedeemInput, read?: Invite): Promise<RedeemResult> => {
+  if (read !== undefined && (!isWellFormedToken(token) || read.id !== hashToken(token))) {
+    throw new Error("redeem: the invite given is not the token's");
+  }
+  const early = read ? { read: Promise.resolve(read) } : await claimBeforeReading(deps, token, input);
   const claimed = early && 'claim' in early ? early : await readThenClaim(deps, token, input, early?.read);
   return 'replayed' in claimed ? claimed : provisionAndComplete(deps, claimed);
 };
@@ -147,7 +156,7 @@ const readThenClaim = async (
 ): Promise<HeldClaim | RedeemResult> => {
   const { store, clock, config } = deps;
   const { invite, status } = read ? inviteFound(await read, clock) : await lookupInvite(deps, token);
-  if (input.domain !== undefined && invite.domain !== input.domain) throw new InviteError('token-invalid', 'no such invite');
+  if (input.domain !== undefined) assertInviteOfDomain(invite, input.domain);
   // A used-up invite may still be the one a retry completed: the claim decides.
   if (status === 'revoked' || status === 'expired') throw statusError(status);
 

@@ -1,10 +1,11 @@
 import type { Config } from '../config.js';
 import { InviteError } from '../errors.js';
-import { normalizeDomain, normalizeLocalpart, usernamePolicy } from '../jid.js';
+import { normalizeLocalpart, usernamePolicy } from '../jid.js';
 import type { Clock } from '../ports/Clock.js';
 import type { RegistrationLocks } from '../ports/RegistrationLocks.js';
 import type { ProvisionerRegistry } from '../ports/XmppProvisioner.js';
 import { assertNotReserved } from './limits.js';
+import { servedDomain } from './domains.js';
 import { assertUncommonPassword, checkPassword } from './password.js';
 import { CLAIM_LEASE_SECONDS } from './redeem.js';
 
@@ -28,10 +29,7 @@ export const registerAccount = async (
   if (config.registrationInviteOnly) {
     throw new InviteError('registration-closed', 'registration needs an invite on this service');
   }
-  const domain = input.domain === undefined ? config.defaultDomain : normalizeDomain(input.domain);
-  if (!config.domains.includes(domain)) {
-    throw new InviteError('domain-not-served', `this service does not register accounts on ${domain}`);
-  }
+  const domain = servedDomain(config, input.domain);
   const username = normalizeLocalpart(input.username, usernamePolicy(config));
   assertNotReserved(config, username);
   const password = checkPassword(input.password, username, { minLength: config.passwordMinLength });

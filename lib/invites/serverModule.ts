@@ -12,7 +12,7 @@ import { formatJid, normalizeDomain, parseBareJid } from '../jid.js';
 import type { Clock } from '../ports/Clock.js';
 import type { InviteStore } from '../ports/InviteStore.js';
 import { assertDomainInScope, type Actor } from './actor.js';
-import { statusError, type Invite } from './Invite.js';
+import { statusError } from './Invite.js';
 import { issueInvite, type IssueDeps } from './issue.js';
 import { redeemInvite, type RedeemDeps } from './redeem.js';
 import { registerAccount, type RegisterDeps } from './registerAccount.js';
@@ -21,6 +21,7 @@ import { enforceRateLimits } from '../abuse/rateLimit.js';
 import type { RateLimiter } from '../ports/RateLimiter.js';
 import { MODULE_INVITES_WINDOW_SECONDS, assertMayActFor, moduleInvitesRule, moduleLiveInvitesPerUser } from './limits.js';
 import { lookupInvite } from './lookup.js';
+import { assertInviteOfDomain } from './domains.js';
 
 /** The domain a module call acts for: one the key is scoped to. */
 export const moduleDomain = (actor: Actor, raw: unknown): string => {
@@ -33,21 +34,12 @@ export const moduleDomain = (actor: Actor, raw: unknown): string => {
   return domain;
 };
 
-/**
- * A token of another domain is no token here: the same answer as an unknown
- * one, so a server cannot probe invites of the domains it does not host.
- */
-const sameDomain = (invite: Invite, domain: string): Invite => {
-  if (invite.domain !== domain) throw new InviteError('token-invalid', 'no such invite');
-  return invite;
-};
-
 /** `POST /xmpp/preauth`: the token's invite, never consumed. */
 export const preauth = async (deps: { store: InviteStore; clock: Clock }, actor: Actor, input: { token?: unknown; domain?: unknown }) => {
   const domain = moduleDomain(actor, input.domain);
   // The domain before the status: a dead token of another domain is no token here either.
   const { invite, status } = await lookupInvite(deps, input.token);
-  sameDomain(invite, domain);
+  assertInviteOfDomain(invite, domain);
   if (status !== 'valid') throw statusError(status);
   // What anyone holding the token may learn: the same public view as GET /invites/{token}.
   return publicView(invite);
@@ -99,8 +91,9 @@ export const spendContactInvite = async (
   const contact = formatJid(parseBareJid(input.contact));
   const subscriber = formatJid(parseBareJid(input.subscriber));
   const { invite, status } = await lookupInvite(deps, input.token);
+  assertInviteOfDomain(invite, domain);
   // Only a roster invite of this very contact approves a subscription to it.
-  if (invite.domain !== domain || invite.type !== 'contact' || invite.inviter !== contact) {
+  if (invite.type !== 'contact' || invite.inviter !== contact) {
     throw new InviteError('token-invalid', 'no such invite');
   }
   if (subscriber === contact) throw new InviteError('jid-invalid', 'the inviter cannot subscribe to itself');

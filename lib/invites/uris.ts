@@ -1,4 +1,4 @@
-import type { InviteType } from './Invite.js';
+import type { Invite } from './Invite.js';
 
 /**
  * XEP-0147 query components: the values are percent-encoded (RFC 3986); the
@@ -16,13 +16,8 @@ const encodeJid = (jid: string): string =>
     )
     .replace(/[?#/]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 
-export interface UriInput {
-  type: InviteType;
-  domain: string;
-  inviter?: string;
-  username?: string;
-  token: string;
-}
+/** What of an invite its URI says. */
+export type UriFields = Pick<Invite, 'type' | 'domain' | 'inviter' | 'username'>;
 
 /**
  * XEP-0401 / XEP-0379 invite URIs:
@@ -30,7 +25,7 @@ export interface UriInput {
  * - contact: `xmpp:INVITER?roster;preauth=TOKEN;ibr=y` (registration allowed through us)
  * - reset:   `xmpp:USER@DOMAIN?register;preauth=TOKEN` (the client sets a new password)
  */
-export const inviteUri = ({ type, domain, inviter, username, token }: UriInput): string => {
+export const inviteUri = ({ type, domain, inviter, username }: UriFields, token: string): string => {
   const preauth = `preauth=${encodeQueryValue(token)}`;
   if (type === 'contact' && inviter) {
     return `xmpp:${encodeJid(inviter)}?roster;${preauth};ibr=y`;

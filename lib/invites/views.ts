@@ -59,7 +59,7 @@ export const issuedView = (invite: Invite, token: string, baseUrl: string) => {
   return {
     id,
     token,
-    uri: inviteUri({ type: invite.type, domain: invite.domain, inviter: invite.inviter, username: invite.username, token }),
+    uri: inviteUri(invite, token),
     landingUrl: landingUrl(baseUrl, token),
     ...fields,
   };

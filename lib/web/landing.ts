@@ -47,9 +47,6 @@ export interface LandingForm {
 
 const STATUS_PAGES: readonly ErrorCode[] = ['token-invalid', 'token-expired', 'token-used', 'token-revoked'];
 
-const uriOf = (invite: Invite, token: string) =>
-  inviteUri({ type: invite.type, domain: invite.domain, inviter: invite.inviter, username: invite.username, token });
-
 /**
  * The QR code holds the https landing URL, not the xmpp: URI: a phone camera
  * without an XMPP app opens this page (which offers the apps), and an app that
@@ -62,7 +59,7 @@ const qrSvg = async (texts: Texts, url: string): Promise<string> => {
 
 const renderInvite = async (deps: LandingDeps, invite: Invite, token: string, form?: FormState, error?: ErrorCode): Promise<WebPage> => {
   const texts = deps.texts ?? en;
-  const uri = uriOf(invite, token);
+  const uri = inviteUri(invite, token);
   const inApp = inAppInvites(deps.config, invite.domain);
   return {
     html: invitePage(texts, {
@@ -166,7 +163,9 @@ export const submitInviteForm = async (deps: SubmitDeps, token: unknown, form: L
     const result = await redeemInvite(
       { store: deps.store, xmpp: deps.xmpp, clock: deps.clock, config: deps.config, claimKey: deps.claimKey },
       token,
-      { username: invite.username ? undefined : typed, password: form.password }
+      { username: invite.username ? undefined : typed, password: form.password },
+      // Read above: redeem does not read it again (its claim checks the item).
+      invite
     );
     return {
       html: donePage(t, {

@@ -97,20 +97,20 @@ describe('Module: jid', () => {
 describe('Module: uris', () => {
   const token = 'abcDEF123_-xyzABC456789A';
   it('follows XEP-0401 and XEP-0379', () => {
-    expect(inviteUri({ type: 'account', domain: 'example.com', token })).toBe(`xmpp:example.com?register;preauth=${token}`);
-    expect(inviteUri({ type: 'account', domain: 'example.com', username: 'juliet', token })).toBe(
+    expect(inviteUri({ type: 'account', domain: 'example.com' }, token)).toBe(`xmpp:example.com?register;preauth=${token}`);
+    expect(inviteUri({ type: 'account', domain: 'example.com', username: 'juliet' }, token)).toBe(
       `xmpp:juliet@example.com?register;preauth=${token}`
     );
-    expect(inviteUri({ type: 'contact', domain: 'example.com', inviter: 'romeo@example.com', token })).toBe(
+    expect(inviteUri({ type: 'contact', domain: 'example.com', inviter: 'romeo@example.com' }, token)).toBe(
       `xmpp:romeo@example.com?roster;preauth=${token};ibr=y`
     );
   });
 
   it('percent-encodes what is not allowed in the URI', () => {
-    expect(inviteUri({ type: 'account', domain: 'example.com', username: 'a#b?c', token: 'x;y=z' })).toBe(
+    expect(inviteUri({ type: 'account', domain: 'example.com', username: 'a#b?c' }, 'x;y=z')).toBe(
       'xmpp:a%23b%3Fc@example.com?register;preauth=x%3By%3Dz'
     );
-    expect(inviteUri({ type: 'account', domain: 'example.com', username: 'amélie', token })).toBe(
+    expect(inviteUri({ type: 'account', domain: 'example.com', username: 'amélie' }, token)).toBe(
       `xmpp:amélie@example.com?register;preauth=${token}`
     );
   });
