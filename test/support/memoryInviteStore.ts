@@ -98,8 +98,8 @@ export const Keys = {
 };
 
 /**
- * The conditions of lib/adapters/dynamodb/conditions.ts (and the one in
- * DynamoDBClaims.ts), one predicate each under the adapter's name. An absent
+ * The invite store's conditions of lib/adapters/dynamodb/conditions.ts, one
+ * predicate each under the adapter's name. An absent
  * item fails every condition but those that allow `attribute_not_exists(pk)`;
  * a comparison with an absent attribute is false, as in DynamoDB.
  */
@@ -118,7 +118,7 @@ export const Conditions = {
   /** It exists, not revoked, not expired (TTL deletes late), uses left. */
   LIVE_INVITE: (i: InviteItem | undefined, now: number): i is InviteItem =>
     i !== undefined && NOT_REVOKED(i) && NOT_EXPIRED(i, now) && HAS_USES_LEFT(i),
-  /** DynamoDBClaims.ts: what a claim made without reading the invite assumes of it. */
+  /** What a claim made without reading the invite assumes of it. */
   ASSUMED_ACCOUNT_INVITE: (i: InviteItem, assumed: { domain: string; username: string }): boolean =>
     i.domain === assumed.domain && i.type !== 'reset' && (i.username === undefined || i.username === assumed.username),
   /** Status filters of the index queries; they mirror inviteStatus(). */

@@ -91,3 +91,16 @@ describe('import graph of lib/ and functions/', () => {
     expect(upward).toEqual([]);
   });
 });
+
+describe('DynamoDB condition expressions', () => {
+  it('are named in lib/adapters/dynamodb/conditions.ts, never written inline (composing named ones is fine)', () => {
+    const inline = [...graph.keys()]
+      .filter((f) => f.startsWith('lib/adapters/dynamodb/') && !f.endsWith('/conditions.ts'))
+      .flatMap((file) =>
+        [...readFileSync(join(ROOT, file), 'utf8').matchAll(/(?<!Key)ConditionExpression:\s*(['"`])(.*?)\1/g)]
+          .filter((m) => (m[2] as string).replace(/\$\{[^}]+\}/g, '').replace(/\b(AND|OR|NOT)\b/g, '').trim() !== '')
+          .map((m) => `${file}: ${m[2]}`)
+      );
+    expect(inline).toEqual([]);
+  });
+});

@@ -1,4 +1,5 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { EXISTING_ITEM, NEW_ITEM } from './conditions.js';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ApiKey, ApiKeyStore } from '../../ports/ApiKeyStore.js';
 import { documentClient } from './client.js';
@@ -40,7 +41,7 @@ export class DynamoDBApiKeyStore implements ApiKeyStore {
           gsi2pk: KEYS_PARTITION,
           gsi2sk: `${String(apiKey.createdAt).padStart(12, '0')}#${apiKey.id}`,
         },
-        ConditionExpression: 'attribute_not_exists(pk)',
+        ConditionExpression: NEW_ITEM,
       })
     );
   }
@@ -76,7 +77,7 @@ export class DynamoDBApiKeyStore implements ApiKeyStore {
           TableName: this.#table,
           Key: key(id),
           UpdateExpression: 'SET revokedAt = if_not_exists(revokedAt, :now)',
-          ConditionExpression: 'attribute_exists(pk)',
+          ConditionExpression: EXISTING_ITEM,
           ExpressionAttributeValues: { ':now': now },
         })
       );

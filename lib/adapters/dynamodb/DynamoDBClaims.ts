@@ -20,7 +20,17 @@ import type {
   ContactSpendRequest,
   UnreadClaimRequest,
 } from '../../ports/InviteStore.js';
-import { LIVE_INVITE, NAME_FREE_FOR_INVITE, PENDING_CLAIM_OF_INVITE, lockValues } from './conditions.js';
+import {
+  ASSUMED_ACCOUNT_INVITE,
+  HAS_PENDING,
+  LEASE_RUN_OUT,
+  LIVE_INVITE,
+  NAME_FREE_FOR_INVITE,
+  NEW_ITEM,
+  PENDING_CLAIM_OF_INVITE,
+  SAME_LEASE,
+  lockValues,
+} from './conditions.js';
 import { AUDIT_RETENTION_SECONDS, type Item, auditItem, fromItem, lockKey, reservationItem, toClaim } from './inviteItems.js';
 import { contactKey, inviteKey } from './tableKeys.js';
 import { cancellationReasons, reasonItem, transact } from './transactions.js';
@@ -33,13 +43,6 @@ const inviteRefusal = (seen: Item | undefined, now: number): InviteError => {
 };
 
 const isConditionFailure = (e: unknown) => e instanceof ConditionalCheckFailedException;
-
-/**
- * What a claim made without reading the invite assumes of it: of the caller's
- * domain, an account or contact invite (a reset invite locks another key), and
- * no preset username or this very one.
- */
-const ASSUMED_ACCOUNT_INVITE = '#domain = :domain AND #type <> :reset AND (attribute_not_exists(username) OR username = :username)';
 
 const newClaim = (inviteId: string, jid: string, now: number, leaseSeconds: number, fingerprint: string): ClaimRecord => {
   const [salt, hash] = fingerprint.split(':');
@@ -153,7 +156,7 @@ export class DynamoDBClaims {
           UpdateExpression: 'SET leaseUntil = :until',
           // Still pending, and its lease has run out (or it predates leases):
           // of parallel retries only one gets past this.
-          ConditionExpression: `${PENDING_CLAIM_OF_INVITE} AND (attribute_not_exists(leaseUntil) OR leaseUntil <= :now)`,
+          ConditionExpression: `${PENDING_CLAIM_OF_INVITE} AND ${LEASE_RUN_OUT}`,
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: { ':id': claim.inviteId, ':pending': 'pending', ':now': now, ':until': now + leaseSeconds },
           ReturnValues: 'ALL_NEW',
@@ -186,7 +189,7 @@ export class DynamoDBClaims {
             TableName: this.#table,
             Key: inviteKey(claim.inviteId),
             UpdateExpression: 'SET pending = pending - :one DELETE pendingJids :jid',
-            ConditionExpression: 'attribute_exists(pk) AND pending > :zero',
+            ConditionExpression: HAS_PENDING,
             ExpressionAttributeValues: { ':one': 1, ':zero': 0, ':jid': new Set([claim.jid]) },
           },
         },
@@ -214,9 +217,8 @@ export class DynamoDBClaims {
     const key = lockKey(kind, claim.jid, claim.inviteId);
     // Still this invite's pending claim; and, for an abandoned claim, still
     // under the lease that was seen expired (a retry that took it over wins).
-    const sameLease = claim.leaseUntil === undefined ? 'attribute_not_exists(leaseUntil)' : 'leaseUntil = :lease';
     const ownClaim = {
-      ConditionExpression: options.onlyIfLeaseUnchanged ? `${PENDING_CLAIM_OF_INVITE} AND ${sameLease}` : PENDING_CLAIM_OF_INVITE,
+      ConditionExpression: options.onlyIfLeaseUnchanged ? `${PENDING_CLAIM_OF_INVITE} AND ${SAME_LEASE(claim)}` : PENDING_CLAIM_OF_INVITE,
       ExpressionAttributeNames: { '#status': 'status' },
       ExpressionAttributeValues: {
         ':id': claim.inviteId,
@@ -236,7 +238,7 @@ export class DynamoDBClaims {
             TableName: this.#table,
             Key: inviteKey(claim.inviteId),
             UpdateExpression: 'SET uses = uses - :one, pending = pending - :one DELETE pendingJids :jid',
-            ConditionExpression: 'attribute_exists(pk) AND pending > :zero',
+            ConditionExpression: HAS_PENDING,
             ExpressionAttributeValues: { ':one': 1, ':zero': 0, ':jid': new Set([claim.jid]) },
           },
         },
@@ -278,7 +280,7 @@ export class DynamoDBClaims {
               createdAt: now,
               expiresAt: now + AUDIT_RETENTION_SECONDS,
             },
-            ConditionExpression: 'attribute_not_exists(pk)',
+            ConditionExpression: NEW_ITEM,
           },
         },
         // The audit record that makes the invite.redeemed event.

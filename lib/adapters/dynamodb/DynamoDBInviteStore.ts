@@ -16,7 +16,7 @@ import type {
 } from '../../ports/InviteStore.js';
 import { DynamoDBClaims } from './DynamoDBClaims.js';
 import { documentClient } from './client.js';
-import { NAME_FREE, lockValues } from './conditions.js';
+import { EXISTING_ITEM, NAME_FREE, NEW_ITEM, RESERVATION_OF_INVITE, lockValues } from './conditions.js';
 import { type Item, fromItem, reservationItem, toItem, toItemCountedBySource } from './inviteItems.js';
 import { countLiveInvites, listInvites } from './inviteQueries.js';
 import { SortKey, accountLockKey, inviteKey } from './tableKeys.js';
@@ -49,7 +49,7 @@ export class DynamoDBInviteStore implements InviteStore {
     const put = {
       TableName: this.#table,
       Item: options.countBySource ? toItemCountedBySource(invite) : toItem(invite),
-      ConditionExpression: 'attribute_not_exists(pk)',
+      ConditionExpression: NEW_ITEM,
     };
     if (!invite.username || invite.type === 'reset') {
       await this.#db.send(new PutCommand(put));
@@ -118,7 +118,7 @@ export class DynamoDBInviteStore implements InviteStore {
           TableName: this.#table,
           Key: inviteKey(id),
           UpdateExpression: 'SET revokedAt = if_not_exists(revokedAt, :now)',
-          ConditionExpression: 'attribute_exists(pk)',
+          ConditionExpression: EXISTING_ITEM,
           ExpressionAttributeValues: { ':now': now },
           ReturnValues: 'ALL_NEW',
         })
@@ -136,7 +136,7 @@ export class DynamoDBInviteStore implements InviteStore {
             TableName: this.#table,
             Key: accountLockKey(`${invite.username}@${invite.domain}`),
             UpdateExpression: 'SET expiresAt = :now',
-            ConditionExpression: 'kind = :reservation AND inviteId = :id',
+            ConditionExpression: RESERVATION_OF_INVITE,
             ExpressionAttributeValues: { ':reservation': 'reservation', ':id': id, ':now': now },
           })
         );

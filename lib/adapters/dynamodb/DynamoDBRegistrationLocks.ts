@@ -4,7 +4,7 @@ import { DeleteCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient }
 import { InviteError } from '../../errors.js';
 import type { RegistrationLocks } from '../../ports/RegistrationLocks.js';
 import { documentClient } from './client.js';
-import { NAME_FREE, lockValues } from './conditions.js';
+import { NAME_FREE, REGISTRATION_HELD, lockValues } from './conditions.js';
 import { accountLockKey } from './tableKeys.js';
 
 /**
@@ -48,7 +48,7 @@ export class DynamoDBRegistrationLocks implements RegistrationLocks {
         TableName: this.#table,
         Key: accountLockKey(jid),
         UpdateExpression: 'SET #status = :completed, completedAt = :now REMOVE expiresAt, lockToken',
-        ConditionExpression: 'kind = :registration AND lockToken = :token',
+        ConditionExpression: REGISTRATION_HELD,
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: { ':completed': 'completed', ':now': now, ':registration': 'registration', ':token': lockToken },
       })
@@ -61,7 +61,7 @@ export class DynamoDBRegistrationLocks implements RegistrationLocks {
         new DeleteCommand({
           TableName: this.#table,
           Key: accountLockKey(jid),
-          ConditionExpression: 'kind = :registration AND lockToken = :token',
+          ConditionExpression: REGISTRATION_HELD,
           ExpressionAttributeValues: { ':registration': 'registration', ':token': lockToken },
         })
       );

@@ -1,4 +1,5 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { NEW_OR_EXPIRED } from './conditions.js';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SignupEventRecord, SignupEventStore } from '../../ports/SignupEventStore.js';
@@ -44,7 +45,7 @@ export class DynamoDBSignupEventStore implements SignupEventStore {
           TableName: this.#table,
           Item: { ...key(record.source, record.eventKey), kind: 'signup-event', ...record },
           // Allowed over: nothing, or a record past its expiry that TTL has not removed yet.
-          ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :now',
+          ConditionExpression: NEW_OR_EXPIRED,
           ExpressionAttributeValues: { ':now': now },
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         })

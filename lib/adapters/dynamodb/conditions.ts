@@ -1,7 +1,9 @@
 /**
  * The condition expressions of the invite store, named once. Each takes its
  * values from the same placeholders: `:now`, `:id` (an invite id),
- * `:reservation`, `:registration`, `:pending`, and `#status` for `status`.
+ * `:reservation`, `:registration`, `:pending`, and `#status` for `status`
+ * (those that take others name them). The in-memory double of the table
+ * (test/support/memoryInviteStore.ts) has the invite store's under the same names.
  */
 import type { InviteStatus } from '../../invites/Invite.js';
 
@@ -31,6 +33,39 @@ export const NAME_FREE_FOR_INVITE = `attribute_not_exists(pk) OR (kind = :reserv
 
 /** The claim of this invite (`:id`) that is still pending. */
 export const PENDING_CLAIM_OF_INVITE = 'inviteId = :id AND #status = :pending';
+
+/**
+ * What a claim made without reading the invite assumes of it: of the caller's
+ * domain (`:domain`), an account or contact invite (a reset invite locks
+ * another key; `:reset`), and no preset username or this very one (`:username`).
+ * Names `#domain` and `#type`.
+ */
+export const ASSUMED_ACCOUNT_INVITE = '#domain = :domain AND #type <> :reset AND (attribute_not_exists(username) OR username = :username)';
+
+/** renewLease: the claim's lease has run out (or the claim predates leases). */
+export const LEASE_RUN_OUT = '(attribute_not_exists(leaseUntil) OR leaseUntil <= :now)';
+
+/** release of an abandoned claim: still under the lease that was seen expired (`:lease`), so a retry that took it over wins. */
+export const SAME_LEASE = (seen: { leaseUntil?: number }) =>
+  seen.leaseUntil === undefined ? 'attribute_not_exists(leaseUntil)' : 'leaseUntil = :lease';
+
+/** complete and release: the invite's counter of claims in flight (`:zero`) can go down. */
+export const HAS_PENDING = 'attribute_exists(pk) AND pending > :zero';
+
+/** The reservation lock this invite (`:id`) made, when the invite is revoked. */
+export const RESERVATION_OF_INVITE = 'kind = :reservation AND inviteId = :id';
+
+/** An item written once: nothing is there yet (a new invite, API key, audit item). */
+export const NEW_ITEM = 'attribute_not_exists(pk)';
+
+/** An item that must be there (revoking an invite or an API key). */
+export const EXISTING_ITEM = 'attribute_exists(pk)';
+
+/** A signup event id seen once: new, or its record expired (TTL deletes late). */
+export const NEW_OR_EXPIRED = 'attribute_not_exists(pk) OR expiresAt <= :now';
+
+/** An open registration's lock still held by this request (`:token`). */
+export const REGISTRATION_HELD = 'kind = :registration AND lockToken = :token';
 
 /** The values every name condition above refers to. */
 export const lockValues = (now: number) => ({ ':reservation': 'reservation', ':registration': 'registration', ':now': now });
