@@ -171,6 +171,7 @@ export interface RouteOptions<B, A> {
   auth: Authenticator<A>;
   /** How the body is read: `noBody`, a precompiled validator (a JSON body, required), or a `BodyReader`. */
   body: EventValidator<B> | BodyReader<B>;
+  /** Bodies larger than this are refused (413) before parsing; default MAX_BODY_BYTES. */
   maxBodyBytes?: number;
   /** Extra middlewares run before authentication and parsing (metrics, rate limits). */
   use?: MiddlewareObj<HttpEvent, HttpResult>[];

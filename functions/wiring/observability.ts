@@ -4,10 +4,13 @@ import { isInviteError, type ErrorCode } from '../../lib/errors.js';
 
 /**
  * One structured logger per container. Events are never logged: they carry
- * tokens (paths) and passwords (bodies).
+ * tokens (paths) and passwords (bodies). The level comes from
+ * POWERTOOLS_LOG_LEVEL, which Powertools reads itself.
  */
-// The level comes from POWERTOOLS_LOG_LEVEL, which Powertools reads itself.
 export const logger = new Logger({ serviceName: 'xmpp-invites' });
+
+/** The CloudWatch namespace of every metric below. */
+export const METRICS_NAMESPACE = 'xmpp-invites';
 
 /**
  * Every metric the functions emit (CloudWatch EMF through Powertools Metrics,
@@ -15,7 +18,6 @@ export const logger = new Logger({ serviceName: 'xmpp-invites' });
  * alarms and the dashboard (infra/operations.cjs) read these names: change
  * one here, change it there (test/unit/infra.variants.test.ts checks both agree).
  */
-export const METRICS_NAMESPACE = 'xmpp-invites';
 export const MetricName = {
   /** An invite was made; dimension `via`: api, app (a server module), signup (a signup webhook). */
   invitesIssued: 'InvitesIssued',

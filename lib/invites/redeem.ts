@@ -23,6 +23,7 @@ export const STALE_CLAIMS_PER_REQUEST = 3;
 
 export interface RedeemDeps {
   store: InviteStore;
+  /** The XMPP servers, by domain (`xmpp` is always this registry; one server's is a `provisioner`). */
   xmpp: ProvisionerRegistry;
   clock: Clock;
   config: Pick<Config, 'passwordMinLength' | 'usernameMaxLength' | 'protectedJids'> &
@@ -199,28 +200,28 @@ const provisionAndComplete = async (deps: RedeemDeps, held: HeldClaim): Promise<
   const { invite, claim, kind, jid, password, outcome, resumed } = held;
   // From here this request alone holds the claim (its lease outlives a Lambda
   // timeout), so releasing it on failure can never undo a parallel success.
-  const xmpp = await deps.xmpp.forDomain(invite.domain).catch((cause: unknown) => {
+  const provisioner = await deps.xmpp.forDomain(invite.domain).catch((cause: unknown) => {
     return releaseAndThrow(store, claim, kind, invite, cause);
   });
   try {
     if (kind === 'reset') {
-      await xmpp.setPassword(jid, password);
+      await provisioner.setPassword(jid, password);
     } else {
-      await createOrAdopt(xmpp, jid, password, resumed);
+      await createOrAdopt(provisioner, jid, password, resumed);
     }
   } catch (cause) {
     // Nothing of ours exists on the server: give the use back. When the
     // server may have acted before the failure (a lost reply), give it back
     // only once the server says the account is not there; otherwise the
     // claim stays for the retry, or for releaseStaleClaims after its lease.
-    if (kind === 'account' && mayHaveActed(cause) && !(await knownAbsent(xmpp, jid))) throw cause;
+    if (kind === 'account' && mayHaveActed(cause) && !(await knownAbsent(provisioner, jid))) throw cause;
     return releaseAndThrow(store, claim, kind, invite, cause);
   }
   let warnings: string[] = [];
   if (kind === 'account' && invite.inviter) {
     // The account exists now: on failure keep the claim so a retry resumes here.
     try {
-      await xmpp.linkRosters({ a: invite.inviter, b: jid, groups: invite.groups, passwordOfB: password });
+      await provisioner.linkRosters({ a: invite.inviter, b: jid, groups: invite.groups, passwordOfB: password });
     } catch (e) {
       // An inviter deleted since the invite was issued cannot be linked; the
       // new account is still what the invite promised.
@@ -265,11 +266,11 @@ const chooseUsername = (invite: Invite, raw: unknown, config: RedeemDeps['config
  * the claim's fingerprint). Anything else is someone else's account: it is
  * never touched, and the claim is released.
  */
-const createOrAdopt = async (xmpp: XmppProvisioner, jid: string, password: string, resumed: boolean) => {
+const createOrAdopt = async (provisioner: XmppProvisioner, jid: string, password: string, resumed: boolean) => {
   try {
-    await xmpp.createAccount(jid, password);
+    await provisioner.createAccount(jid, password);
   } catch (e) {
-    if (resumed && isInviteError(e) && e.code === 'username-taken' && (await xmpp.verifyPassword(jid, password))) return;
+    if (resumed && isInviteError(e) && e.code === 'username-taken' && (await provisioner.verifyPassword(jid, password))) return;
     throw e;
   }
 };
@@ -322,8 +323,8 @@ export const releaseStaleClaims = async (deps: Pick<RedeemDeps, 'store' | 'xmpp'
     const claim = await deps.store.getClaim('account', jid, invite.id);
     if (claim?.status !== 'pending' || (claim.leaseUntil !== undefined && claim.leaseUntil > now)) continue;
     examined++;
-    const xmpp = await deps.xmpp.forDomain(invite.domain);
-    if (await xmpp.accountExists(jid)) continue;
+    const provisioner = await deps.xmpp.forDomain(invite.domain);
+    if (await provisioner.accountExists(jid)) continue;
     if (await deps.store.release(claim, 'account', invite, { onlyIfLeaseUnchanged: true })) released++;
   }
   return released;
@@ -332,9 +333,9 @@ export const releaseStaleClaims = async (deps: Pick<RedeemDeps, 'store' | 'xmpp'
 /** A refusal the server answered is definite; a timeout or a dropped connection may hide a success. */
 const mayHaveActed = (cause: unknown): boolean => !wasNotSent(cause) && (!isInviteError(cause) || cause.code === 'xmpp-unavailable');
 
-const knownAbsent = async (xmpp: XmppProvisioner, jid: string): Promise<boolean> => {
+const knownAbsent = async (provisioner: XmppProvisioner, jid: string): Promise<boolean> => {
   try {
-    return !(await xmpp.accountExists(jid));
+    return !(await provisioner.accountExists(jid));
   } catch {
     return false;
   }

@@ -1,14 +1,13 @@
-import type { InviteType } from '../invites/Invite.js';
-import { appLink, Platforms, type ClientApp } from './clients.js';
-import { html, trusted, type Html } from './html.js';
-import { CSS } from './styles.js';
-import type { Texts } from './texts.js';
-
 /**
  * The landing pages as pure functions of data: no I/O, no clock, no HTTP.
  * Every value is escaped by `html`; the only trusted markup is our CSS and
  * the QR code's SVG.
  */
+import type { InviteType } from '../invites/Invite.js';
+import { appLink, Platforms, type ClientApp } from './clients.js';
+import { html, trusted, type Html } from './html.js';
+import { CSS } from './styles.js';
+import type { Texts } from './texts.js';
 
 export type FieldName = 'username' | 'password' | 'confirm';
 
