@@ -3,12 +3,14 @@ import { webhookSecrets } from '../lib/adapters/aws/webhookSecrets.js';
 import { handleSignup, type SignupDeps } from '../lib/webhooks/signup.js';
 import { cfg, clock, store } from './wiring/deps.js';
 import { errorBody, httpRoute, json, pathParam } from './http/route.js';
+import { policy } from './wiring/policy.js';
 
 const deps: SignupDeps = {
   store,
   clock,
   config: cfg,
   quota: { perInviter: cfg.quotaLiveInvitesPerInviter },
+  policy,
   sources: cfg.signupSources,
   secret: webhookSecrets(cfg.signupSources),
   events: new DynamoDBSignupEventStore({ tableName: cfg.tableName }),

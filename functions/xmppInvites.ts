@@ -3,12 +3,13 @@ import { cfg, clock, store, type AdminContext } from './wiring/deps.js';
 import { httpRoute, json } from './http/route.js';
 import { xmppServerRoute } from './http/xmppServerRoute.js';
 import { appInviteBody } from './http/validators.generated.js';
+import { policy } from './wiring/policy.js';
 
 /** `POST /xmpp/invites`: an invite a user created from their app (XEP-0401 ad-hoc). */
 export const handler = httpRoute(
   async (event, context) => {
     const view = await createAppInvite(
-      { store, clock, config: cfg },
+      { store, clock, config: cfg, policy },
       (context as AdminContext).actor,
       (event.body ?? {}) as Record<string, unknown>
     );

@@ -15,6 +15,7 @@ import {
   parseXmppServers,
 } from './jsonSettings.js';
 import type { ClientApp } from './web/clients.js';
+import type { PolicySettings } from './invites/policy.js';
 import type { SignupSource, WebhookDelivery } from './webhooks/settings.js';
 
 export type XmppServerKind = 'prosody' | 'ejabberd';
@@ -84,6 +85,8 @@ export interface Config {
    */
   claimKey?: string;
   claimKeyParameter?: string;
+  /** The invitation policy (lib/invites/policy.ts): weekly allowance per inviter, registration brake per domain. */
+  invitePolicy: PolicySettings;
 }
 
 export type PublicRoute = 'check' | 'redeem' | 'landing';
@@ -193,6 +196,15 @@ const checkSecretPaths = (env: Env, config: Config): void => {
     check(`WEBHOOK_ENDPOINTS[${JSON.stringify(e.name)}].secretParameter`, e.secretParameter, SecretPaths.webhooksOut);
 };
 
+/** The invitation policy's limits: unset (or empty) = no limit; otherwise at least 1. */
+const invitePolicy = (env: Env): PolicySettings => {
+  const limit = (name: string) => (env[name] ? int(env, name, 0, 1) : undefined);
+  return {
+    invitesPerInviterPerWeek: limit('INVITES_PER_INVITER_PER_WEEK'),
+    maxRegistrationsPerHour: limit('MAX_REGISTRATIONS_PER_HOUR'),
+  };
+};
+
 const claimKey = (env: Env): string | undefined => {
   const key = env.CLAIM_KEY || undefined;
   if (key !== undefined && key.length < 32) fail('CLAIM_KEY must be at least 32 characters of random text');
@@ -250,6 +262,7 @@ export const loadConfig = (env: Env = process.env): Config => {
       deadLetterQueueUrl: env.WEBHOOK_DEAD_LETTER_QUEUE_URL || undefined,
     },
     webClients: parseClientApps(env.INVITES_CLIENTS),
+    invitePolicy: invitePolicy(env),
     quotaLiveInvitesPerInviter: env.QUOTA_LIVE_INVITES_PER_INVITER ? int(env, 'QUOTA_LIVE_INVITES_PER_INVITER', 0, 1) : undefined,
     rateLimits: {
       windowSeconds: int(env, 'RATE_LIMIT_WINDOW_SECONDS', 60, 1),

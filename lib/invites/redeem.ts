@@ -9,6 +9,7 @@ import { assertResettable } from './issue.js';
 import { checkPassword, fingerprintMatches, passwordFingerprint } from './password.js';
 import { inviteFound, lookupInvite } from './lookup.js';
 import { hashToken, isWellFormedToken } from '../token.js';
+import { withRegistrationBrake, type InvitePolicy } from './policy.js';
 
 /**
  * How long a claim belongs to the request that made it. Longer than the redeem
@@ -26,6 +27,8 @@ export interface RedeemDeps {
   config: Pick<Config, 'passwordMinLength' | 'usernameMaxLength' | 'protectedJids'> & Partial<Pick<Config, 'usernameUnicode' | 'domains'>>;
   /** The HMAC key of claim fingerprints (lib/invites/password.ts); a secret, never in the table. */
   claimKey: () => Promise<string>;
+  /** The invitation policy (lib/invites/policy.ts): the registration brake, before the claim. */
+  policy?: InvitePolicy;
 }
 
 export interface RedeemInput {
@@ -60,7 +63,8 @@ export interface RedeemResult {
  * A retry of the same request (token + username + password) resumes a
  * pending claim or answers the completed result again.
  */
-export const redeemInvite = async (deps: RedeemDeps, token: unknown, input: RedeemInput): Promise<RedeemResult> => {
+export const redeemInvite = async (unbraked: RedeemDeps, token: unknown, input: RedeemInput): Promise<RedeemResult> => {
+  const deps = withRegistrationBrake(unbraked);
   const early = await claimBeforeReading(deps, token, input);
   const claimed = early && 'claim' in early ? early : await readThenClaim(deps, token, input, early?.read);
   return 'replayed' in claimed ? claimed : provisionAndComplete(deps, claimed);

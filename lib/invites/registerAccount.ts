@@ -6,6 +6,7 @@ import type { RegistrationLocks } from '../ports/RegistrationLocks.js';
 import type { ProvisionerRegistry } from '../ports/XmppProvisioner.js';
 import { checkPassword } from './password.js';
 import { CLAIM_LEASE_SECONDS } from './redeem.js';
+import { withRegistrationBrake, type InvitePolicy } from './policy.js';
 
 export interface RegisterDeps {
   xmpp: ProvisionerRegistry;
@@ -13,6 +14,8 @@ export interface RegisterDeps {
   clock: Clock;
   config: Pick<Config, 'registrationInviteOnly' | 'domains' | 'defaultDomain' | 'passwordMinLength' | 'usernameMaxLength'> &
     Partial<Pick<Config, 'usernameUnicode'>>;
+  /** The invitation policy (lib/invites/policy.ts): the registration brake, before the lock. */
+  policy?: InvitePolicy;
 }
 
 /**
@@ -20,10 +23,8 @@ export interface RegisterDeps {
  * `registration_invite_only = false`. Closed by default. It takes the JID
  * lock a redemption takes, so a username an invite reserved stays reserved.
  */
-export const registerAccount = async (
-  { xmpp, locks, clock, config }: RegisterDeps,
-  input: { username?: unknown; password?: unknown; domain?: unknown }
-) => {
+export const registerAccount = async (unbraked: RegisterDeps, input: { username?: unknown; password?: unknown; domain?: unknown }) => {
+  const { xmpp, locks, clock, config } = withRegistrationBrake(unbraked);
   if (config.registrationInviteOnly) {
     throw new InviteError('registration-closed', 'registration needs an invite on this service');
   }

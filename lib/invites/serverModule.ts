@@ -155,6 +155,7 @@ export const createAppInvite = async (
     maxLiveInvites: limits.length > 0 ? Math.min(...limits) : undefined,
     inviters: [user],
     allowReset: false,
+    onBehalfOf: user,
   };
   const contact = input.type === 'contact';
   if (contact && input.username !== undefined) {
