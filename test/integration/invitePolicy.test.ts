@@ -1,15 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DynamoDBApiKeyStore } from '../../lib/adapters/dynamodb/DynamoDBApiKeyStore.js';
 import { createApiKey } from '../../lib/apiKeys/apiKeys.js';
 import { HOUR_SECONDS, WEEK_SECONDS } from '../../lib/invites/policy.js';
 import { systemClock } from '../../lib/ports/Clock.js';
-import { signatureHeader } from '../../lib/webhooks/signature.js';
+import type { BrakeWebhookEvent } from '../../lib/webhooks/events.js';
+import { signatureHeader, verifySignature } from '../../lib/webhooks/signature.js';
+import { startStreamPoller, type StreamPoller } from '../../scripts/local/streamPoller.js';
 import { httpEvent, invoke, invokeRedeem, lambdaContext } from '../support/lambda.js';
 import { canLogin, documentClientForStack, prosodyAdmin, stack, uniqueName, useStackEnv } from '../support/stack.js';
-import { sourceSecret } from '../support/webhooks.js';
+import { sourceSecret, startReceiver } from '../support/webhooks.js';
 
 /**
  * The invitation policy (lib/invites/policy.ts) at each knob's edge, through
@@ -96,9 +98,23 @@ const brakeTrips = async (hour: number) =>
     )
   ).Items ?? [];
 
+/** The operator's webhook receiver, fed by the table's stream through the real notifier. */
+const WEBHOOK_SECRET = randomUUID();
+let receiver: Awaited<ReturnType<typeof startReceiver>>;
+let poller: StreamPoller | undefined;
+const brakeEvents = (windowStart: number) =>
+  receiver.received
+    .map((r) => ({ r, event: JSON.parse(r.body) as BrakeWebhookEvent }))
+    .filter(
+      ({ event }) => event.type === 'registration.brake' && event.data.brake.windowStart === new Date(windowStart * 1000).toISOString()
+    );
+
 beforeAll(async () => {
-  useStackEnv();
-  Object.assign(process.env, LIMITS);
+  const { env } = useStackEnv();
+  receiver = await startReceiver(() => 204);
+  Object.assign(process.env, LIMITS, {
+    WEBHOOK_ENDPOINTS: JSON.stringify({ ops: { url: receiver.url, secret: WEBHOOK_SECRET, events: ['registration.brake'] } }),
+  });
   adminKey = stack().apiKey;
   ({ secret: serverKey } = await createApiKey(
     { store: apiKeys(), clock: systemClock },
@@ -113,6 +129,18 @@ beforeAll(async () => {
   handlers.xmppRegister = await load('../../functions/xmppRegister.js');
   handlers.xmppInvites = await load('../../functions/xmppInvites.js');
   handlers.signup = await load('../../functions/signupWebhook.js');
+  const notifier = (await import('../../functions/notifier.js')).handler;
+  poller = await startStreamPoller({
+    endpoint: env.AWS_ENDPOINT_URL_DYNAMODB as string,
+    tableName: table(),
+    handler: (event) => notifier(event, lambdaContext('notifier')),
+    intervalMs: 100,
+  });
+});
+
+afterAll(async () => {
+  await poller?.stop();
+  await receiver?.close();
 });
 
 afterEach(() => {
@@ -298,5 +326,22 @@ describe('MAX_REGISTRATIONS_PER_HOUR (2): the registration brake per domain, ove
     const trips = await brakeTrips(hour);
     expect(trips).toHaveLength(1);
     expect(trips[0]).toMatchObject({ domain: DOMAIN, limit: 2, windowStart: hour, windowSeconds: HOUR_SECONDS });
+    // The operator's endpoint gets one signed registration.brake event for it.
+    const deadline = Date.now() + 30_000;
+    while (brakeEvents(hour).length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const delivered = brakeEvents(hour);
+    expect(delivered).toHaveLength(1);
+    const { r, event } = delivered[0]!;
+    expect(
+      verifySignature({ header: r.headers['x-signature'] as string, body: r.body, secrets: [WEBHOOK_SECRET], now: now })
+    ).toBeGreaterThan(0);
+    expect(event.data.brake).toEqual({
+      domain: DOMAIN,
+      limit: 2,
+      windowSeconds: HOUR_SECONDS,
+      windowStart: new Date(hour * 1000).toISOString(),
+      windowEnd: new Date((hour + HOUR_SECONDS) * 1000).toISOString(),
+    });
   });
 });
