@@ -574,7 +574,7 @@ local create_account_form = dataforms.new({
 });
 
 local adhoc_errors = {
-	["quota-exceeded"] = "You have reached the limit of live invites; wait until some are used or expire";
+	["quota-exceeded"] = "You have reached your invite limit (live invites, or invites this week); try again later";
 	["username-taken"] = "That username is taken";
 	["username-invalid"] = "That username is not valid";
 	["username-required"] = "Choose a username";
