@@ -73,9 +73,10 @@ export class InvitePolicy {
 
   /**
    * Counts one invite against its subject's weekly allowance, or refuses it
-   * (403 `quota-exceeded`, with `retryAfter` and `nextAllowedAt`). The count
-   * is taken first and checked after, so parallel requests never overshoot:
-   * at the edge both may be refused, never both allowed.
+   * (403 `quota-exceeded`, with `retryAfter` and `nextAllowedAt`). This
+   * hour's bucket is incremented atomically while the earlier hours are
+   * read, so parallel requests get distinct counts and never overshoot; a
+   * refused one gives its count back.
    */
   public async chargeInvite(actor: Actor, invite: { inviter?: string }): Promise<void> {
     const limit = this.#deps.settings.invitesPerInviterPerWeek;
@@ -86,19 +87,21 @@ export class InvitePolicy {
     const hour = hourOf(now);
     const counter: PolicyCounterKey = { kind: 'allowance', subject };
     const expiresAt = hour + WEEK_SECONDS + HOUR_SECONDS;
-    await counters.add(counter, hour, 1, expiresAt);
     // The window: this hour and the 167 before it.
-    const buckets = await counters.buckets(counter, hour - WEEK_SECONDS + HOUR_SECONDS, hour);
-    const total = buckets.reduce((sum, b) => sum + b.count, 0);
+    const [count, earlier] = await Promise.all([
+      counters.add(counter, hour, 1, expiresAt),
+      counters.buckets(counter, hour - WEEK_SECONDS + HOUR_SECONDS, hour - HOUR_SECONDS),
+    ]);
+    const total = earlier.reduce((sum, b) => sum + b.count, 0) + count;
     if (total <= limit) return;
     await counters.add(counter, hour, -1, expiresAt);
-    // Without this request: the oldest buckets leave the window until fewer than `limit` remain.
-    let over = total - 1 - limit + 1;
-    let nextAllowedAt = hour + HOUR_SECONDS;
-    for (const bucket of buckets) {
-      over -= bucket.start === hour ? bucket.count - 1 : bucket.count;
+    // Without this request, the oldest buckets leave the window until fewer than `limit` remain.
+    let over = total - limit;
+    let nextAllowedAt = hour + WEEK_SECONDS;
+    for (const bucket of [...earlier, { start: hour, count: count - 1 }]) {
+      over -= bucket.count;
       if (over <= 0) {
-        nextAllowedAt = Math.max(bucket.start + WEEK_SECONDS, now + 1);
+        nextAllowedAt = bucket.start + WEEK_SECONDS;
         break;
       }
     }

@@ -278,6 +278,15 @@ describe('MAX_REGISTRATIONS_PER_HOUR (2): the registration brake per domain, ove
     expect((await invokeRedeem(handlers.redeem, tokens[2]!, { username: uniqueName('ok'), password: PASSWORD })).status).toBe(429);
   });
 
+  it('parallel redeems at the edge: exactly the limit gets through', async () => {
+    freshHour();
+    const tokens = [await issueToken(), await issueToken(), await issueToken(), await issueToken()];
+    const results = await Promise.all(
+      tokens.map((token) => invokeRedeem(handlers.redeem, token, { username: uniqueName('p'), password: PASSWORD }))
+    );
+    expect(results.map((r) => r.status).sort()).toEqual([201, 201, 429, 429]);
+  });
+
   it('web form: the 2nd account passes, the 3rd answers the 429 page and keeps its invite', async () => {
     freshHour();
     const tokens = [await issueToken(), await issueToken(), await issueToken()];

@@ -102,6 +102,13 @@ describe('Class: InvitePolicy, weekly allowance', () => {
     expect(next.details?.nextAllowedAt).toBe(new Date((H0 + 5 * HOUR_SECONDS + WEEK_SECONDS) * 1000).toISOString());
   });
 
+  it('never lets parallel invites of one inviter past the limit, nor refuses those within it', async () => {
+    const { policy, counters } = setup({ invitesPerInviterPerWeek: 2 });
+    const results = await Promise.allSettled([1, 2, 3, 4, 5].map(() => policy.chargeInvite(keyActor, { inviter: 'romeo@example.com' })));
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(2);
+    expect(counters.counts.get(`allowance|romeo@example.com|${H0}`)).toBe(2);
+  });
+
   it('does not count a refused invite, nor anything without a limit or for an exempt admin', async () => {
     const { policy, counters } = setup({ invitesPerInviterPerWeek: 1 });
     await policy.chargeInvite(keyActor, {});
