@@ -12,7 +12,8 @@ export default defineConfig({
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
           // The HTTP layer's tests provoke 5xx on purpose: their log lines are noise here.
-          env: { POWERTOOLS_LOG_LEVEL: 'SILENT' },
+          // ... and their metrics (test/unit/observability.test.ts turns them back on to read them).
+          env: { POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' },
         },
       },
       {

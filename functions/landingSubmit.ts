@@ -1,7 +1,7 @@
 import { submitInviteForm, type LandingForm } from '../lib/web/landing.js';
 import { httpRoute, pathParam } from './http/route.js';
 import { formBody, htmlResponse, landingDeps, landingRoute } from './http/landingRoute.js';
-import { logger } from './wiring/observability.js';
+import { countRefusal, logger, notARedeem, redeemMetrics } from './wiring/observability.js';
 import { rateLimit } from './http/rateLimit.js';
 import { policy } from './wiring/policy.js';
 import { claimKey, xmpp, warmUpXmpp } from './wiring/xmpp.js';
@@ -11,14 +11,17 @@ warmUpXmpp();
 
 /** `POST /i/{token}`: the web registration / password reset form. */
 export const handler = httpRoute(
-  async (event) => {
+  async (event, context) => {
     const result = await submitInviteForm(
       { ...landingDeps, xmpp, claimKey, policy },
       pathParam(event, 'token'),
       (event.body ?? {}) as LandingForm
     );
     if (result.log) logger.info('invite redeemed on the web', result.log);
+    if (result.log?.replayed) notARedeem(context);
+    // Refusals are pages here, not thrown errors: counted as the other paths' are.
+    if (result.error) await countRefusal(result.error);
     return htmlResponse(result);
   },
-  { ...landingRoute, use: [rateLimit('redeem'), formBody] }
+  { ...landingRoute, use: [redeemMetrics({ path: 'web' }), rateLimit('redeem'), formBody] }
 );

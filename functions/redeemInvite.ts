@@ -1,7 +1,7 @@
 import { redeemInvite } from '../lib/invites/redeem.js';
 import { cfg, clock, store } from './wiring/deps.js';
 import { httpRoute, json, pathParam } from './http/route.js';
-import { logger } from './wiring/observability.js';
+import { logger, notARedeem, redeemMetrics } from './wiring/observability.js';
 import { publicGuards } from './http/rateLimit.js';
 import { redeemBody } from './http/validators.generated.js';
 import { policy } from './wiring/policy.js';
@@ -11,12 +11,14 @@ import { claimKey, xmpp, warmUpXmpp } from './wiring/xmpp.js';
 warmUpXmpp();
 
 export const handler = httpRoute(
-  async (event) => {
+  async (event, context) => {
     const body = (event.body ?? {}) as { username?: string; password?: string };
     const result = await redeemInvite({ store, xmpp, clock, config: cfg, claimKey, policy }, pathParam(event, 'token'), body);
+    // A retry answered again is not a second account.
+    if (result.replayed) notARedeem(context);
     logger.info('invite redeemed', { inviteId: result.invite.id, jid: result.jid, outcome: result.outcome, replayed: result.replayed });
     for (const warning of result.warnings) logger.warn('invite redeemed with a warning', { inviteId: result.invite.id, warning });
     return json(result.outcome === 'reset' ? 200 : 201, { jid: result.jid });
   },
-  { body: redeemBody, use: publicGuards('redeem') }
+  { body: redeemBody, use: [redeemMetrics({ path: 'api' }), ...publicGuards('redeem')] }
 );

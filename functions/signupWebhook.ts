@@ -3,13 +3,18 @@ import { webhookSecrets } from '../lib/adapters/aws/webhookSecrets.js';
 import { handleSignup, type SignupDeps } from '../lib/webhooks/signup.js';
 import { cfg, clock, store } from './wiring/deps.js';
 import { errorBody, httpRoute, json, pathParam } from './http/route.js';
+import { emitMetric, logger, MetricName } from './wiring/observability.js';
 import { policy } from './wiring/policy.js';
+import { xmpp } from './wiring/xmpp.js';
 
 const deps: SignupDeps = {
   store,
   clock,
   config: cfg,
   quota: { perInviter: cfg.quotaLiveInvitesPerInviter },
+  // A preset username is refused when the account exists on the server already.
+  xmpp,
+  warn: (message, details) => logger.warn(message, details),
   policy,
   sources: cfg.signupSources,
   secret: webhookSecrets(cfg.signupSources),
@@ -31,6 +36,7 @@ export const handler = httpRoute(
       contentType: event.headers?.['content-type'],
       body: Buffer.from(raw, event.isBase64Encoded ? 'base64' : 'utf8'),
     });
+    if (!replayed) await emitMetric(MetricName.invitesIssued, { via: 'signup' });
     return replayed ? json(200, view, { 'idempotent-replayed': 'true' }) : json(201, view, { location: `/invites/by-id/${view.id}` });
   },
   {

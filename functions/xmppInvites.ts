@@ -1,18 +1,34 @@
+import { DynamoDBRateLimiter } from '../lib/adapters/dynamodb/DynamoDBRateLimiter.js';
 import { createAppInvite } from '../lib/invites/serverModule.js';
 import { cfg, clock, store, type AdminContext } from './wiring/deps.js';
+import { logger } from './wiring/observability.js';
+import { xmpp } from './wiring/xmpp.js';
 import { httpRoute, json } from './http/route.js';
 import { xmppServerRoute } from './http/xmppServerRoute.js';
+import { emitMetric, MetricName } from './wiring/observability.js';
 import { appInviteBody } from './http/validators.generated.js';
 import { policy } from './wiring/policy.js';
+
+const limiter = new DynamoDBRateLimiter({ tableName: cfg.tableName });
 
 /** `POST /xmpp/invites`: an invite a user created from their app (XEP-0401 ad-hoc). */
 export const handler = httpRoute(
   async (event, context) => {
     const view = await createAppInvite(
-      { store, clock, config: cfg, policy },
+      {
+        store,
+        clock,
+        config: cfg,
+        limiter,
+        // Does the preset account exist already? (create-account)
+        xmpp,
+        warn: (message, details) => logger.warn(message, details),
+        policy,
+      },
       (context as AdminContext).actor,
       (event.body ?? {}) as Record<string, unknown>
     );
+    await emitMetric(MetricName.invitesIssued, { via: 'app' });
     // The module hands the URI and landing URL to the user; the token itself stays inside them.
     return json(201, {
       id: view.id,

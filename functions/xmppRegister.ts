@@ -1,7 +1,8 @@
 import { moduleRegister } from '../lib/invites/serverModule.js';
 import { cfg, clock, store, type AdminContext } from './wiring/deps.js';
-import { httpRoute, json } from './http/route.js';
-import { logger } from './wiring/observability.js';
+import type { MiddlewareObj } from '@middy/core';
+import { httpRoute, json, type HttpEvent, type HttpResult } from './http/route.js';
+import { logger, notARedeem, redeemMetrics } from './wiring/observability.js';
 import { claimKey, registrationLocks as locks, xmpp, warmUpXmpp } from './wiring/xmpp.js';
 import { xmppServerRoute } from './http/xmppServerRoute.js';
 import { xmppRegisterBody } from './http/validators.generated.js';
@@ -18,9 +19,15 @@ export const handler = httpRoute(
       (context as AdminContext).actor,
       (event.body ?? {}) as Record<string, unknown>
     );
+    // Open registration (no invite) and a retry answered again are no new redeem.
+    if (result.inviteId === undefined || result.replayed) notARedeem(context);
     logger.info('in-band registration', { inviteId: result.inviteId, jid: result.jid, outcome: result.outcome, replayed: result.replayed });
     for (const warning of result.warnings) logger.warn('in-band registration with a warning', { inviteId: result.inviteId, warning });
     return json(201, { jid: result.jid, outcome: result.outcome });
   },
-  { body: xmppRegisterBody, ...xmppServerRoute('register', 'redeem') }
+  { body: xmppRegisterBody, ...withRedeemMetrics(xmppServerRoute('register', 'redeem')) }
 );
+
+function withRedeemMetrics<T extends { use: MiddlewareObj<HttpEvent, HttpResult>[] }>(route: T): T {
+  return { ...route, use: [redeemMetrics({ path: 'app', inAppRegistration: true }), ...route.use] };
+}

@@ -4,7 +4,8 @@
  * wrong (lib/jsonSettings.ts reads the settings given as JSON).
  */
 import { PASSWORD_MIN_LENGTH_FLOOR } from './invites/password.js';
-import { formatJid, parseBareJid } from './jid.js';
+import { LOCALPART_MAX_BYTES, formatJid, normalizeLocalpart, parseBareJid } from './jid.js';
+import { DEFAULT_RESERVED_USERNAMES } from './invites/limits.js';
 import {
   checkServer,
   domainName,
@@ -70,7 +71,7 @@ export interface Config {
   xmppTlsCaFile?: string;
   /** Apps recommended on the invite landing page (`INVITES_CLIENTS`, JSON); defaults in lib/web/clients.ts. */
   webClients: ClientApp[];
-  /** Live invites a non-admin actor may hold per inviter JID (like ejabberd's max_invites); undefined = none. */
+  /** Live invites a non-admin actor may hold per inviter JID (like ejabberd's max_invites); undefined = none (on POST /xmpp/invites: 10, lib/invites/limits.ts). */
   quotaLiveInvitesPerInviter?: number;
   /** Fixed-window limits on the public routes; 0 turns a limit off. */
   rateLimits: RateLimits;
@@ -85,6 +86,14 @@ export interface Config {
    */
   claimKey?: string;
   claimKeyParameter?: string;
+  /**
+   * Containment (lib/invites/limits.ts). Usernames only an admin key may
+   * preset and nobody may choose (`RESERVED_USERNAMES`, normalized
+   * localparts): the role names, plus every provisioning account's localpart.
+   */
+  reservedUsernames: string[];
+  /** Invites one `xmpp-server` key may create per hour, whichever users it names (`MODULE_INVITES_PER_HOUR`; 0 = no limit). */
+  moduleInvitesPerHour: number;
   /** The invitation policy (lib/invites/policy.ts): weekly allowance per inviter, registration brake per domain. */
   invitePolicy: PolicySettings;
 }
@@ -95,6 +104,8 @@ export interface RateLimits {
   windowSeconds: number;
   perIp: Record<PublicRoute, number>;
   perToken: Record<PublicRoute, number>;
+  /** IPv6 clients count per prefix of this length (`RATE_LIMIT_IPV6_PREFIX`, 1..128, default 64). */
+  ipv6Prefix: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -115,6 +126,13 @@ const bool = (env: Env, name: string, fallback: boolean): boolean => {
   if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
   if (['0', 'false', 'no', 'off'].includes(raw)) return false;
   fail(`${name} must be true or false, got ${JSON.stringify(env[name])}`);
+};
+
+/** An IPv6 client is usually given a /64: every address in it is one client for the rate limits. */
+const ipv6Prefix = (env: Env): number => {
+  const prefix = int(env, 'RATE_LIMIT_IPV6_PREFIX', 64, 1);
+  if (prefix > 128) fail(`RATE_LIMIT_IPV6_PREFIX must be at most 128, got ${prefix}`);
+  return prefix;
 };
 
 /** The single-server shorthand: one variable a field. */
@@ -264,6 +282,8 @@ export const loadConfig = (env: Env = process.env): Config => {
     webClients: parseClientApps(env.INVITES_CLIENTS),
     invitePolicy: invitePolicy(env),
     quotaLiveInvitesPerInviter: env.QUOTA_LIVE_INVITES_PER_INVITER ? int(env, 'QUOTA_LIVE_INVITES_PER_INVITER', 0, 1) : undefined,
+    reservedUsernames: [],
+    moduleInvitesPerHour: int(env, 'MODULE_INVITES_PER_HOUR', 300),
     rateLimits: {
       windowSeconds: int(env, 'RATE_LIMIT_WINDOW_SECONDS', 60, 1),
       // Checks and landing pages are cheap reads; redeems create accounts.
@@ -277,10 +297,31 @@ export const loadConfig = (env: Env = process.env): Config => {
         landing: int(env, 'RATE_LIMIT_LANDING_PER_TOKEN', 120),
         redeem: int(env, 'RATE_LIMIT_REDEEM_PER_TOKEN', 30),
       },
+      ipv6Prefix: ipv6Prefix(env),
     },
   };
+  config.reservedUsernames = reservedUsernames(env, xmpp);
   checkSecretPaths(env, config);
   return config;
+};
+
+/** `RESERVED_USERNAMES` (comma-separated; unset: the defaults), plus the provisioning accounts' localparts. */
+const reservedUsernames = (env: Env, xmpp: Record<string, XmppServerConfig>): string[] => {
+  const listed =
+    env.RESERVED_USERNAMES === undefined || env.RESERVED_USERNAMES.trim() === ''
+      ? [...DEFAULT_RESERVED_USERNAMES]
+      : env.RESERVED_USERNAMES.split(',')
+          .map((n) => n.trim())
+          .filter(Boolean);
+  const names = listed.map((raw) => {
+    try {
+      return normalizeLocalpart(raw, { maxLength: LOCALPART_MAX_BYTES, rule: 'existing' });
+    } catch {
+      return fail(`RESERVED_USERNAMES: ${JSON.stringify(raw)} is not a username`);
+    }
+  });
+  const admins = Object.values(xmpp).map((s) => parseBareJid(s.adminJid).local as string);
+  return [...new Set([...names, ...admins])];
 };
 
 /** Can apps open invites of this domain on its server (its module installed)? */

@@ -17,6 +17,8 @@ export const ErrorCodes = [
   'username-taken',
   'username-mismatch',
   'username-required',
+  // A name only an admin may preset and nobody may choose (RESERVED_USERNAMES).
+  'username-reserved',
   'jid-invalid',
   'domain-not-served',
   'ttl-invalid',
@@ -81,3 +83,18 @@ export const redactError = (error: unknown, depth = 0): Error => {
   if (error.cause !== undefined && depth < 5) out.cause = redactError(error.cause, depth + 1);
   return out;
 };
+
+const neverSent = new WeakSet<object>();
+
+/**
+ * Marks a failure that happened before a request reached the XMPP server (no
+ * connection, login refused): the server cannot have acted on it. Anything
+ * else that fails after sending (a timeout, a dropped connection) may hide a
+ * success, and redeem then asks the server before giving a use back.
+ */
+export const markNotSent = <E extends object>(error: E): E => {
+  neverSent.add(error);
+  return error;
+};
+
+export const wasNotSent = (error: unknown): boolean => typeof error === 'object' && error !== null && neverSent.has(error);

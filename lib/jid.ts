@@ -1,5 +1,6 @@
 import type { Config } from './config.js';
 import { InviteError } from './errors.js';
+import { looksLikeAscii } from './skeleton.js';
 import { NodeprepError, nodeprep } from './stringprep.js';
 
 /**
@@ -163,6 +164,10 @@ const byRule = (raw: string, rule: LocalpartRule): string => {
       }
       if (mixesScripts(name)) {
         throw invalid('username mixes scripts (for instance Latin and Cyrillic letters), which makes look-alike names');
+      }
+      // One script can spell a look-alike too (`аре` in Cyrillic, `adminı`): its TR39 skeleton is an ASCII name's.
+      if (looksLikeAscii(name)) {
+        throw invalid('username looks like a name in plain Latin letters (its letters are look-alikes); type that name instead');
       }
       return name;
     }

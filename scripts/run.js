@@ -74,6 +74,22 @@ const ensureErlc = () => {
   if (!has('erlc')) aptInstall('The Erlang compiler (erlc) for mod_xmpp_invites', ['erlang-base'], 'sudo apt-get install -y erlang-base');
 };
 
+// Prosody 13 and ejabberd 24.12 come from Debian bookworm-backports, unpacked
+// into node_modules/.cache/xmpp-servers (never replacing the system's
+// packages, which they build on): scripts/local/backports.ts does it once.
+const ensureBackports = (choices) => {
+  if (choices.length === 0) return;
+  const out = spawnSync(node(), ['--import', 'tsx', join(root, 'scripts', 'local', 'backports.ts'), ...choices], {
+    cwd: root,
+    env,
+    stdio: 'inherit',
+  });
+  if (out.status !== 0) process.exit(out.status ?? 1);
+};
+
+// LOCAL_XMPP: the private server of `npm start` (and the shared stack of the tests).
+const localXmpp = (process.env.LOCAL_XMPP ?? '').trim() || 'prosody';
+
 const ensureChromium = () => {
   if (!existsSync('/usr/bin/chromium')) aptInstall('Chromium (browser tests)', ['chromium'], 'sudo apt-get install -y chromium');
 };
@@ -98,8 +114,16 @@ ensureNodeModules();
 switch (command) {
   case 'start': {
     ensureJava();
-    // An existing server (XMPP_* set) needs no local Prosody.
-    if (!process.env.XMPP_SERVERS && !process.env.XMPP_DOMAIN) ensureProsody();
+    // An existing server (XMPP_* set) needs no local one. An unknown
+    // LOCAL_XMPP installs nothing: start.ts refuses it with the choices.
+    if (!process.env.XMPP_SERVERS && !process.env.XMPP_DOMAIN) {
+      if (localXmpp === 'prosody' || localXmpp === 'prosody-13') ensureProsody();
+      if (localXmpp === 'ejabberd' || localXmpp === 'ejabberd-24') {
+        ensureEjabberd();
+        ensureErlc();
+      }
+      if (localXmpp === 'prosody-13' || localXmpp === 'ejabberd-24') ensureBackports([localXmpp]);
+    }
     // One node process with tsx's loader, so signals reach start.ts directly.
     run(node(), ['--import', 'tsx', join(root, 'scripts', 'start.ts'), ...rest]);
     break;
@@ -110,6 +134,8 @@ switch (command) {
     ensureEjabberd();
     ensureErlc();
     ensureChromium();
+    // The suites run on all four servers (README: compatibility).
+    ensureBackports(['prosody-13', 'ejabberd-24']);
     run(bin('vitest'), ['run', ...rest]);
     break;
   }

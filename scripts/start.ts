@@ -1,11 +1,15 @@
 /**
  * `npm start`: the whole stack on this machine, in one command.
- * DynamoDB Local (in memory) with the table from infra/, a private Prosody on
- * loopback (unless XMPP_* point at an existing server), and the functions
- * served by serverless-offline on PORT (default 3000). Ctrl-C stops it all.
+ * DynamoDB Local (in memory) with the table from infra/, a private XMPP
+ * server on loopback (unless XMPP_* point at an existing server), and the
+ * functions served by serverless-offline on PORT (default 3000). Ctrl-C
+ * stops it all. LOCAL_XMPP chooses the server: prosody (default, the
+ * system's), prosody-13, ejabberd (the system's) or ejabberd-24; the newer
+ * ones come from Debian bookworm-backports (scripts/local/backports.ts).
  */
 import { isApiKeySecret } from '../lib/apiKeys/apiKeys.js';
 import { loadConfig } from '../lib/config.js';
+import { localXmppFrom, type LocalXmpp } from './local/backports.js';
 import { startStack } from './local/stack.js';
 
 /** A bad setting gets one line naming it, before anything starts. */
@@ -17,6 +21,12 @@ const refuse = (message: string): never => {
 const port = Number(process.env.PORT ?? 3000);
 if (!Number.isInteger(port) || port < 0 || port > 65535) refuse(`PORT must be a TCP port number, got ${JSON.stringify(process.env.PORT)}`);
 const external = Boolean(process.env.XMPP_SERVERS || process.env.XMPP_DOMAIN);
+let xmpp: LocalXmpp = 'prosody';
+try {
+  xmpp = localXmppFrom(process.env.LOCAL_XMPP);
+} catch (e) {
+  refuse((e as Error).message);
+}
 const passthrough = Object.fromEntries(
   Object.entries(process.env).filter(
     ([k, v]) =>
@@ -37,6 +47,7 @@ try {
 const stack = await startStack({
   port,
   prosody: !external,
+  xmpp,
   devApiKey,
   env: passthrough,
   log: (line) => console.log(`- ${line}`),
@@ -59,7 +70,7 @@ stack.offline?.process.once('exit', () => {
 });
 
 const base = stack.baseUrl as string;
-const p = stack.prosody;
+const p = stack.server;
 console.log(`
 xmpp-invites is running.
 
@@ -68,9 +79,10 @@ xmpp-invites is running.
   DynamoDB Local   ${stack.dynamodb.endpoint} (table ${stack.env.INVITES_TABLE})
 ${
   p
-    ? `  Prosody          ${p.service} (domain ${p.domain}, admin ${p.adminJid} / ${p.adminPassword})
+    ? `  XMPP server      ${p.label} at ${p.service} (domain ${p.domain}, admin ${p.adminJid} / ${p.adminPassword})
                    data in ${p.dir}; log in with any XMPP client on 127.0.0.1:${p.c2sPort}
-                   (self-signed certificate: ${p.caFile})`
+                   (self-signed certificate: ${p.caFile})
+  Server module    ${p.xmppInvites ? 'mod_xmpp_invites loaded: in-app invites on (XMPP_IN_APP_INVITES=true)' : 'none'}`
     : `  XMPP server      ${process.env.XMPP_SERVICE ?? 'from XMPP_SERVERS'}`
 }
 
@@ -87,7 +99,7 @@ Then open its landingUrl, check it with GET ${base}/invites/TOKEN, or redeem it:
 ${
   p?.xmppInvites
     ? `
-Or register from a real app: this Prosody runs mod_xmpp_invites, so the
+Or register from a real app: this ${p.label} runs mod_xmpp_invites, so the
 invite's uri (xmpp:${p.domain}?register;preauth=TOKEN) works in Conversations.
 With an Android phone or emulator on adb:
 

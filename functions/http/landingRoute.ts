@@ -21,6 +21,20 @@ export const htmlResponse = (page: WebPage, headers: Record<string, string> = {}
   body: page.html,
 });
 
+/**
+ * `HEAD /i/{token}` answers what `GET` answers (status, headers, the
+ * `Link: <xmpp:…>; rel="alternate"` an app follows after scanning the QR
+ * code), without the page. API Gateway routes HEAD to the same function
+ * (serverless.yml); serverless-offline's hapi sends HEAD through the GET
+ * route by itself. Outermost, so error pages (429, 500) lose their body too.
+ */
+export const headLikeGet =
+  <C>(handler: (event: HttpEvent, context: C) => Promise<HttpResult>) =>
+  async (event: HttpEvent, context: C): Promise<HttpResult> => {
+    const result = await handler(event, context);
+    return event.requestContext?.http?.method?.toUpperCase() === 'HEAD' ? { ...result, body: '' } : result;
+  };
+
 export const landingRoute: RouteOptions = {
   cors: false,
   // The JSON routes' CSP forbids forms; the page sets its own, and a

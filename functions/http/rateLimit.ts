@@ -1,13 +1,12 @@
 import type { MiddlewareObj } from '@middy/core';
-import type { Metrics, MetricUnit as MetricUnitType } from '@aws-lambda-powertools/metrics';
-import { enforceRateLimits, tokenRateKey, type RateRule } from '../../lib/abuse/rateLimit.js';
+import { enforceRateLimits, moduleRateRules, publicRateRules, type ModuleRequest } from '../../lib/abuse/rateLimit.js';
 import { DynamoDBRateLimiter } from '../../lib/adapters/dynamodb/DynamoDBRateLimiter.js';
 import type { PublicRoute, RateLimits } from '../../lib/config.js';
 import { isInviteError } from '../../lib/errors.js';
 import type { Clock } from '../../lib/ports/Clock.js';
 import type { RateLimiter } from '../../lib/ports/RateLimiter.js';
-import { isWellFormedToken } from '../../lib/token.js';
 import { cfg, clock as systemClock } from '../wiring/deps.js';
+import { emitMetric, MetricName } from '../wiring/observability.js';
 import { pathParam, type HttpEvent, type HttpResult } from './route.js';
 
 let sharedLimiter: RateLimiter | undefined;
@@ -32,20 +31,19 @@ export interface RateLimitOptions {
 /**
  * Public routes: fixed-window limits per client address and per token,
  * counted in DynamoDB so they hold across containers; over the limit answers
- * 429 `rate-limited` with Retry-After. Use it in `RouteOptions.use`.
+ * 429 `rate-limited` with Retry-After. Use it in `RouteOptions.use`. The keys
+ * are lib/abuse/rateLimit.ts's (publicRateRules, moduleRateRules).
  */
 export const rateLimit = (route: PublicRoute, options: RateLimitOptions = {}): MiddlewareObj<HttpEvent, HttpResult> => ({
   before: async (request) => {
     const limits = options.limits ?? cfg.rateLimits;
-    const body = options.from === 'body' ? ((request.event.body ?? {}) as { address?: unknown; token?: unknown }) : {};
-    // The same counters as the web routes: one address has one budget,
-    // whether it comes through a browser or through its XMPP app. A module
-    // that sends no address is counted as one address (its server's).
-    const ip = (typeof body.address === 'string' && body.address) || request.event.requestContext?.http?.sourceIp || 'unknown';
-    const rules: RateRule[] = [{ key: `${route}#ip#${ip}`, limit: limits.perIp[route] }];
-    const token = options.from === 'body' ? body.token : pathParam(request.event, options.tokenParam ?? 'token');
-    // Malformed tokens never reach the store; the address limit covers them.
-    if (isWellFormedToken(token)) rules.push({ key: `${route}#token#${tokenRateKey(token)}`, limit: limits.perToken[route] });
+    const rules =
+      options.from === 'body'
+        ? moduleRateRules(route, limits, (request.event.body ?? {}) as ModuleRequest)
+        : publicRateRules(route, limits, {
+            sourceIp: request.event.requestContext?.http?.sourceIp,
+            token: pathParam(request.event, options.tokenParam ?? 'token'),
+          });
     await enforceRateLimits(
       { limiter: options.limiter ?? defaultLimiter(), clock: options.clock ?? systemClock },
       rules,
@@ -57,18 +55,6 @@ export const rateLimit = (route: PublicRoute, options: RateLimitOptions = {}): M
 const TOKEN_FAILURES = new Set(['token-invalid', 'token-expired', 'token-used', 'token-revoked']);
 
 /**
- * Made on the first failed lookup, not at start: most containers never count
- * one, and Powertools Metrics is loaded only then (esbuild evaluates a
- * dynamic import inside the bundle lazily).
- */
-let metrics: Promise<{ metrics: Metrics; MetricUnit: typeof MetricUnitType }> | undefined;
-const loadMetrics = () =>
-  (metrics ??= import('@aws-lambda-powertools/metrics').then(({ Metrics, MetricUnit }) => ({
-    metrics: new Metrics({ namespace: 'xmpp-invites', serviceName: 'xmpp-invites' }),
-    MetricUnit,
-  })));
-
-/**
  * Counts failed token lookups (unknown, expired, used, revoked) as the
  * `FailedTokenLookup` metric (CloudWatch EMF; locally just a log line): a
  * rising count is someone guessing tokens.
@@ -77,11 +63,7 @@ export const failedLookupMetric = (route: PublicRoute | `xmpp-${string}`): Middl
   onError: async (request) => {
     const error = request.error;
     if (!isInviteError(error) || !TOKEN_FAILURES.has(error.code)) return;
-    const { metrics, MetricUnit } = await loadMetrics();
-    const metric = metrics.singleMetric();
-    metric.addDimension('route', route);
-    metric.addDimension('reason', error.code);
-    metric.addMetric('FailedTokenLookup', MetricUnit.Count, 1);
+    await emitMetric(MetricName.failedTokenLookup, { route, reason: error.code });
   },
 });
 

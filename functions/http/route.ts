@@ -8,7 +8,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { config } from '../../lib/config.js';
 import { InviteError, isInviteError, redactError, type ErrorCode } from '../../lib/errors.js';
-import { logger } from '../wiring/observability.js';
+import { emitMetric, logger, MetricName } from '../wiring/observability.js';
 import type { EventValidator } from './validators.generated.js';
 
 /** The one place domain errors become HTTP. */
@@ -27,6 +27,7 @@ export const STATUS: Record<ErrorCode, number> = {
   'username-taken': 409,
   'username-mismatch': 400,
   'username-required': 400,
+  'username-reserved': 409,
   'jid-invalid': 400,
   'domain-not-served': 400,
   'ttl-invalid': 400,
@@ -95,12 +96,14 @@ export type ErrorResponse = (error: InviteError, status: number, headers: Record
 const jsonError: ErrorResponse = (error, status, headers) => json(status, errorBody(error), headers);
 
 const httpErrors = (render: ErrorResponse = jsonError): MiddlewareObj<HttpEvent, HttpResult> => ({
-  onError: (request) => {
+  onError: async (request) => {
     if (request.response?.statusCode && request.error === undefined) return;
     const error = toInviteError(request.error);
     const status = STATUS[error.code];
     if (status >= 500) {
       logger.error('request failed', { code: error.code, error: redactError(request.error) });
+      // The per-function 5xx alarms (infra/operations.cjs) count these.
+      await emitMetric(MetricName.serverErrors, { function: process.env.AWS_LAMBDA_FUNCTION_NAME ?? 'local' });
     } else {
       logger.info('request rejected', { code: error.code });
     }

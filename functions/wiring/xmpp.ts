@@ -1,6 +1,7 @@
 import { ProvisionerRegistryFromConfig } from '../../lib/adapters/xmpp/ProvisionerRegistry.js';
 import { DynamoDBRegistrationLocks } from '../../lib/adapters/dynamodb/DynamoDBRegistrationLocks.js';
 import { claimKeyResolver } from '../../lib/adapters/aws/secrets.js';
+import { warmUpPasswordList } from '../../lib/invites/password.js';
 import { cfg } from './deps.js';
 
 /** One registry (and so one warm admin connection per server) per container. */
@@ -20,6 +21,8 @@ export const registrationLocks = new DynamoDBRegistrationLocks({ tableName: cfg.
 export const warmUpXmpp = (): void => {
   const domains = Object.keys(cfg.xmpp);
   if (domains.length === 1) setImmediate(() => xmpp.warmUp(domains[0] as string));
+  // The same functions check new passwords: the common-password list loads in the background too.
+  warmUpPasswordList();
 };
 
 /** The key of claim fingerprints, read once per container; with `xmpp`, what every redeeming function needs. */

@@ -51,6 +51,7 @@ export const listInvites = async ({ store, clock, config }: AdminDeps, actor: Ac
   const page = await store.list({
     domain,
     inviter,
+    source: ownInvitesOnly(actor) ? actor.source : undefined,
     status: input.status as InviteStatus | undefined,
     limit,
     cursor: input.cursor,
@@ -59,11 +60,21 @@ export const listInvites = async ({ store, clock, config }: AdminDeps, actor: Ac
   return { items: page.items.map((i) => adminView(i, now)), cursor: page.cursor ?? null };
 };
 
+/**
+ * A quota-limited key sees, shows and revokes only the invites it issued
+ * (their notes may hold a stranger's email); an admin key all of its domains'.
+ */
+const ownInvitesOnly = (actor: Actor): boolean => !actor.admin;
+
 const loadInScope = async (store: InviteStore, actor: Actor, id: unknown) => {
   if (!isWellFormedId(id)) throw new InviteError('invite-not-found', 'no invite with this id');
   const found = await store.getWithRedemptions(id);
   if (!found) throw new InviteError('invite-not-found', 'no invite with this id');
   assertDomainInScope(actor, found.invite.domain);
+  // Another key's invite is no invite here: the same answer as an unknown id.
+  if (ownInvitesOnly(actor) && found.invite.source !== actor.source) {
+    throw new InviteError('invite-not-found', 'no invite with this id');
+  }
   return found;
 };
 

@@ -8,6 +8,8 @@ import { assertDomainInScope, assertMayIssueReset, assertMayNameInviter, type Ac
 import { InviteTypes, type Invite, type InviteType } from './Invite.js';
 import type { InvitePolicy } from './policy.js';
 import { issuedView } from './views.js';
+import { assertNotReserved } from './limits.js';
+import type { ProvisionerRegistry } from '../ports/XmppProvisioner.js';
 
 export interface IssueInput {
   type?: InviteType;
@@ -28,7 +30,14 @@ export interface IssueDeps {
     Config,
     'domains' | 'defaultDomain' | 'defaultTtlSeconds' | 'maxTtlSeconds' | 'baseUrl' | 'usernameMaxLength' | 'protectedJids'
   > &
-    Partial<Pick<Config, 'usernameUnicode'>>;
+    Partial<Pick<Config, 'usernameUnicode' | 'reservedUsernames'>>;
+  /**
+   * The domains' servers: an invite presetting the name of an account that
+   * already exists is refused (`username-taken`). Without it, or when the
+   * server cannot be asked, the invite is issued (and `warn` says why).
+   */
+  xmpp?: ProvisionerRegistry;
+  warn?: (message: string, details: Record<string, unknown>) => void;
   /** Live invites an inviter may hold (non-admin actors); undefined = no quota. */
   quota?: { perInviter?: number };
   /** Where the token comes from; signed webhooks derive it from the event id so a replay gets the same invite. */
@@ -59,6 +68,24 @@ const checkLabels = (name: string, values: unknown): string[] => {
 export const assertResettable = (config: Pick<Config, 'protectedJids'>, jid: string): void => {
   if (config.protectedJids.includes(jid)) {
     throw new InviteError('forbidden', `${jid} is protected: its password cannot be reset with an invite`);
+  }
+};
+
+/**
+ * Asks the domain's server whether the preset account exists. A server that
+ * cannot be asked does not stop the invite (its redemption answers
+ * `username-taken` as before): false, with a warning.
+ */
+const accountExists = async (deps: Pick<IssueDeps, 'xmpp' | 'warn'>, jid: string): Promise<boolean> => {
+  if (!deps.xmpp) return false;
+  try {
+    return await (await deps.xmpp.forDomain(jid.slice(jid.lastIndexOf('@') + 1))).accountExists(jid);
+  } catch (e) {
+    deps.warn?.('could not ask the XMPP server whether a preset username exists; issuing anyway', {
+      jid,
+      reason: e instanceof Error ? e.message : String(e),
+    });
+    return false;
   }
 };
 
@@ -94,6 +121,8 @@ export const issueInvite = async (deps: IssueDeps, actor: Actor, input: IssueInp
     if (!username) throw new InviteError('username-required', 'a reset invite needs the username of the account to reset');
     assertResettable(config, `${username}@${domain}`);
   }
+  // Role names: only an admin hands them out, explicitly (resets concern existing accounts, guarded by protectedJids).
+  if (username && type !== 'reset' && !actor.admin) assertNotReserved(config, username);
   if (username && inviter === `${username}@${domain}`) {
     throw new InviteError('username-invalid', 'the preset username is the inviter itself');
   }
@@ -123,10 +152,14 @@ export const issueInvite = async (deps: IssueDeps, actor: Actor, input: IssueInp
   // not atomic: parallel issues by one actor may overshoot by a few.
   const perSource = actor.admin ? undefined : actor.maxLiveInvites;
   const perInviter = !actor.admin && inviter ? deps.quota?.perInviter : undefined;
-  const [bySource, byInviter] = await Promise.all([
+  const [bySource, byInviter, exists] = await Promise.all([
     perSource === undefined ? 0 : store.countLive({ source: actor.source }, now, perSource),
     perInviter === undefined ? 0 : store.countLive({ inviter }, now, perInviter),
+    username && type !== 'reset' ? accountExists(deps, `${username}@${domain}`) : false,
   ]);
+  if (exists) {
+    throw new InviteError('username-taken', `${username}@${domain} already exists on the server`);
+  }
   if (perSource !== undefined && bySource >= perSource) {
     throw new InviteError('quota-exceeded', `this API key already has ${bySource} live invites (at most ${perSource})`, {
       details: { live: bySource, limit: perSource },

@@ -46,11 +46,49 @@ export const checkPassword = (password: unknown, username: string, policy: Passw
 };
 
 /**
+ * Common passwords, as the zxcvbn-ts project ships them (about 49,000 from
+ * breach corpora, most common first; `@zxcvbn-ts/language-common`). Loaded on
+ * the first check of a container, never at start: the list is some 400 kB of
+ * compressed text that takes tens of milliseconds to unpack, which a cold
+ * start of a route that never sees a password should not pay.
+ */
+let commonPasswords: Promise<ReadonlySet<string>> | undefined;
+const loadCommonPasswords = () =>
+  (commonPasswords ??= import('@zxcvbn-ts/language-common').then(({ dictionary }) => new Set(dictionary['passwords-common'])));
+
+/** Starts loading the list in the background (a function that checks passwords calls it at start, like the XMPP warm-up). */
+export const warmUpPasswordList = (): void => {
+  setImmediate(() => loadCommonPasswords().catch(() => undefined));
+};
+
+/** What people add to a common word to satisfy a rule: `dragon2024!` is `dragon`. */
+const DECORATION = /[\d\p{P}\p{S}\s]+$/u;
+
+/**
+ * A password from the common-password list, ignoring case, alone or with
+ * digits and symbols appended (`Password1`, `12345678`, `dragon2024!`).
+ */
+export const isCommonPassword = async (password: string): Promise<boolean> => {
+  const common = await loadCommonPasswords();
+  const lower = password.toLowerCase();
+  const stem = lower.replace(DECORATION, '');
+  return common.has(lower) || (stem.length >= 4 && common.has(stem));
+};
+
+/** The check of checkPassword that needs the list: `password-weak` for a common password. */
+export const assertUncommonPassword = async (password: string): Promise<void> => {
+  if (await isCommonPassword(password)) {
+    throw new InviteError('password-weak', 'password is one of the most common passwords; choose another');
+  }
+};
+
+/**
  * Identifies the password of a pending redemption so that only a retry of
  * the same request may resume it. An HMAC under a secret key that is not in
  * the table (`CLAIM_KEY`, or the SSM parameter `CLAIM_KEY_PARAMETER`), salted
- * per claim and removed once the claim completes: the table, its stream and
- * its backups hold nothing a password can be guessed against.
+ * per claim, and kept once the claim completes so that only a retry with the
+ * same password is answered as a replay: the table, its stream and its
+ * backups hold nothing a password can be guessed against without the key.
  */
 export const passwordFingerprint = (key: string, password: string, salt = randomBytes(16).toString('base64url')): string =>
   `${salt}:${createHmac('sha256', key).update('xmpp-invites/claim-fingerprint/v2\n').update(salt).update('\n').update(password, 'utf8').digest('base64url')}`;

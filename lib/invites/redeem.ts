@@ -1,12 +1,13 @@
 import type { Config } from '../config.js';
-import { InviteError, isInviteError } from '../errors.js';
+import { InviteError, isInviteError, wasNotSent } from '../errors.js';
 import { LOCALPART_MAX_BYTES, normalizeLocalpart, usernamePolicy } from '../jid.js';
 import type { Clock } from '../ports/Clock.js';
 import type { ClaimKind, ClaimRecord, InviteStore } from '../ports/InviteStore.js';
 import type { ProvisionerRegistry, XmppProvisioner } from '../ports/XmppProvisioner.js';
 import { statusError, type Invite } from './Invite.js';
 import { assertResettable } from './issue.js';
-import { checkPassword, fingerprintMatches, passwordFingerprint } from './password.js';
+import { assertNotReserved } from './limits.js';
+import { assertUncommonPassword, checkPassword, fingerprintMatches, isCommonPassword, passwordFingerprint } from './password.js';
 import { inviteFound, lookupInvite } from './lookup.js';
 import { hashToken, isWellFormedToken } from '../token.js';
 import { withRegistrationBrake, type InvitePolicy } from './policy.js';
@@ -24,7 +25,8 @@ export interface RedeemDeps {
   store: InviteStore;
   xmpp: ProvisionerRegistry;
   clock: Clock;
-  config: Pick<Config, 'passwordMinLength' | 'usernameMaxLength' | 'protectedJids'> & Partial<Pick<Config, 'usernameUnicode' | 'domains'>>;
+  config: Pick<Config, 'passwordMinLength' | 'usernameMaxLength' | 'protectedJids'> &
+    Partial<Pick<Config, 'usernameUnicode' | 'domains' | 'reservedUsernames'>>;
   /** The HMAC key of claim fingerprints (lib/invites/password.ts); a secret, never in the table. */
   claimKey: () => Promise<string>;
   /** The invitation policy (lib/invites/policy.ts): the registration brake, before the claim. */
@@ -61,7 +63,8 @@ export interface RedeemResult {
  * 3. provision (account, then roster both ways), each step idempotent;
  * 4. complete; or on a failure before the account exists, release the claim.
  * A retry of the same request (token + username + password) resumes a
- * pending claim or answers the completed result again.
+ * pending claim or answers the completed result again; the same name with
+ * another password is `token-used`.
  */
 export const redeemInvite = async (unbraked: RedeemDeps, token: unknown, input: RedeemInput): Promise<RedeemResult> => {
   const deps = withRegistrationBrake(unbraked);
@@ -105,10 +108,13 @@ const claimBeforeReading = async (deps: RedeemDeps, token: unknown, input: Redee
   try {
     username = normalizeLocalpart(input.username, usernamePolicy(config));
     password = checkPassword(input.password, username, { minLength: config.passwordMinLength });
+    // Only an invite presetting it may take a reserved name: the invite decides.
+    assertNotReserved(config, username);
   } catch {
     // Which error comes first is the invite's to say: the path below reads it.
     return undefined;
   }
+  if (await isCommonPassword(password)) return undefined;
   const jid = `${username}@${domain}`;
   const id = hashToken(token);
   const key = await deps.claimKey();
@@ -151,6 +157,7 @@ const readThenClaim = async (
 
   const username = chooseUsername(invite, input.username, config);
   const password = checkPassword(input.password, username, { minLength: config.passwordMinLength });
+  await assertUncommonPassword(password);
   const jid = `${username}@${invite.domain}`;
   const kind: ClaimKind = invite.type === 'reset' ? 'reset' : 'account';
   const outcome = kind === 'reset' ? 'reset' : 'created';
@@ -170,7 +177,13 @@ const readThenClaim = async (
   let claim = claimed.claim;
   const resumed = claimed.outcome === 'existing';
   if (resumed) {
-    if (claim.status === 'completed') return { jid, outcome, replayed: true, invite, warnings: [] };
+    if (claim.status === 'completed') {
+      // Only a retry of the same request (same password, by the claim's
+      // fingerprint) is told it succeeded; anyone else holding the token is
+      // told it is used, and nothing fires again.
+      if (!fingerprintMatches(key, password, claim.salt, claim.fingerprint)) throw statusError('used');
+      return { jid, outcome, replayed: true, invite, warnings: [] };
+    }
     claim = await takeOver(store, claim, kind, { key, password }, jid, now);
   }
   return { invite, claim, kind, jid, password, outcome, resumed };
@@ -191,7 +204,11 @@ const provisionAndComplete = async (deps: RedeemDeps, held: HeldClaim): Promise<
       await createOrAdopt(xmpp, jid, password, resumed);
     }
   } catch (cause) {
-    // Nothing of ours exists on the server: give the use back.
+    // Nothing of ours exists on the server: give the use back. When the
+    // server may have acted before the failure (a lost reply), give it back
+    // only once the server says the account is not there; otherwise the
+    // claim stays for the retry, or for releaseStaleClaims after its lease.
+    if (kind === 'account' && mayHaveActed(cause) && !(await knownAbsent(xmpp, jid))) throw cause;
     return releaseAndThrow(store, claim, kind, invite, cause);
   }
   let warnings: string[] = [];
@@ -230,6 +247,8 @@ const chooseUsername = (invite: Invite, raw: unknown, config: RedeemDeps['config
   if (invite.username && invite.username !== username) {
     throw new InviteError('username-mismatch', `this invite is for the username ${invite.username}`);
   }
+  // A reserved name only through an invite an admin issued for it.
+  if (!invite.username) assertNotReserved(config, username);
   return username;
 };
 
@@ -303,6 +322,17 @@ export const releaseStaleClaims = async (deps: Pick<RedeemDeps, 'store' | 'xmpp'
     if (await deps.store.release(claim, 'account', invite, { onlyIfLeaseUnchanged: true })) released++;
   }
   return released;
+};
+
+/** A refusal the server answered is definite; a timeout or a dropped connection may hide a success. */
+const mayHaveActed = (cause: unknown): boolean => !wasNotSent(cause) && (!isInviteError(cause) || cause.code === 'xmpp-unavailable');
+
+const knownAbsent = async (xmpp: XmppProvisioner, jid: string): Promise<boolean> => {
+  try {
+    return !(await xmpp.accountExists(jid));
+  } catch {
+    return false;
+  }
 };
 
 const releaseAndThrow = async (store: InviteStore, claim: ClaimRecord, kind: ClaimKind, invite: Invite, cause: unknown): Promise<never> => {

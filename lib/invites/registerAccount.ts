@@ -4,7 +4,8 @@ import { normalizeDomain, normalizeLocalpart, usernamePolicy } from '../jid.js';
 import type { Clock } from '../ports/Clock.js';
 import type { RegistrationLocks } from '../ports/RegistrationLocks.js';
 import type { ProvisionerRegistry } from '../ports/XmppProvisioner.js';
-import { checkPassword } from './password.js';
+import { assertNotReserved } from './limits.js';
+import { assertUncommonPassword, checkPassword } from './password.js';
 import { CLAIM_LEASE_SECONDS } from './redeem.js';
 import { withRegistrationBrake, type InvitePolicy } from './policy.js';
 
@@ -13,7 +14,7 @@ export interface RegisterDeps {
   locks: RegistrationLocks;
   clock: Clock;
   config: Pick<Config, 'registrationInviteOnly' | 'domains' | 'defaultDomain' | 'passwordMinLength' | 'usernameMaxLength'> &
-    Partial<Pick<Config, 'usernameUnicode'>>;
+    Partial<Pick<Config, 'usernameUnicode' | 'reservedUsernames'>>;
   /** The invitation policy (lib/invites/policy.ts): the registration brake, before the lock. */
   policy?: InvitePolicy;
 }
@@ -33,7 +34,9 @@ export const registerAccount = async (unbraked: RegisterDeps, input: { username?
     throw new InviteError('domain-not-served', `this service does not register accounts on ${domain}`);
   }
   const username = normalizeLocalpart(input.username, usernamePolicy(config));
+  assertNotReserved(config, username);
   const password = checkPassword(input.password, username, { minLength: config.passwordMinLength });
+  await assertUncommonPassword(password);
   const jid = `${username}@${domain}`;
   const provisioner = await xmpp.forDomain(domain);
   const lock = await locks.lock(jid, clock.now(), CLAIM_LEASE_SECONDS);

@@ -12,12 +12,14 @@ import { formatJid, normalizeDomain, parseBareJid } from '../jid.js';
 import type { Clock } from '../ports/Clock.js';
 import type { InviteStore } from '../ports/InviteStore.js';
 import { assertDomainInScope, type Actor } from './actor.js';
-import { findLiveInvite } from './lookup.js';
 import { statusError, type Invite } from './Invite.js';
 import { issueInvite, type IssueDeps } from './issue.js';
 import { redeemInvite, type RedeemDeps } from './redeem.js';
 import { registerAccount, type RegisterDeps } from './registerAccount.js';
 import { publicView } from './views.js';
+import { enforceRateLimits } from '../abuse/rateLimit.js';
+import type { RateLimiter } from '../ports/RateLimiter.js';
+import { MODULE_INVITES_WINDOW_SECONDS, assertMayActFor, moduleInvitesRule, moduleLiveInvitesPerUser } from './limits.js';
 import { lookupInvite } from './lookup.js';
 
 /** The domain a module call acts for: one the key is scoped to. */
@@ -43,8 +45,12 @@ const sameDomain = (invite: Invite, domain: string): Invite => {
 /** `POST /xmpp/preauth`: the token's invite, never consumed. */
 export const preauth = async (deps: { store: InviteStore; clock: Clock }, actor: Actor, input: { token?: unknown; domain?: unknown }) => {
   const domain = moduleDomain(actor, input.domain);
+  // The domain before the status: a dead token of another domain is no token here either.
+  const { invite, status } = await lookupInvite(deps, input.token);
+  sameDomain(invite, domain);
+  if (status !== 'valid') throw statusError(status);
   // What anyone holding the token may learn: the same public view as GET /invites/{token}.
-  return publicView(sameDomain(await findLiveInvite(deps, input.token), domain));
+  return publicView(invite);
 };
 
 export interface ModuleRegisterInput {
@@ -129,7 +135,11 @@ export interface AppInviteInput {
  * the user is the invite's inviter.
  */
 export const createAppInvite = async (
-  deps: Omit<IssueDeps, 'quota'> & { config: IssueDeps['config'] & Pick<Config, 'quotaLiveInvitesPerInviter'> },
+  deps: Omit<IssueDeps, 'quota'> & {
+    config: IssueDeps['config'] & Pick<Config, 'quotaLiveInvitesPerInviter' | 'moduleInvitesPerHour'>;
+    /** Counts the key's invites per hour (a leaked key stays bounded). */
+    limiter: RateLimiter;
+  },
   actor: Actor,
   input: AppInviteInput
 ) => {
@@ -138,21 +148,20 @@ export const createAppInvite = async (
   if (parseBareJid(user).domain !== domain) {
     throw new InviteError('forbidden', `${user} is not a user of ${domain}`);
   }
+  assertMayActFor(deps.config, user);
   if (input.type !== 'contact' && input.type !== 'account') {
     throw new InviteError('invalid-request', 'type must be contact or account');
   }
   if (input.maxLiveInvites !== undefined && (!Number.isInteger(input.maxLiveInvites) || (input.maxLiveInvites as number) < 1)) {
     throw new InviteError('invalid-request', 'maxLiveInvites must be a positive integer');
   }
-  const limits = [input.maxLiveInvites as number | undefined, deps.config.quotaLiveInvitesPerInviter].filter(
-    (n): n is number => n !== undefined
-  );
   const onBehalf: Actor = {
     // One source per user, so the quota counts this user's invites only.
     source: `${actor.source}:${user}`,
     domains: [domain],
     admin: false,
-    maxLiveInvites: limits.length > 0 ? Math.min(...limits) : undefined,
+    // The service's cap whatever the body says; the module's may only lower it.
+    maxLiveInvites: moduleLiveInvitesPerUser(deps.config, input.maxLiveInvites as number | undefined),
     inviters: [user],
     allowReset: false,
     onBehalfOf: user,
@@ -164,6 +173,12 @@ export const createAppInvite = async (
   if (!contact && (typeof input.username !== 'string' || input.username === '')) {
     throw new InviteError('username-required', 'create-account needs the username of the new account');
   }
+  // Every well-formed request counts against the key's hourly budget, whichever user it names.
+  await enforceRateLimits(
+    { limiter: deps.limiter, clock: deps.clock },
+    [moduleInvitesRule(deps.config, actor.source)],
+    MODULE_INVITES_WINDOW_SECONDS
+  );
   const withInviter = contact || input.rosterSubscription === true;
   const { view } = await issueInvite(deps, onBehalf, {
     type: contact ? 'contact' : 'account',

@@ -4,6 +4,11 @@ export interface ListQuery {
   /** One of domain or inviter selects the index partition. */
   domain?: string;
   inviter?: string;
+  /**
+   * Only the invites of this source (a quota-limited key's own, all of which
+   * are counted by source); domain and inviter then narrow it down.
+   */
+  source?: string;
   status?: InviteStatus;
   limit: number;
   cursor?: string;

@@ -6,7 +6,7 @@ import { usesLeft, type Invite } from '../invites/Invite.js';
 import { checkPassword } from '../invites/password.js';
 import { redeemInvite } from '../invites/redeem.js';
 import type { InvitePolicy } from '../invites/policy.js';
-import { inviteUri } from '../invites/uris.js';
+import { inviteUri, landingUrl } from '../invites/uris.js';
 import { normalizeLocalpart, usernamePolicy } from '../jid.js';
 import type { Clock } from '../ports/Clock.js';
 import type { InviteStore } from '../ports/InviteStore.js';
@@ -18,7 +18,8 @@ import { en, type Texts } from './texts.js';
 export interface LandingDeps {
   store: InviteStore;
   clock: Clock;
-  config: Pick<Config, 'webClients' | 'passwordMinLength' | 'usernameMaxLength' | 'xmpp'> & Partial<Pick<Config, 'usernameUnicode'>>;
+  config: Pick<Config, 'webClients' | 'passwordMinLength' | 'usernameMaxLength' | 'xmpp' | 'baseUrl'> &
+    Partial<Pick<Config, 'usernameUnicode'>>;
   texts?: Texts;
 }
 
@@ -52,8 +53,13 @@ const STATUS_PAGES: readonly ErrorCode[] = ['token-invalid', 'token-expired', 't
 const uriOf = (invite: Invite, token: string) =>
   inviteUri({ type: invite.type, domain: invite.domain, inviter: invite.inviter, username: invite.username, token });
 
-const qrSvg = async (texts: Texts, uri: string): Promise<string> => {
-  const svg = await QRCode.toString(uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 4 });
+/**
+ * The QR code holds the https landing URL, not the xmpp: URI: a phone camera
+ * without an XMPP app opens this page (which offers the apps), and an app that
+ * scans it asks the URL and follows the page's `Link: <xmpp:…>; rel="alternate"`.
+ */
+const qrSvg = async (texts: Texts, url: string): Promise<string> => {
+  const svg = await QRCode.toString(url, { type: 'svg', errorCorrectionLevel: 'M', margin: 4 });
   return svg.trim().replace('<svg ', `<svg class="qr" role="img" aria-label="${escapeHtml(texts.qrLabel)}" focusable="false" `);
 };
 
@@ -70,7 +76,7 @@ const renderInvite = async (deps: LandingDeps, invite: Invite, token: string, fo
       expiresAt: invite.expiresAt,
       usesLeft: usesLeft(invite),
       uri,
-      qrSvg: inApp ? await qrSvg(texts, uri) : '',
+      qrSvg: inApp ? await qrSvg(texts, landingUrl(deps.config.baseUrl, token)) : '',
       inApp,
       clients: deps.config.webClients,
       passwordMinLength: deps.config.passwordMinLength,
@@ -183,6 +189,8 @@ export const submitInviteForm = async (deps: SubmitDeps, token: unknown, form: L
     const jid = `${invite.username ?? normalizeLocalpart(typed ?? '', usernamePolicy(deps.config))}@${invite.domain}`;
     switch (e.code) {
       case 'username-taken':
+      // A reserved name (RESERVED_USERNAMES) reads as taken: it is not the user's to have.
+      case 'username-reserved':
         return again({ username: t.fieldErrors.usernameTaken(jid) });
       case 'username-invalid':
         return again({ username: t.fieldErrors.usernameInvalid(deps.config.usernameMaxLength) });

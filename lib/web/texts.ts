@@ -164,7 +164,7 @@ export const en: Texts = {
     usernameMismatch: (username) => `This invite is for the username ${username}.`,
     usernameRequired: 'Please choose a username.',
     passwordWeak: (min) =>
-      `Choose a stronger password: at least ${min} characters, more than two different characters, and not containing your username.`,
+      `Choose a stronger password: at least ${min} characters, more than two different characters, not containing your username, and not a commonly used password.`,
     confirmMismatch: 'The two passwords do not match. Please type them again.',
   },
   alerts: {

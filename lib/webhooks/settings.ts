@@ -32,7 +32,7 @@ export interface SignupSource extends SecretRef {
   roles: string[];
   ttlSeconds?: number;
   maxUses: number;
-  /** Live invites this source may hold at once; undefined = no quota. */
+  /** Live invites this source may hold at once; unset = DEFAULT_SIGNUP_SOURCE_LIVE_INVITES (100, lib/invites/limits.ts). */
   maxLiveInvites?: number;
 }
 

@@ -4,6 +4,7 @@ import { formatJid, parseBareJid } from '../jid.js';
 import type { Actor } from '../invites/actor.js';
 import type { Invite } from '../invites/Invite.js';
 import { issueInvite, type IssueDeps, type IssueInput } from '../invites/issue.js';
+import { DEFAULT_SIGNUP_SOURCE_LIVE_INVITES } from '../invites/limits.js';
 import { type IssuedView, issuedView } from '../invites/views.js';
 import type { SignupEventStore } from '../ports/SignupEventStore.js';
 import { TOKEN_BYTES, hashToken, sha256 } from '../token.js';
@@ -135,7 +136,8 @@ export const toIssueInput = (source: SignupSource, payload: Payload): IssueInput
   };
 };
 
-const webhookActor = (name: string, source: SignupSource, defaultDomain: string): Actor => ({
+/** The actor a source's deliveries issue as: never an admin, bounded by the source's own live-invite cap (default 100). */
+export const webhookActor = (name: string, source: SignupSource, defaultDomain: string): Actor => ({
   source: `webhook:${name}`,
   domains: [source.domain ?? defaultDomain],
   // Not an admin: no unlimited invites, quotas apply, no resets; the one
@@ -143,7 +145,8 @@ const webhookActor = (name: string, source: SignupSource, defaultDomain: string)
   admin: false,
   allowReset: false,
   inviters: source.inviter ? [formatJid(parseBareJid(source.inviter))] : [],
-  maxLiveInvites: source.maxLiveInvites,
+  // A form anyone can fill in: never unbounded, even when the operator set no cap.
+  maxLiveInvites: source.maxLiveInvites ?? DEFAULT_SIGNUP_SOURCE_LIVE_INVITES,
 });
 
 const UNKNOWN_SOURCE_SECRET = randomBytes(32).toString('base64url');

@@ -94,7 +94,8 @@ mod_opt_type(invite_only) -> econf:bool();
 mod_opt_type(invite_access) -> econf:acl();
 mod_opt_type(create_account_access) -> econf:acl();
 mod_opt_type(max_invites_per_user) -> econf:pos_int();
-mod_opt_type(preauth_per_minute) -> econf:non_neg_int().
+mod_opt_type(preauth_per_minute) -> econf:non_neg_int();
+mod_opt_type(subscribe_per_minute) -> econf:non_neg_int().
 
 mod_options(_Host) ->
     [{url, <<"http://127.0.0.1:3000">>},
@@ -107,7 +108,8 @@ mod_options(_Host) ->
      %% Members of the `admin` ACL only: an invite for a username of their choice.
      {create_account_access, [{allow, [{acl, admin}]}]},
      {max_invites_per_user, 10},
-     {preauth_per_minute, 10}].
+     {preauth_per_minute, 10},
+     {subscribe_per_minute, 6}].
 
 mod_doc() ->
     #{desc => [<<"In-band registration with xmpp-invites tokens (XEP-0401, XEP-0445, "
@@ -375,6 +377,9 @@ error_code(_, _) -> unavailable.
 
 register_error(<<"username-taken">>, State) ->
     err(cancel, conflict, <<"The requested username already exists">>, State);
+%% RESERVED_USERNAMES: the app asks for another name, as for a taken one.
+register_error(<<"username-reserved">>, State) ->
+    err(cancel, conflict, <<"The requested username is reserved">>, State);
 register_error(<<"password-weak">>, State) ->
     err(modify, 'not-acceptable', ?TXT_WEAK, State);
 register_error(<<"username-invalid">>, State) ->
@@ -411,7 +416,11 @@ in_subscription(true, #presence{type = subscribe, from = From, to = To} = Pres) 
             Subscriber = jid:remove_resource(From),
             Body = #{token => Token, domain => Host,
                      contact => jid:encode(Contact), subscriber => jid:encode(Subscriber)},
-            case call(Host, <<"/xmpp/subscribe">>, Body) of
+            case subscribe_throttle(Host, Subscriber) == allow andalso call(Host, <<"/xmpp/subscribe">>, Body) of
+                false ->
+                    ?INFO_MSG("Too many subscriptions with invite tokens from ~ts: left to the user",
+                              [jid:encode(Subscriber)]),
+                    true;
                 {200, #{<<"approved">> := true}} ->
                     approve(Host, Contact, Subscriber),
                     %% Approved already: do not show the contact a request.
@@ -586,6 +595,8 @@ create_invite(Host, From, Cmd, Fields) ->
                                           text = xmpp:mk_text(<<"You have reached your invite limit (live invites, or invites this week); try again later">>, Lang)}};
                 <<"username-taken">> ->
                     {error, xmpp:err_conflict(<<"The requested username already exists">>, Lang)};
+                <<"username-reserved">> ->
+                    {error, xmpp:err_conflict(<<"The requested username is reserved">>, Lang)};
                 <<"username-invalid">> ->
                     {error, xmpp:err_bad_request(<<"The requested username is not allowed">>, Lang)};
                 <<"forbidden">> ->
@@ -713,11 +724,24 @@ ensure_throttle_table() ->
     end.
 
 throttle(Host, Address) ->
-    case opt(Host, preauth_per_minute) of
+    throttle(Host, Address, opt(Host, preauth_per_minute)).
+
+%% Subscriptions carrying a token, per sender: a local account by its JID, a
+%% remote one by its server (which can make any number of JIDs). Past the
+%% rate the service is not asked and the request is left to the user.
+subscribe_throttle(Host, #jid{luser = User, lserver = Server}) ->
+    Who = case ejabberd_router:is_my_host(Server) of
+              true -> {subscribe, User, Server};
+              false -> {subscribe, Server}
+          end,
+    throttle(Host, Who, opt(Host, subscribe_per_minute)).
+
+throttle(Host, Who, PerMinute) ->
+    case PerMinute of
         0 -> allow;
         Limit ->
             Window = erlang:system_time(second) div 60,
-            Key = {Host, Address, Window},
+            Key = {Host, Who, Window},
             try ets:update_counter(?THROTTLE, Key, 1, {Key, 0}) of
                 N when N > Limit -> deny;
                 _ ->

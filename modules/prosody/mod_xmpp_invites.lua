@@ -262,12 +262,15 @@ local registration_form = dataforms.new({
 });
 
 local function registration_query(invite)
+	-- A preset username (an invite for juliet@, or a reset) is filled in, in
+	-- the legacy <username/> (apps that read only the legacy fields) and in
+	-- the x:data form alike.
+	local preset = invite and invite.username or nil;
 	local query = st.stanza("query", { xmlns = xmlns_register })
 		:text_tag("instructions", "Choose a username and password for use with this service.")
-		:tag("username"):up()
+		:text_tag("username", preset or "")
 		:tag("password"):up();
-	-- A preset username (an invite for juliet@, or a reset) is filled in.
-	query:add_child(registration_form:form({ username = invite and invite.username or nil }));
+	query:add_child(registration_form:form({ username = preset }));
 	return query;
 end
 
@@ -291,6 +294,8 @@ end
 -- Service codes -> what the apps understand (modules/README.md).
 local register_errors = {
 	["username-taken"] = { "cancel", "conflict", "The requested username already exists." };
+	-- RESERVED_USERNAMES: not the user's to have; the app asks for another name, as for a taken one.
+	["username-reserved"] = { "cancel", "conflict", "The requested username is reserved." };
 	["password-weak"] = { "modify", "not-acceptable", "The password is too weak" };
 	["username-invalid"] = { "modify", "not-acceptable", "The requested username is invalid." };
 	["username-required"] = { "modify", "not-acceptable", "The requested username is invalid." };
@@ -408,6 +413,23 @@ end, 10);
 
 -- XEP-0379: a subscription carrying a contact invite's token ----------------
 
+-- Subscriptions carrying a token, per sender: a local account by its JID, a
+-- remote one by its server (which can make any number of JIDs). Past the rate
+-- the service is not asked: the request is left to the user, as for any
+-- unknown subscription, so tokens cannot be guessed through this server.
+local subscribe_per_minute = module:get_option_number("xmpp_invites_subscribe_per_minute", 6);
+local subscribe_throttles = new_cache(1000);
+local function subscribe_allowed(origin, subscriber)
+	if subscribe_per_minute <= 0 then return true; end
+	local key = (origin and origin.type == "c2s") and subscriber or select(2, jid_util.split(subscriber));
+	local throttle = subscribe_throttles:get(key);
+	if not throttle then
+		throttle = new_throttle(subscribe_per_minute, 60);
+		subscribe_throttles:set(key, throttle);
+	end
+	return throttle:poll(1);
+end
+
 module:hook("presence/bare", function (event)
 	local origin, stanza = event.origin, event.stanza;
 	if stanza.attr.type ~= "subscribe" then return; end
@@ -435,6 +457,10 @@ module:hook("presence/bare", function (event)
 	if item and (item.subscription == "from" or item.subscription == "both") then return; end
 	if not async.ready() then
 		module:log("debug", "Subscription with a token outside a session's runner: left to the user");
+		return;
+	end
+	if not subscribe_allowed(origin, subscriber) then
+		module:log("info", "Too many subscriptions with invite tokens from %s: left to the user", subscriber);
 		return;
 	end
 
@@ -576,6 +602,7 @@ local create_account_form = dataforms.new({
 local adhoc_errors = {
 	["quota-exceeded"] = "You have reached your invite limit (live invites, or invites this week); try again later";
 	["username-taken"] = "That username is taken";
+	["username-reserved"] = "That username is reserved on this server";
 	["username-invalid"] = "That username is not valid";
 	["username-required"] = "Choose a username";
 	["forbidden"] = "You are not allowed to create invites";

@@ -1,12 +1,28 @@
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureEjabberd24, readableBy, type Ejabberd24 } from './backports.js';
 import { freePort, portOpen, sleep, startChild, waitFor, type Child, selfSignedCertificate } from './process.js';
 
 export interface LocalEjabberd {
+  /** `23.01` (the system's package) or `24.12` (bookworm-backports, scripts/local/backports.ts). */
+  version: EjabberdVersion;
+  /** What runs, e.g. "ejabberd 24.12". */
+  label: string;
   domain: string;
   /** c2s with STARTTLS (required) and a self-signed certificate. */
   service: string;
@@ -48,11 +64,17 @@ export interface InvitesModuleSettings {
   createAccountAccess?: string;
   maxInvitesPerUser?: number;
   preauthPerMinute?: number;
+  /** Subscriptions carrying a token, per sender and minute (`subscribe_per_minute`; 0 = off). */
+  subscribePerMinute?: number;
   /** mod_register's `access` (default all): open registration never goes past it. */
   registerAccess?: string;
 }
 
+export type EjabberdVersion = '23.01' | '24.12';
+
 export interface EjabberdOptions {
+  /** The system's ejabberd (23.01, default) or ejabberd 24.12 from bookworm-backports, installed on first use. */
+  version?: EjabberdVersion;
   domain?: string;
   adminPassword?: string;
   /** Loads mod_xmpp_invites (compiled from modules/ejabberd with erlc) with these settings. */
@@ -65,7 +87,11 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const INVITES_MODULE_SOURCE = join(ROOT, 'modules', 'ejabberd', 'mod_xmpp_invites.erl');
 
 /** ejabberd's own headers (Debian: inside the ejabberd package) and p1_xmpp's. */
-const erlangBuildPaths = () => {
+const erlangBuildPaths = (version: EjabberdVersion) => {
+  if (version === '24.12') {
+    const { ejabberdLib, p1xmpp } = ensureEjabberd24();
+    return { ejabberdLib, p1xmpp };
+  }
   const ejabberdLib = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib', '/usr/local/lib']
     .flatMap((base) =>
       existsSync(base)
@@ -90,10 +116,11 @@ const erlangBuildPaths = () => {
  * Cached under node_modules/.cache by a hash of the source, the headers'
  * location and the compiler, so repeated starts do not recompile.
  */
-export const buildInvitesModule = (): string => {
+export const buildInvitesModule = (version: EjabberdVersion = '23.01'): string => {
   const erlc = ['/usr/bin/erlc', '/usr/local/bin/erlc'].find((p) => existsSync(p));
   if (!erlc) throw new Error('erlc is missing: run `sudo apt-get install -y erlang-base` (npm test does it for you)');
-  const { ejabberdLib, p1xmpp } = erlangBuildPaths();
+  // The system's erlc for both: ejabberd 24.12 from backports runs on the same OTP (erlang-abi).
+  const { ejabberdLib, p1xmpp } = erlangBuildPaths(version);
   const source = readFileSync(INVITES_MODULE_SOURCE);
   const hash = createHash('sha256').update(source).update(ejabberdLib).update(p1xmpp).update(erlc).digest('hex').slice(0, 16);
   const cacheDir = join(ROOT, 'node_modules', '.cache', 'xmpp-invites-ejabberd', hash);
@@ -141,6 +168,7 @@ const invitesModuleYml = (o: InvitesModuleSettings) => {
     `    invite_only: ${o.inviteOnly ?? true}`,
     `    max_invites_per_user: ${o.maxInvitesPerUser ?? 10}`,
     `    preauth_per_minute: ${o.preauthPerMinute ?? 10}`,
+    ...(o.subscribePerMinute === undefined ? [] : [`    subscribe_per_minute: ${o.subscribePerMinute}`]),
   ];
   if (o.inviteAccess) lines.push(`    invite_access: ${o.inviteAccess}`);
   if (o.createAccountAccess) lines.push(`    create_account_access: ${o.createAccountAccess}`);
@@ -171,7 +199,19 @@ const isRoot = () => process.getuid?.() === 0;
  * stays in our process group; as another user we run a copy of the script
  * that does not insist on a user.
  */
-const ejabberdctlFor = (dir: string): [string, string[]] => {
+const ejabberdctlFor = (dir: string, backport?: Ejabberd24): [string, string[]] => {
+  if (backport) {
+    // The backport's ejabberdctl, its libraries first on ERL_LIBS (before the
+    // system's older p1_* in OTP's lib directory), in the instance directory.
+    const copy = join(dir, 'ejabberdctl');
+    const script = readFileSync(backport.ejabberdctl, 'utf8');
+    if (!/^ERL_LIBS=.*$/m.test(script)) throw new Error(`${backport.ejabberdctl} has no ERL_LIBS line to point at ${backport.prefix}`);
+    const patched = script
+      .replace(/^ERL_LIBS=.*$/m, `ERL_LIBS='${backport.erlLibs.join(':')}'`)
+      .replace(/^INSTALLUSER=.*$/m, isRoot() || userInfo().username === 'ejabberd' ? 'INSTALLUSER=ejabberd' : 'INSTALLUSER=');
+    writeFileSync(copy, patched, { mode: 0o755 });
+    return isRoot() ? ['setpriv', ['--reuid=ejabberd', '--regid=ejabberd', '--init-groups', copy]] : [copy, []];
+  }
   const ctl = EJABBERDCTL as string;
   if (isRoot()) return ['setpriv', ['--reuid=ejabberd', '--regid=ejabberd', '--init-groups', ctl]];
   if (userInfo().username === 'ejabberd') return [ctl, []];
@@ -253,6 +293,36 @@ modules:
   mod_ping: {}
 ${o.invites ? invitesModuleYml(o.invites) : ''}`;
 
+/**
+ * ejabberd 24.12 from bookworm-backports (installed on first use). As root,
+ * when the ejabberd user cannot read the cache (a repository in a closed
+ * home directory), the instance gets its own copy of the tree.
+ */
+const ejabberd24In = (dir: string): Ejabberd24 => {
+  const installed = ensureEjabberd24();
+  if (!isRoot() || readableBy('ejabberd', join(installed.ejabberdLib, 'include', 'logger.hrl'))) return installed;
+  const top = join(installed.prefix, '..');
+  cpSync(top, join(dir, 'ejabberd-24'), { recursive: true, verbatimSymlinks: true });
+  const moved = (p: string) => join(dir, 'ejabberd-24', relative(top, p));
+  return {
+    ...installed,
+    prefix: moved(installed.prefix),
+    ejabberdLib: moved(installed.ejabberdLib),
+    p1xmpp: moved(installed.p1xmpp),
+    erlLibs: installed.erlLibs.map(moved),
+    ejabberdctl: moved(installed.ejabberdctl),
+  };
+};
+
+/** The system ejabberd's version, from its library directory's name. */
+const systemEjabberdVersion = (): string => {
+  try {
+    return /ejabberd-([\d.]+)/.exec(erlangBuildPaths('23.01').ejabberdLib)?.[1] ?? '23.01';
+  } catch {
+    return '23.01';
+  }
+};
+
 const alive = (pid: number): boolean => {
   try {
     process.kill(pid, 0);
@@ -269,9 +339,11 @@ const alive = (pid: number): boolean => {
  */
 export const startEjabberd = async (options: EjabberdOptions = {}): Promise<LocalEjabberd> => {
   if (!ejabberdInstalled()) throw new Error('ejabberd is not installed: run `sudo apt-get install -y ejabberd`');
+  const version = options.version ?? '23.01';
   const domain = options.domain ?? 'ejabberd.localhost';
   const dir = mkdtempSync(join(tmpdir(), 'xmpp-invites-ejabberd-'));
   for (const sub of ['spool', 'logs']) mkdirSync(join(dir, sub));
+  const backport = version === '24.12' ? ejabberd24In(dir) : undefined;
   const [c2sPort, httpPort, epmdPort] = [await freePort(), await freePort(), await freePort()];
   const optionalTlsPort = options.optionalTlsListener ? await freePort() : undefined;
   const adminPassword = options.adminPassword ?? `admin-${randomBytes(9).toString('base64url')}`;
@@ -284,7 +356,7 @@ export const startEjabberd = async (options: EjabberdOptions = {}): Promise<Loca
   if (invites) {
     // In the instance directory, which the ejabberd user can read (chown below).
     mkdirSync(join(dir, 'ebin'));
-    copyFileSync(buildInvitesModule(), join(dir, 'ebin', 'mod_xmpp_invites.beam'));
+    copyFileSync(buildInvitesModule(version), join(dir, 'ebin', 'mod_xmpp_invites.beam'));
   }
   const writeYml = () =>
     writeFileSync(join(dir, 'ejabberd.yml'), ejabberdYml({ domain, adminJid, c2sPort, optionalTlsPort, httpPort, cert, key, invites }));
@@ -299,7 +371,7 @@ EJABBERD_PID_PATH=${dir}/ejabberd.pid
 `
   );
   writeFileSync(join(dir, 'inetrc'), '{lookup,["file","native"]}.\n{host,{127,0,0,1}, ["localhost"]}.\n');
-  const [command, prefix] = ejabberdctlFor(dir);
+  const [command, prefix] = ejabberdctlFor(dir, backport);
   if (isRoot()) execFileSync('chown', ['-R', 'ejabberd:ejabberd', dir]);
 
   const env = {
@@ -353,6 +425,8 @@ EJABBERD_PID_PATH=${dir}/ejabberd.pid
     throw new Error(`${(e as Error).message}\n${output}`);
   }
   return {
+    version,
+    label: `ejabberd ${backport?.version ?? systemEjabberdVersion()}`,
     domain,
     service: `xmpp://127.0.0.1:${c2sPort}`,
     c2sPort,

@@ -9,6 +9,8 @@ import { systemClock } from '../../lib/ports/Clock.js';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { startDynamoDBLocal, type LocalDynamoDB } from './dynamodb.js';
 import { freePort, startChild, waitFor, type Child } from './process.js';
+import type { LocalXmpp } from './backports.js';
+import { startEjabberd, type LocalEjabberd } from './ejabberd.js';
 import { startProsody, type LocalProsody } from './prosody.js';
 import { createTableFromInfra, localClient } from './table.js';
 import { startLocalNotifier } from './streamPoller.js';
@@ -26,6 +28,34 @@ export const prosodyEnv = (p: LocalProsody): Record<string, string> => ({
   ...(p.xmppInvites ? { XMPP_IN_APP_INVITES: 'true' } : {}),
 });
 
+/** The functions' settings for a private ejabberd running mod_xmpp_invites (XMPP_* shorthand). */
+export const ejabberdEnv = (e: LocalEjabberd): Record<string, string> => ({
+  XMPP_KIND: 'ejabberd',
+  XMPP_DOMAIN: e.domain,
+  XMPP_SERVICE: e.service,
+  XMPP_ADMIN_JID: e.adminJid,
+  XMPP_ADMIN_PASSWORD: e.adminPassword,
+  XMPP_API_URL: e.apiUrl,
+  XMPP_TLS_CA_FILE: e.caFile,
+  INVITES_DOMAINS: e.domain,
+  XMPP_IN_APP_INVITES: 'true',
+});
+
+/** What `npm start` prints about the private XMPP server, whichever it is. */
+export interface LocalServer {
+  /** e.g. "Prosody 13.0.1", "ejabberd 24.12". */
+  label: string;
+  domain: string;
+  service: string;
+  c2sPort: number;
+  adminJid: string;
+  adminPassword: string;
+  caFile: string;
+  dir: string;
+  /** It runs this repository's mod_xmpp_invites (in-app invites on). */
+  xmppInvites: boolean;
+}
+
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 export interface StackOptions {
@@ -33,8 +63,10 @@ export interface StackOptions {
   port?: number;
   /** Serve the functions over HTTP (serverless-offline). */
   http?: boolean;
-  /** Start a private Prosody; false when XMPP_* point at an existing server. */
+  /** Start a private XMPP server; false when XMPP_* point at an existing server. */
   prosody?: boolean;
+  /** Which private server (LOCAL_XMPP): the system's Prosody (default), Prosody 13, ejabberd 23.01 or 24.12. */
+  xmpp?: LocalXmpp;
   /** Settings of the private Prosody (its log level; mod_xmpp_invites' preauth limit). */
   prosodyOptions?: { logLevel?: 'debug' | 'info'; preauthPerMinute?: number };
   tableName?: string;
@@ -50,9 +82,13 @@ export interface Stack {
   env: Record<string, string>;
   dynamodb: LocalDynamoDB;
   prosody?: LocalProsody;
+  /** The private ejabberd, when `xmpp` chose one. */
+  ejabberd?: LocalEjabberd;
+  /** The private server, Prosody or ejabberd. */
+  server?: LocalServer;
   baseUrl?: string;
   apiKey: string;
-  /** The xmpp-server key the private Prosody's mod_xmpp_invites uses. */
+  /** The xmpp-server key the private server's mod_xmpp_invites uses (Prosody's or ejabberd's). */
   prosodyKey?: string;
   offline?: Child;
   stop: () => Promise<void>;
@@ -97,8 +133,31 @@ export const startStack = async (options: StackOptions = {}): Promise<Stack> => 
     const port = options.http !== false ? options.port || (await freePort()) : undefined;
 
     let prosody: LocalProsody | undefined;
+    let ejabberd: LocalEjabberd | undefined;
+    let server: LocalServer | undefined;
     let prosodyKey: string | undefined;
-    if (options.prosody !== false) {
+    const xmpp = options.xmpp ?? 'prosody';
+    if (options.prosody !== false && xmpp.startsWith('ejabberd')) {
+      const version = xmpp === 'ejabberd-24' ? '24.12' : '23.01';
+      log(`starting a private ejabberd ${version} with mod_xmpp_invites`);
+      const domain = 'localhost';
+      const created = await createApiKey(
+        { store: keys, clock: systemClock },
+        { name: `ejabberd-${domain}`, domains: [domain], kind: 'xmpp-server' }
+      );
+      prosodyKey = created.secret;
+      ejabberd = await startEjabberd({
+        version,
+        domain,
+        invites: port
+          ? { url: `http://127.0.0.1:${port}`, key: created.secret, preauthPerMinute: options.prosodyOptions?.preauthPerMinute }
+          : undefined,
+      });
+      stops.push(ejabberd.stop);
+      Object.assign(env, ejabberdEnv(ejabberd));
+      if (!port) delete env.XMPP_IN_APP_INVITES;
+      server = { ...ejabberd, xmppInvites: Boolean(port) };
+    } else if (options.prosody !== false) {
       log('starting a private Prosody with mod_xmpp_invites');
       const domain = 'localhost';
       // The module's own credential: only the /xmpp/* routes, only this domain.
@@ -108,6 +167,7 @@ export const startStack = async (options: StackOptions = {}): Promise<Stack> => 
       );
       prosodyKey = created.secret;
       prosody = await startProsody({
+        version: xmpp === 'prosody-13' ? '13' : '0.12',
         domain,
         logLevel: options.prosodyOptions?.logLevel,
         xmppInvites: port
@@ -116,6 +176,7 @@ export const startStack = async (options: StackOptions = {}): Promise<Stack> => 
       });
       stops.push(prosody.stop);
       Object.assign(env, prosodyEnv(prosody));
+      server = { ...prosody, xmppInvites: Boolean(prosody.xmppInvites) };
     }
     Object.assign(env, options.env ?? {});
     if (options.notifier ?? Boolean(env.WEBHOOK_ENDPOINTS)) {
@@ -167,7 +228,7 @@ export const startStack = async (options: StackOptions = {}): Promise<Stack> => 
       ).catch((e: Error) => {
         throw new Error(`${e.message}\n${child.output()}`);
       });
-      if (prosody?.xmppInvites) {
+      if (server?.xmppInvites) {
         // The module's first call to each /xmpp/* function would otherwise pay
         // serverless-offline's cold start inside its bounded wait. Unsigned
         // requests: 401, nothing counted or stored. Not awaited: startup
@@ -180,7 +241,7 @@ export const startStack = async (options: StackOptions = {}): Promise<Stack> => 
         }
       }
     }
-    return { env, dynamodb, prosody, baseUrl, apiKey, prosodyKey, offline, stop };
+    return { env, dynamodb, prosody, ejabberd, server, baseUrl, apiKey, prosodyKey, offline, stop };
   } catch (e) {
     await stop();
     throw e;

@@ -29,8 +29,11 @@ const LOW_LIMITS = {
 const checkEvent = (token: string, sourceIp: string): HttpEvent =>
   httpEvent({ method: 'GET', path: `/invites/${token}`, routeKey: 'GET /invites/{token}', pathParameters: { token }, sourceIp });
 
-/** A documentation address (RFC 5737) per test, so counters never collide. */
-const testIp = () => `192.0.2.${1 + Math.floor(Math.random() * 254)}-${randomBytes(3).toString('hex')}`;
+/** An IPv6 /64 of the documentation range (RFC 3849) per call, so counters never collide. */
+const testNet = () => `2001:db8:${randomBytes(2).toString('hex')}:${randomBytes(2).toString('hex')}`;
+const testIp = () => `${testNet()}::1`;
+/** An IPv4 address per call (10/8: nothing of the stack uses it). */
+const testIpv4 = () => `10.${[...randomBytes(3)].join('.')}`;
 
 type Handler = (event: HttpEvent, context: Context) => Promise<HttpResult>;
 let check: Handler;
@@ -84,8 +87,12 @@ describe('Middleware: rateLimit (check route, in-process, low limits)', () => {
     const now = Math.floor(Date.now() / 1000);
     const windowStart = now - (now % 60);
     const db = documentClientForStack();
+    // The address's canonical key: its /64.
     const { Item } = await db.send(
-      new GetCommand({ TableName: process.env.INVITES_TABLE, Key: { pk: `RATE#check#ip#${ip}#${windowStart}`, sk: 'RATE' } })
+      new GetCommand({
+        TableName: process.env.INVITES_TABLE,
+        Key: { pk: `RATE#check#ip#v6:${ip.replace(/::1$/, '::')}/64#${windowStart}`, sk: 'RATE' },
+      })
     );
     expect(Item).toMatchObject({ count: 1, kind: 'rate' });
     expect(Item?.expiresAt).toBeGreaterThan(now);
@@ -110,6 +117,124 @@ describe('Middleware: rateLimit (check route, in-process, low limits)', () => {
       .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(emf).toHaveLength(1);
     expect(emf[0]).toMatchObject({ FailedTokenLookup: 1, route: 'check', reason: 'token-invalid' });
+  });
+});
+
+describe('Middleware: rateLimit (addresses parsed, not matched)', () => {
+  it('counts every address of one IPv6 /64 as one client, and another /64 apart', async () => {
+    const { token } = await issue({});
+    const net = testNet();
+    const statuses: number[] = [];
+    for (const host of ['1', '2', 'ffff:ffff:ffff:fffe'])
+      statuses.push(
+        (await check(checkEvent(token, host.includes(':') ? `${net}:${host}` : `${net}::${host}`), lambdaContext())).statusCode as number
+      );
+    const fourth = await check(checkEvent(token, `${net}:0:0:0:42`), lambdaContext());
+    expect(statuses).toEqual([200, 200, 200]);
+    expect(fourth.statusCode).toBe(429);
+    expect((await check(checkEvent(token, testIp()), lambdaContext())).statusCode).toBe(200);
+  });
+
+  it('counts an IPv4 address and its IPv4-mapped IPv6 forms as one client', async () => {
+    const { token } = await issue({});
+    const ip = testIpv4();
+    const [a, b, c, d] = ip.split('.').map(Number) as [number, number, number, number];
+    const hex = `${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+    const forms = [ip, `::ffff:${ip}`, `::ffff:${hex}`, `0:0:0:0:0:ffff:${ip}`];
+    const statuses: number[] = [];
+    for (const form of forms) statuses.push((await check(checkEvent(token, form), lambdaContext())).statusCode as number);
+    expect(statuses).toEqual([200, 200, 200, 429]);
+  });
+});
+
+describe('Middleware: rateLimit on /xmpp/* (the module’s own budgets)', () => {
+  type Invoke = Parameters<typeof invoke>[0];
+  let serverKey: string;
+  let preauth: Invoke;
+  let subscribe: Invoke;
+  let xmppRegister: Invoke;
+  let register: Invoke;
+
+  beforeAll(async () => {
+    const keys = new DynamoDBApiKeyStore({ tableName: process.env.INVITES_TABLE as string, client: documentClientForStack() });
+    ({ secret: serverKey } = await createApiKey(
+      { store: keys, clock: systemClock },
+      { name: uniqueName('module'), domains: ['localhost'], kind: 'xmpp-server' }
+    ));
+    ({ handler: preauth } = await import('../../functions/xmppPreauth.js'));
+    ({ handler: subscribe } = await import('../../functions/xmppSubscribe.js'));
+    ({ handler: xmppRegister } = await import('../../functions/xmppRegister.js'));
+    ({ handler: register } = await import('../../functions/register.js'));
+  });
+
+  const asModule = (handler: Invoke, path: string, body: Record<string, unknown>) =>
+    invoke(handler, { method: 'POST', path, body, headers: { authorization: `Bearer ${serverKey}` }, sourceIp: '127.0.0.1' });
+
+  it('answers 400 invalid-request to an address that is no address, and counts nothing', async () => {
+    const { token } = await issue({});
+    for (const address of ['127.1', '0x7f.0.0.1', 'fe80::zz', '2001:db8::1::2']) {
+      const res = await asModule(preauth, '/xmpp/preauth', { token, domain: 'localhost', address });
+      expect([res.status, res.body.error]).toEqual([400, 'invalid-request']);
+    }
+    expect((await asModule(preauth, '/xmpp/preauth', { token, domain: 'localhost', address: testIp() })).status).toBe(200);
+  });
+
+  it('an address a module names never spends the web’s budget for that address (check, /register)', async () => {
+    const { token } = await issue({});
+    const ip = testIpv4();
+    const viaModule: number[] = [];
+    for (let i = 0; i < 4; i++)
+      viaModule.push((await asModule(preauth, '/xmpp/preauth', { token, domain: 'localhost', address: ip })).status);
+    expect(viaModule).toEqual([200, 200, 200, 429]);
+    // The module's budget for the address is spent; the browser at that address still has its own.
+    expect((await check(checkEvent(token, ip), lambdaContext())).statusCode).toBe(200);
+
+    const regs: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      regs.push(
+        (
+          await asModule(xmppRegister, '/xmpp/register', {
+            domain: 'localhost',
+            username: uniqueName(),
+            password: 'correct horse battery',
+            address: ip,
+          })
+        ).status
+      );
+    }
+    expect(regs).toEqual([403, 403, 429]);
+    const web = await invoke(register, {
+      method: 'POST',
+      path: '/register',
+      body: { username: uniqueName(), password: 'correct horse battery' },
+      sourceIp: ip,
+    });
+    expect([web.status, web.body.error]).toEqual([403, 'registration-closed']);
+  });
+
+  it('counts subscriptions without an address per subscriber domain: bogus tokens from one server leave another alone', async () => {
+    const inviter = `${uniqueName('romeo')}@localhost`;
+    const invite = await issue({ type: 'contact', inviter });
+    const evil = `${uniqueName('evil')}.example`;
+    const bogus: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const res = await asModule(subscribe, '/xmpp/subscribe', {
+        token: randomBytes(18).toString('base64url'),
+        domain: 'localhost',
+        contact: inviter,
+        subscriber: `mallory${i}@${evil}`,
+      });
+      bogus.push(res.status);
+    }
+    expect(bogus).toEqual([404, 404, 429, 429, 429, 429]);
+
+    const legit = await asModule(subscribe, '/xmpp/subscribe', {
+      token: invite.token,
+      domain: 'localhost',
+      contact: inviter,
+      subscriber: `juliet@${uniqueName('good')}.example`,
+    });
+    expect([legit.status, legit.body.approved]).toEqual([200, true]);
   });
 });
 

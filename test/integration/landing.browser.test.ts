@@ -176,13 +176,20 @@ describe('Landing page: account invites', SLOW, () => {
     await expect(page.locator('[style]').count()).resolves.toBe(0);
   });
 
-  it('shows a QR code that decodes to the invite URI', async () => {
+  it('shows a QR code that decodes to the https landing URL, whose HEAD links the invite URI', async () => {
     const invite = await issue({});
     const { page } = await open(invite.token);
+    // What a phone camera sees: the QR code as Chromium draws it.
     const png = PNG.sync.read(await page.locator('svg.qr').screenshot());
+    await screenshot(page, 'account-invite-qr');
     const decoded = jsQR(new Uint8ClampedArray(png.data), png.width, png.height);
-    expect(decoded?.data).toBe(invite.uri);
-    expect(decoded?.data).toMatch(/^xmpp:localhost\?register;preauth=[A-Za-z0-9_-]{24}$/);
+    // Not the bare xmpp: URI: a camera without an XMPP app opens the page...
+    expect(decoded?.data).toBe(`${stack().baseUrl}/i/${invite.token}`);
+    expect(decoded?.data).toBe(invite.landingUrl);
+    // ...and an app that scans it asks the URL and follows the Link header.
+    const head = await fetch(decoded!.data, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('link')).toBe(`<${invite.uri}>; rel="alternate"`);
   });
 
   it('shows form errors next to their field, keeps the username but never the password, and burns nothing', async () => {

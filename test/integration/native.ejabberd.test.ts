@@ -4,144 +4,21 @@
  * erlc), plus what is ejabberd's own: the build, the per-address preauth
  * throttle, settings changed on a running server.
  *
- * The shared stack's functions know only the Prosody domain, so this file
- * serves the same functions (serverless.yml's routes, the real handlers) in
- * its own process with an XMPP_SERVERS that names this ejabberd; the module
- * reaches them through a proxy that can make the service unreachable or slow.
- * Open registration needs the service configured otherwise (its configuration
- * is read once per container, as on Lambda): a second in-process copy with
- * REGISTRATION_INVITE_ONLY=false, which the proxy points at while a test needs it.
+ * The server, the functions it reaches and the proxy between them are set
+ * up by test/support/nativeServers.ts (shared with native.ejabberd24.test.ts).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoDBApiKeyStore } from '../../lib/adapters/dynamodb/DynamoDBApiKeyStore.js';
-import { EjabberdProvisioner } from '../../lib/adapters/xmpp/EjabberdProvisioner.js';
-import { createApiKey } from '../../lib/apiKeys/apiKeys.js';
-import { systemClock } from '../../lib/ports/Clock.js';
-import { buildInvitesModule, startEjabberd, type LocalEjabberd } from '../../scripts/local/ejabberd.js';
-import { startInProcessService, startServiceProxy, type InProcessService, type ServiceProxy } from '../support/serviceProxy.js';
-import { documentClientForStack, stack, uniqueName } from '../support/stack.js';
+import { buildInvitesModule } from '../../scripts/local/ejabberd.js';
+import { MODULE_TIMEOUT_MS, startEjabberdNative, type EjabberdNative } from '../support/nativeServers.js';
+import { uniqueName } from '../support/stack.js';
 import { appCanLogin, appPassword, AppSession, LoggedInApp, registerWithApp, XmppStream, type XmppTarget } from '../support/xmppApp.js';
-import { nativeAppContract, stackServiceParts, type NativeServer } from './nativeContract.js';
+import { nativeAppContract } from './nativeContract.js';
 
-/** A domain of its own: the shared table also holds other files' invites. */
+/** The domain of startEjabberdNative's default server. */
 const DOMAIN = 'ejnative.localhost';
-const OTHER_DOMAIN = 'other.example';
-/** The module's wait for the service: short, so the "slow service" cases stay quick. */
-const MODULE_TIMEOUT_MS = 4000;
-/** The module's max_invites_per_user here. */
-const ADHOC_QUOTA = 3;
-
-export interface EjabberdNative extends NativeServer {
-  ej: LocalEjabberd;
-  service: InProcessService;
-  proxy: ServiceProxy;
-  /** Really stops everything (the contract's stop() leaves the server to this file). */
-  shutdown(): Promise<void>;
-}
-
-/**
- * ejabberd with the module, pointed (through the proxy) at the service
- * served in this process, with an xmpp-server key for its domain.
- */
-export const startEjabberdNative = async (): Promise<EjabberdNative> => {
-  const tableName = stack().env.INVITES_TABLE as string;
-  const db = documentClientForStack();
-  const keys = new DynamoDBApiKeyStore({ tableName, client: db });
-  const { secret: moduleKey } = await createApiKey(
-    { store: keys, clock: systemClock },
-    { name: uniqueName('ejabberd-module'), domains: [DOMAIN], kind: 'xmpp-server' }
-  );
-  const { secret: adminKey } = await createApiKey(
-    { store: keys, clock: systemClock },
-    { name: uniqueName('ejabberd-admin'), domains: [DOMAIN, OTHER_DOMAIN], allowReset: true, inviters: 'any' }
-  );
-  const stops: (() => Promise<void>)[] = [];
-  const stopAll = async () => {
-    for (const stop of stops.splice(0).reverse()) await stop().catch(() => undefined);
-  };
-  try {
-    const proxy = await startServiceProxy({ port: 9 });
-    stops.push(() => proxy.stop());
-    const ej = await startEjabberd({
-      domain: DOMAIN,
-      optionalTlsListener: true,
-      invites: {
-        url: proxy.url,
-        key: moduleKey,
-        timeoutMs: MODULE_TIMEOUT_MS,
-        maxInvitesPerUser: ADHOC_QUOTA,
-        // Every scripted app connects from 127.0.0.1: the throttle has its own test.
-        preauthPerMinute: 0,
-      },
-    });
-    stops.push(() => ej.stop());
-    const serviceEnv = {
-      ...stack().env,
-      INVITES_DOMAINS: `${DOMAIN},${OTHER_DOMAIN}`,
-      XMPP_SERVERS: JSON.stringify({
-        [DOMAIN]: {
-          kind: 'ejabberd',
-          service: ej.service,
-          adminJid: ej.adminJid,
-          adminPassword: ej.adminPassword,
-          apiUrl: ej.apiUrl,
-          // This server runs the module: apps may open its invites.
-          inAppInvites: true,
-        },
-      }),
-    };
-    const service = await startInProcessService(serviceEnv);
-    stops.push(() => service.stop());
-    proxy.setUpstream(service.port);
-    let openService: InProcessService | undefined;
-    stops.push(async () => openService?.stop());
-
-    const admin = new EjabberdProvisioner({
-      server: { adminJid: ej.adminJid, apiUrl: ej.apiUrl, timeoutMs: 5000 },
-      password: () => ej.adminPassword,
-    });
-    return {
-      domain: DOMAIN,
-      c2sHost: '127.0.0.1',
-      c2sPort: ej.c2sPort,
-      caFile: ej.caFile,
-      adminJid: ej.adminJid,
-      adminPassword: ej.adminPassword,
-      otherDomain: OTHER_DOMAIN,
-      admin,
-      serviceTimeoutMs: MODULE_TIMEOUT_MS,
-      adhocQuota: ADHOC_QUOTA,
-      ...stackServiceParts(service.url, adminKey, { domain: DOMAIN }),
-      setOpenRegistration: async (open) => {
-        if (open) {
-          openService ??= await startInProcessService({ ...serviceEnv, REGISTRATION_INVITE_ONLY: 'false' });
-          proxy.setUpstream(openService.port);
-        } else {
-          proxy.setUpstream(service.port);
-        }
-        // Both switches move together: the module's invite_only and the service's.
-        ej.setInvites({ inviteOnly: !open });
-      },
-      setCreateAccountForEveryone: async (open) => {
-        // The module's default is the `admin` ACL; `all` is every local user.
-        ej.setInvites({ createAccountAccess: open ? 'all' : undefined });
-      },
-      serverLog: () => ej.log(),
-      breakService: async (mode) => proxy.setMode(mode),
-      stop: async () => undefined,
-      ej,
-      service,
-      proxy,
-      shutdown: stopAll,
-    };
-  } catch (e) {
-    await stopAll();
-    throw e;
-  }
-};
 
 let native: EjabberdNative;
 beforeAll(async () => {
@@ -192,6 +69,48 @@ describe('mod_xmpp_invites on ejabberd 23.01', () => {
     expect(answers[0]).toEqual(INVALID_TOKEN);
     expect(answers).toContainEqual({ type: 'wait', condition: 'resource-constraint', text: expect.any(String) });
     expect(later.verdict).toBe('registered');
+  });
+
+  it('throttles subscriptions carrying tokens per sender: past the limit the service is not asked, and another sender is not affected', async () => {
+    // Prepare: a contact per bogus subscription (ejabberd asks the service once per new request, not per repeat).
+    const user = async (prefix: string) => {
+      const u = { jid: `${uniqueName(prefix)}@${DOMAIN}`, password: appPassword() };
+      await native.admin.createAccount(u.jid, u.password);
+      return u;
+    };
+    const romeo = await user('romeo');
+    const mallory = await user('mallory');
+    const juliet = await user('juliet');
+    const strangers = await Promise.all(Array.from({ length: 4 }, () => user('stranger')));
+    const forMallory = await native.issue({ type: 'contact', inviter: romeo.jid });
+    const forJuliet = await native.issue({ type: 'contact', inviter: romeo.jid });
+    native.ej.setInvites({ subscribePerMinute: 2 });
+    // Fixed one-minute windows: start well inside one, so the whole burst shares it.
+    const intoWindow = Math.floor(Date.now() / 1000) % 60;
+    if (intoWindow > 45) await new Promise((resolve) => setTimeout(resolve, (61 - intoWindow) * 1000));
+    const app = await LoggedInApp.login(target(), mallory.jid, mallory.password);
+    const other = await LoggedInApp.login(target(), juliet.jid, juliet.password);
+    let approvedMallory;
+    let approvedJuliet;
+    try {
+      // Act: bogus tokens spend mallory's budget; then a real one.
+      for (const [i, stranger] of strangers.entries()) await app.subscribeWithPreauth(stranger.jid, `${'A'.repeat(23)}${i}`);
+      await app.subscribeWithPreauth(romeo.jid, forMallory.token);
+      approvedMallory = await app.presenceFrom(romeo.jid, 'subscribed', MODULE_TIMEOUT_MS + 2000);
+      await other.subscribeWithPreauth(romeo.jid, forJuliet.token);
+      approvedJuliet = await other.presenceFrom(romeo.jid, 'subscribed', MODULE_TIMEOUT_MS + 5000);
+    } finally {
+      app.close();
+      other.close();
+      native.ej.setInvites({ subscribePerMinute: 0 });
+    }
+
+    // Assess
+    expect(approvedMallory).toBeUndefined();
+    expect(await native.invite(forMallory.id)).toMatchObject({ uses: 0, status: 'valid' });
+    expect(native.ej.log()).toContain('Too many subscriptions with invite tokens from');
+    expect(approvedJuliet).toBeDefined();
+    expect(await native.invite(forJuliet.id)).toMatchObject({ uses: 1 });
   });
 
   it("open registration stays closed where mod_register's access is none, and iq-register is still advertised", async () => {

@@ -131,7 +131,7 @@ const tokenOf = (uri: string): string => {
   return decodeURIComponent(m[1]);
 };
 
-export const nativeAppContract = (serverName: 'prosody' | 'ejabberd', setup: () => Promise<NativeServer>) => {
+export const nativeAppContract = (serverName: string, setup: () => Promise<NativeServer>) => {
   describe(`native apps against ${serverName} with our module`, () => {
     let s: NativeServer;
     let target: XmppTarget;
@@ -844,6 +844,109 @@ export const nativeAppContract = (serverName: 'prosody' | 'ejabberd', setup: () 
         } finally {
           app.close();
         }
+      });
+    });
+
+    describe('the legacy <username/> of a preset invite, and in-band password change and removal (XEP-0077)', () => {
+      const REGISTER = 'jabber:iq:register';
+      /** The registration form after a checked preauth: the legacy <username/> and the x:data username, as given. */
+      const offeredUsername = async (session: AppSession, token: string) => {
+        expect((await session.preauth(token)).type).toBe('result');
+        const got = await session.stream.iq({ type: 'get', to: s.domain }, `<query xmlns='${REGISTER}'/>`);
+        expect(got.type).toBe('result');
+        const query = got.stanza?.getChild('query', REGISTER);
+        const field = query
+          ?.getChild('x', 'jabber:x:data')
+          ?.getChildren('field')
+          .find((f) => f.attrs.var === 'username');
+        return { legacy: query?.getChild('username')?.text(), form: field?.getChildText('value') ?? '' };
+      };
+
+      it('a preset-username invite fills the name into the legacy <username/> and the x:data form; an app reading only the legacy fields registers with it', async () => {
+        // Prepare
+        const username = uniqueName('legacy');
+        const invite = await issue({ username });
+        seenTokens.add(invite.token);
+        const password = appPassword();
+        const session = await AppSession.open('siskin', target);
+        try {
+          // Act
+          const offered = await offeredUsername(session, invite.token);
+          // An app that knows only the legacy fields sends back what it was given.
+          const registered = await session.register(offered.legacy ?? '', password, undefined, s.serviceTimeoutMs * 3 + 5000);
+
+          // Assess
+          expect(offered).toEqual({ legacy: username, form: username });
+          expect(registered.type).toBe('result');
+        } finally {
+          session.close();
+        }
+        expect(await appCanLogin(target, jidOf(username), password)).toBe(true);
+      });
+
+      it('an invite without a preset name leaves the legacy <username/> empty', async () => {
+        // Prepare
+        const invite = await issue({});
+        seenTokens.add(invite.token);
+        const session = await AppSession.open('monal', target);
+        try {
+          // Act
+          const offered = await offeredUsername(session, invite.token);
+
+          // Assess
+          expect(offered).toEqual({ legacy: '', form: '' });
+        } finally {
+          session.close();
+        }
+        expect(await s.invite(invite.id)).toMatchObject({ uses: 0 });
+      });
+
+      it('a logged-in user changes their password in-band: the new one logs in, the old one no longer does', async () => {
+        // Prepare
+        const user = await newUser('changer', 'the first password 1');
+        const local = user.jid.split('@')[0] as string;
+        const next = appPassword();
+        const app = await LoggedInApp.login(target, user.jid, user.password);
+
+        // Act: as Conversations' "Change password" sends it (to the domain).
+        let changed: Awaited<ReturnType<typeof app.stream.iq>>;
+        try {
+          changed = await app.stream.iq(
+            { type: 'set', to: s.domain },
+            `<query xmlns='${REGISTER}'><username>${local}</username><password>${next}</password></query>`
+          );
+        } finally {
+          app.close();
+        }
+
+        // Assess
+        expect({ type: changed.type, error: changed.error }).toEqual({ type: 'result', error: undefined });
+        expect(await appCanLogin(target, user.jid, next)).toBe(true);
+        expect(await appCanLogin(target, user.jid, user.password)).toBe(false);
+      });
+
+      it('a logged-in user removes their account in-band: it no longer exists nor logs in', async () => {
+        // Prepare
+        const user = await newUser('leaver');
+        const app = await LoggedInApp.login(target, user.jid, user.password);
+
+        // Act
+        let removed: Awaited<ReturnType<typeof app.stream.iq>>;
+        try {
+          removed = await app.stream.iq({ type: 'set', to: s.domain }, `<query xmlns='${REGISTER}'><remove/></query>`);
+        } finally {
+          app.close();
+        }
+
+        // Assess
+        expect({ type: removed.type, error: removed.error }).toEqual({ type: 'result', error: undefined });
+        expect(
+          await eventually(
+            () => s.admin.accountExists(user.jid),
+            (exists) => !exists
+          )
+        ).toBe(false);
+        expect(await appCanLogin(target, user.jid, user.password)).toBe(false);
       });
     });
 

@@ -79,7 +79,10 @@ describe('POST /invites/{token}/redeem', () => {
     expect(res.body).toEqual({ jid });
     expect(await canLogin(jid, 'the new password')).toBe(true);
     expect(await canLogin(jid, 'the old password')).toBe(false);
-    expect((await redeem(invite.token, { username, password: 'a third password' })).status).toBe(200);
+    // Only a retry with the same password is answered again; another one is told the invite is used.
+    expect((await redeem(invite.token, { username, password: 'the new password' })).status).toBe(200);
+    const other = await redeem(invite.token, { username, password: 'a third password' });
+    expect([other.status, other.body.error]).toEqual([410, 'token-used']);
     expect(await canLogin(jid, 'the new password')).toBe(true);
   });
 
@@ -178,6 +181,23 @@ describe('POST /invites/{token}/redeem', () => {
     expect(again.status).toBe(201);
     expect(again.body).toEqual(first.body);
     expect(await show(invite.id)).toMatchObject({ uses: 1, completed: 1 });
+  });
+
+  it('answers token-used to a retry of a completed redemption with another password, and records nothing again', async () => {
+    const invite = await issue({ inviter });
+    const username = uniqueName();
+    const first = await redeem(invite.token, { username, password: PASSWORD });
+    const other = await redeem(invite.token, { username, password: 'another horse battery' });
+    expect(first.status).toBe(201);
+    expect([other.status, other.body.error]).toEqual([410, 'token-used']);
+    // One redemption (one audit item, so one invite.redeemed event); the first password still logs in.
+    const after = await show(invite.id);
+    expect(after).toMatchObject({ uses: 1, completed: 1 });
+    expect(after.redemptions).toHaveLength(1);
+    expect(await canLogin(first.body.jid, PASSWORD)).toBe(true);
+    expect(await canLogin(first.body.jid, 'another horse battery')).toBe(false);
+    // The rightful retry is still answered.
+    expect((await redeem(invite.token, { username, password: PASSWORD })).status).toBe(201);
   });
 });
 

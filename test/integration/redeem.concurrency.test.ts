@@ -102,6 +102,8 @@ describe('exactly once, under concurrency', () => {
       new GetCommand({ TableName: stack().env.INVITES_TABLE, Key: { pk: `JID#${username}@localhost`, sk: 'ACCOUNT' } })
     );
     expect(lock.Item).toMatchObject({ status: 'completed', inviteId: invite.id });
-    expect(lock.Item).not.toHaveProperty('fingerprint');
+    // The fingerprint (an HMAC under CLAIM_KEY) stays: a replay is answered only to the same password.
+    expect(lock.Item).toMatchObject({ fingerprint: expect.any(String), salt: expect.any(String) });
+    expect(JSON.stringify(lock.Item)).not.toContain(PASSWORD);
   });
 });

@@ -89,7 +89,8 @@ interface ModelInvite {
   revoked: boolean;
   username?: string;
   /** Localparts this invite created: redeeming one again (same password) is a replay. */
-  names: Set<string>;
+  /** Names this invite created, with the password each was created with. */
+  names: Map<string, string>;
 }
 
 interface Model {
@@ -163,7 +164,7 @@ class IssueCommand implements fc.AsyncCommand<Model, Real> {
     const maxUses = this.preset ? 1 : this.maxUses;
     const username = this.preset ? `${r.prefix}pre${m.invites.length}` : undefined;
     const { invite, token } = await issueInvite(deps(r), ADMIN, { maxUses, ttlSeconds: this.ttl, username, inviter: r.inviter });
-    m.invites.push({ id: invite.id, token, maxUses, uses: 0, expiresAt: invite.expiresAt, revoked: false, username, names: new Set() });
+    m.invites.push({ id: invite.id, token, maxUses, uses: 0, expiresAt: invite.expiresAt, revoked: false, username, names: new Map() });
     await checkInvariants(m, r);
   }
   public toString = () => `issue(maxUses=${this.maxUses}, ttl=${this.ttl}, preset=${this.preset})`;
@@ -206,8 +207,9 @@ class RedeemCommand implements fc.AsyncCommand<Model, Real> {
     if (status === 'revoked' || status === 'expired') {
       expect(code).toBe(`token-${status}`);
     } else if (i.names.has(username)) {
-      // The same request again: answered from the completed claim, nothing created.
-      expect(code).toBe('ok');
+      // The same request again: answered from the completed claim, nothing
+      // created; with another password it is no retry: token-used.
+      expect(code).toBe(i.names.get(username) === PASSWORD ? 'ok' : 'token-used');
     } else if (status === 'used') {
       // Both conditions of the claim fail; either answer is right.
       expect(m.taken.has(username) ? ['token-used', 'username-taken'] : ['token-used']).toContain(code);
@@ -220,7 +222,7 @@ class RedeemCommand implements fc.AsyncCommand<Model, Real> {
     } else {
       expect(code).toBe('ok');
       i.uses += 1;
-      i.names.add(username);
+      i.names.set(username, PASSWORD);
       m.taken.add(username);
       m.expectedCreated.push(`${username}@${DOMAIN}`);
     }
@@ -265,7 +267,7 @@ class ConcurrentRedeemCommand implements fc.AsyncCommand<Model, Real> {
       expect(codes, codes.join(',')).toContain('ok');
       for (const c of codes) expect(['ok', 'redemption-in-progress']).toContain(c);
       i.uses += 1;
-      i.names.add(username);
+      i.names.set(username, PASSWORD);
       m.taken.add(username);
       m.expectedCreated.push(`${username}@${DOMAIN}`);
       return checkInvariants(m, r);
@@ -273,15 +275,17 @@ class ConcurrentRedeemCommand implements fc.AsyncCommand<Model, Real> {
     const names = Array.from({ length: this.k }, () => i.username ?? uniqueName(r.prefix));
     // A preset invite redeemed by k people at once: same name, each their own
     // password.
+    const passwordOf = (n: number) => (i.username ? `${PASSWORD} ${n}` : PASSWORD);
     const codes = await Promise.all(
-      names.map((username, n) => codeOf(redeemInvite(deps(r), i.token, { username, password: i.username ? `${PASSWORD} ${n}` : PASSWORD })))
+      names.map((username, n) => codeOf(redeemInvite(deps(r), i.token, { username, password: passwordOf(n) })))
     );
     const winners = names.filter((_, n) => codes[n] === 'ok');
     if (status === 'revoked' || status === 'expired') {
       expect(codes.every((c) => c === `token-${status}`)).toBe(true);
     } else if (i.username && i.names.has(i.username)) {
-      // Replays of a completed redemption.
-      expect(codes.every((c) => c === 'ok')).toBe(true);
+      // Replays of a completed redemption: ok only with the password it was created with.
+      const created = i.names.get(i.username);
+      expect(codes).toEqual(codes.map((_, n) => (passwordOf(n) === created ? 'ok' : 'token-used')));
       return checkInvariants(m, r);
     } else if (status !== 'valid') {
       expect(winners).toEqual([]);
@@ -296,7 +300,7 @@ class ConcurrentRedeemCommand implements fc.AsyncCommand<Model, Real> {
     // A replay of the same request answers ok without creating anything: count distinct names.
     for (const username of new Set(winners)) {
       i.uses += 1;
-      i.names.add(username);
+      i.names.set(username, passwordOf(names.findIndex((name, n) => name === username && codes[n] === 'ok')));
       m.taken.add(username);
       m.expectedCreated.push(`${username}@${DOMAIN}`);
     }

@@ -1,4 +1,5 @@
 import type { TestProject } from 'vitest/node';
+import { localXmppFrom } from '../../scripts/local/backports.js';
 import { startStack } from '../../scripts/local/stack.js';
 import { signupTestEnv } from './webhookSources.js';
 
@@ -42,6 +43,10 @@ const TEST_RATE_LIMITS = {
  */
 export default async function setup(project: TestProject) {
   const stack = await startStack({
+    // LOCAL_XMPP=prosody-13 runs every test of the shared stack on Prosody 13.
+    // The ejabberd choices leave it on Prosody: the ejabberd files start their
+    // own servers, and the four-server files run whatever LOCAL_XMPP says.
+    xmpp: localXmppFrom(process.env.LOCAL_XMPP) === 'prosody-13' ? 'prosody-13' : 'prosody',
     env: { INVITES_DOMAINS: 'localhost,other.example', ...TEST_RATE_LIMITS, ...signupTestEnv() },
     // Debug lines too (the HTTP client's among them), so the native suite's
     // "no token in the log" covers everything Prosody can write; every test

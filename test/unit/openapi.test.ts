@@ -26,7 +26,7 @@ const routesInOpenApi = (): string[] =>
   Object.entries(openapi.paths as Record<string, Record<string, unknown>>)
     .flatMap(([path, ops]) =>
       Object.keys(ops)
-        .filter((k) => ['get', 'post', 'put', 'patch', 'delete'].includes(k))
+        .filter((k) => ['get', 'head', 'post', 'put', 'patch', 'delete'].includes(k))
         .map((m) => `${m.toUpperCase()} ${path}`)
     )
     .sort();

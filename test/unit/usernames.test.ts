@@ -11,6 +11,7 @@ import { InviteError } from '../../lib/errors.js';
 import { normalizeLocalpart, parseBareJid, scriptsOf, usernamePolicy, type LocalpartRule } from '../../lib/jid.js';
 import { NodeprepError, inRanges, nodeprep } from '../../lib/stringprep.js';
 import { A1, B1, B2, C4 } from '../../lib/stringprepTables.js';
+import { looksLikeAscii, skeleton } from '../../lib/skeleton.js';
 
 const codeOf = (fn: () => unknown) => {
   try {
@@ -194,6 +195,44 @@ describe('Function: normalizeLocalpart, Unicode rule (USERNAME_UNICODE=true)', (
     ['Armenian with Latin', 'աpple'],
   ])('refuses %s: mixed scripts make look-alikes', (_name, input) => {
     expect(() => unicode(input)).toThrow(/mixes scripts/);
+  });
+
+  it.each([
+    ['Cyrillic look-alikes of ape', '\u0430\u0440\u0435'],
+    ['Cyrillic look-alikes of scope', '\u0455\u0441\u043E\u0440\u0435'],
+    ['Greek omicrons that read ooo', '\u03BF\u03BF\u03BF'],
+    ['Greek look-alikes of pop', '\u03C1\u03BF\u03C1'],
+    ['admin with a dotless i', 'admin\u0131'],
+    ['Armenian look-alikes of goo', '\u0581\u0585\u0585'],
+  ])('refuses %s: its TR39 skeleton is an ASCII name', (_name, input) => {
+    expect(codeOf(() => unicode(input))).toBe('username-invalid');
+    expect(() => unicode(input)).toThrow(/look-alikes/);
+    expect(looksLikeAscii(input)).toBe(true);
+  });
+
+  it.each([
+    ['иван'],
+    ['ира'],
+    ['маша'],
+    ['σοφία'],
+    ['αλέξησ'],
+    ['élodie'],
+    ['jürgen'],
+    ['山田たろう'],
+    ['김민준'],
+    ['שלום'],
+    ['سلام'],
+    ['नमस्ते'],
+  ])('still accepts %s, which looks like no ASCII name', (input) => {
+    expect(unicode(input)).toBe(input);
+    expect(looksLikeAscii(input)).toBe(false);
+  });
+
+  it('computes the TR39 skeleton from Unicode confusables data, and leaves ASCII names to the ASCII rule', () => {
+    expect(skeleton('\u0455\u0441\u043E\u0440\u0435')).toBe('scope');
+    expect(skeleton('paypal')).toBe(skeleton('p\u0430yp\u0430l'));
+    expect(looksLikeAscii('scope')).toBe(false);
+    expect(unicode('scope')).toBe('scope');
   });
 
   it.each([

@@ -173,7 +173,8 @@ export class DynamoDBClaims {
           Update: {
             TableName: this.#table,
             Key: lockKey(kind, claim.jid, claim.inviteId),
-            UpdateExpression: 'SET #status = :completed, completedAt = :now REMOVE fingerprint, salt, leaseUntil',
+            // The fingerprint stays: a replay is answered only to the same password (lib/invites/redeem.ts).
+            UpdateExpression: 'SET #status = :completed, completedAt = :now REMOVE leaseUntil',
             ConditionExpression: PENDING_CLAIM_OF_INVITE,
             ExpressionAttributeNames: { '#status': 'status' },
             ExpressionAttributeValues: { ':completed': 'completed', ':pending': 'pending', ':now': now, ':id': claim.inviteId },

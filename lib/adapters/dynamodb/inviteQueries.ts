@@ -59,6 +59,7 @@ const decodeCursor = (cursor: string, pkName: string, skName: string, partition:
 };
 
 export const listInvites = async (db: DynamoDBDocumentClient, table: string, query: ListQuery): Promise<Page<Invite>> => {
+  if (query.source) return listBySource(db, table, query as ListQuery & { source: string });
   const index = query.inviter ? TableSchema.byInviter : TableSchema.byDomain;
   const partition = query.inviter ? `${IndexPrefix.inviter}${query.inviter}` : `${IndexPrefix.domain}${query.domain}`;
   let startKey = query.cursor ? decodeCursor(query.cursor, index.pk, index.sk, partition) : undefined;
@@ -89,6 +90,39 @@ export const listInvites = async (db: DynamoDBDocumentClient, table: string, que
     const page = await db.send(new QueryCommand(input));
     const keys = (page.Items ?? []).map((i) => ({ pk: i.pk as string, sk: i.sk as string }));
     items.push(...(await readItems(db, table, keys)).map(fromItem));
+    startKey = page.LastEvaluatedKey;
+    if (!startKey || items.length >= query.limit) break;
+  }
+  return { items, cursor: startKey ? encodeCursor(startKey) : undefined };
+};
+
+/**
+ * A source's own invites, from the sparse bySource index (every invite of a
+ * quota-limited key is in it), latest expiry first. The index projects no
+ * domain or inviter: those narrow the page after the invites are read.
+ */
+const listBySource = async (db: DynamoDBDocumentClient, table: string, query: ListQuery & { source: string }): Promise<Page<Invite>> => {
+  const index = TableSchema.bySource;
+  const partition = `${IndexPrefix.source}${query.source}`;
+  let startKey = query.cursor ? decodeCursor(query.cursor, index.pk, index.sk, partition) : undefined;
+  const items: Invite[] = [];
+  const values: Item = { ':p': partition };
+  if (query.status && query.status !== 'revoked') values[':now'] = query.now;
+  const wanted = (i: Invite) => (!query.domain || i.domain === query.domain) && (!query.inviter || i.inviter === query.inviter);
+  for (let round = 0; round < 5; round++) {
+    const input: QueryCommandInput = {
+      TableName: table,
+      IndexName: index.name,
+      KeyConditionExpression: `${index.pk} = :p`,
+      ExpressionAttributeValues: values,
+      ScanIndexForward: false,
+      Limit: query.limit - items.length,
+      ExclusiveStartKey: startKey,
+    };
+    if (query.status) input.FilterExpression = STATUS_FILTERS[query.status];
+    const page = await db.send(new QueryCommand(input));
+    const keys = (page.Items ?? []).map((i) => ({ pk: i.pk as string, sk: i.sk as string }));
+    items.push(...(await readItems(db, table, keys)).map(fromItem).filter(wanted));
     startKey = page.LastEvaluatedKey;
     if (!startKey || items.length >= query.limit) break;
   }

@@ -1,7 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { XmppServerConfig } from '../../config.js';
-import { InviteError } from '../../errors.js';
+import { InviteError, markNotSent } from '../../errors.js';
 import type { RosterItem, RosterLink, XmppProvisioner } from '../../ports/XmppProvisioner.js';
 import { apiUrlProblem, trustedCas } from './tlsPolicy.js';
 
@@ -12,10 +12,15 @@ export interface EjabberdProvisionerOptions {
   tlsCaFile?: string;
 }
 
+/**
+ * A get_roster row: one per (contact, group) with `group` up to API v0
+ * (ejabberd 23.01), one per contact with `groups` from API v1 (ejabberd 24.x).
+ */
 interface GetRosterRow {
   jid: string;
   subscription: string;
-  group: string;
+  group?: string;
+  groups?: string[];
 }
 
 const splitJid = (jid: string): { user: string; host: string } => {
@@ -36,6 +41,12 @@ export class EjabberdProvisioner implements XmppProvisioner {
   readonly #tlsCaFile: string | undefined;
   /** Made on the first https call: it holds the trust anchors and keeps connections warm. */
   #httpsAgent: HttpsAgent | undefined;
+  /**
+   * add_rosteritem's arguments: `group` (one string joined with ';', API v0,
+   * ejabberd up to 23.x) or `groups` (a list, API v1: ejabberd 24.x answers
+   * the latest version to an unversioned URL). Learnt from the first refusal.
+   */
+  #rosterGroups: 'group' | 'groups' = 'group';
 
   public constructor(options: EjabberdProvisionerOptions) {
     if (!options.server.apiUrl) throw new Error('ejabberd needs apiUrl (mod_http_api)');
@@ -81,11 +92,20 @@ export class EjabberdProvisioner implements XmppProvisioner {
         user: c.user,
         host: c.host,
         nick: nick ?? '',
-        group: groups.join(';'),
+        ...(this.#rosterGroups === 'group' ? { group: groups.join(';') } : { groups }),
         subs: 'both',
       });
     };
-    await Promise.all([item(a, b, nameOfBForA), item(b, a, nameOfAForB)]);
+    const both = () => Promise.all([item(a, b, nameOfBForA), item(b, a, nameOfAForB)]);
+    try {
+      await both();
+    } catch (e) {
+      // API v1 (ejabberd 24.x) refuses `group` before writing anything: same items, its spelling.
+      const said = e instanceof InviteError && e.cause instanceof Error ? e.cause.message : '';
+      if (this.#rosterGroups !== 'group' || !/unknown arguments.*\bgroup\b/i.test(said)) throw e;
+      this.#rosterGroups = 'groups';
+      await both();
+    }
   }
 
   public async getRoster(jid: string): Promise<RosterItem[]> {
@@ -97,6 +117,7 @@ export class EjabberdProvisioner implements XmppProvisioner {
     for (const row of rows) {
       const item = byJid.get(row.jid) ?? { jid: row.jid, subscription: row.subscription, groups: [] };
       if (row.group) item.groups.push(row.group);
+      if (Array.isArray(row.groups)) item.groups.push(...row.groups.filter(Boolean));
       byJid.set(row.jid, item);
     }
     return [...byJid.values()];
@@ -115,10 +136,12 @@ export class EjabberdProvisioner implements XmppProvisioner {
   }
 
   /** POSTs one command; `secret` is a user password that must never reach a message. */
-  async #call(command: string, args: Record<string, string>, secret?: string): Promise<unknown> {
+  async #call(command: string, args: Record<string, string | string[]>, secret?: string): Promise<unknown> {
     // Checked at use too (config does it at start): the admin password rides on every call.
     if (apiUrlProblem(this.#apiUrl)) {
-      throw new InviteError('xmpp-unavailable', 'the ejabberd API URL is refused: plaintext HTTP off loopback', { retryAfter: 300 });
+      throw markNotSent(
+        new InviteError('xmpp-unavailable', 'the ejabberd API URL is refused: plaintext HTTP off loopback', { retryAfter: 300 })
+      );
     }
     const adminPassword = await this.#password();
     const url = new URL(`${this.#apiUrl}/${command}`);
@@ -137,7 +160,9 @@ export class EjabberdProvisioner implements XmppProvisioner {
       if (cause instanceof InviteError) throw cause;
       const e = cause as { name?: string; code?: string };
       const why = e.name === 'TimeoutError' ? `no answer within ${this.#timeoutMs} ms` : (e.code ?? e.name ?? 'error');
-      throw new InviteError('xmpp-unavailable', `cannot reach the ejabberd API (${why})`, { retryAfter: 5 });
+      const failure = new InviteError('xmpp-unavailable', `cannot reach the ejabberd API (${why})`, { retryAfter: 5 });
+      // A refused or unresolvable connection never delivered the command.
+      throw ['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH'].includes(e.code ?? '') ? markNotSent(failure) : failure;
     }
     if (answer.status >= 200 && answer.status < 300) return parse(answer.text);
     throw apiError(command, answer.status, parse(answer.text), [adminPassword, secret]);

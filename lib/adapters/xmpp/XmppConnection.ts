@@ -17,7 +17,7 @@ import _middleware from '@xmpp/middleware';
 import _streamFeatures from '@xmpp/stream-features';
 import _iqCaller from '@xmpp/iq/caller.js';
 import _resourceBinding from '@xmpp/resource-binding';
-import { InviteError } from '../../errors.js';
+import { InviteError, markNotSent } from '../../errors.js';
 import { NS_SASL, authenticate, chooseMechanism } from './sasl.js';
 import { type XmlElement, XmppAuthError, stanzaError, x } from './stanzas.js';
 import { hostOf, tlsRequiredFor, trustedContext } from './tlsPolicy.js';
@@ -200,7 +200,8 @@ export class XmppConnection {
       this.#entity = undefined;
       // A failed start leaves the socket open until stop().
       await entity.stop().catch(() => undefined);
-      throw unavailable(cause);
+      // Nothing was sent: the IQ that asked for this connection never left.
+      throw markNotSent(unavailable(cause));
     }
   }
 

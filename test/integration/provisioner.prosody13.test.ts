@@ -1,0 +1,98 @@
+/**
+ * The provisioner contract on Prosody 13 (bookworm-backports) with
+ * mod_admin_adhoc and mod_privilege from the 2025 prosody-modules: once with
+ * the provisioning account in `admins`, as on 0.12, and once with only the
+ * least role it needs (PROVISIONER_ROLE: the three XEP-0133 commands the
+ * service runs, roster access from privileged_entities).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ProsodyProvisioner } from '../../lib/adapters/xmpp/ProsodyProvisioner.js';
+import { PROVISIONER_ROLE, startProsody, type LocalProsody } from '../../scripts/local/prosody.js';
+import { canLogin, uniqueName } from '../support/stack.js';
+import { appPassword, LoggedInApp } from '../support/xmppApp.js';
+import { provisionerContract, type ProvisionerTarget } from './provisionerContract.js';
+
+let admin: LocalProsody;
+let least: LocalProsody;
+beforeAll(async () => {
+  [admin, least] = await Promise.all([
+    startProsody({ version: '13', domain: 'p13.localhost' }),
+    startProsody({ version: '13', domain: 'p13least.localhost', leastRole: true }),
+  ]);
+});
+afterAll(async () => {
+  await Promise.all([admin?.stop(), least?.stop()]);
+});
+
+const targetOf = (p: LocalProsody): ProvisionerTarget => {
+  const at = (service: string, password: string, timeoutMs = 5000) =>
+    ProsodyProvisioner.at({ ...p, service, password: () => password, timeoutMs, tlsCaFile: p.caFile });
+  return {
+    domain: p.domain,
+    admin: () => at(p.service, p.adminPassword),
+    withAdminPassword: (password) => at(p.service, password),
+    atPort: (port, timeoutMs) => at(`xmpp://127.0.0.1:${port}`, p.adminPassword, timeoutMs),
+    canLogin: (jid, password) => canLogin(jid, password, p),
+    // Straight in the storage: the least-role account may not run delete-user.
+    deleteAccount: async (jid) => {
+      p.ctl('deluser', jid);
+    },
+  };
+};
+
+provisionerContract('Prosody 13', () => targetOf(admin));
+provisionerContract(`Prosody 13, provisioning account with only the role ${PROVISIONER_ROLE}`, () => targetOf(least));
+
+describe(`Prosody 13 role ${PROVISIONER_ROLE}`, () => {
+  it('runs no admin command beyond the three it needs', async () => {
+    // Prepare
+    const target = { domain: least.domain, host: '127.0.0.1', port: least.c2sPort, caFile: least.caFile };
+    const victim = `${uniqueName('kept')}@${least.domain}`;
+    const provisioner = targetOf(least).admin();
+    await provisioner.createAccount(victim, appPassword());
+    const app = await LoggedInApp.login(target, least.adminJid, least.adminPassword);
+    let deleted;
+    let reloaded;
+    let commands: string[] = [];
+    let kept: boolean;
+    try {
+      // Act
+      commands = await app.commands();
+      deleted = await app.adhoc('http://jabber.org/protocol/admin#delete-user', { accountjids: victim });
+      reloaded = await app.adhoc('http://prosody.im/protocol/config#reload', {});
+      kept = await provisioner.accountExists(victim);
+    } finally {
+      app.close();
+      await provisioner.close();
+    }
+
+    // Assess
+    expect(least.ctl('shell', 'user', 'role', least.adminJid)).toContain(PROVISIONER_ROLE);
+    expect(commands.filter((c) => c.startsWith('http://jabber.org/protocol/admin#')).sort()).toEqual(
+      ['add-user', 'change-user-password', 'get-user-roster'].map((c) => `http://jabber.org/protocol/admin#${c}`)
+    );
+    expect([deleted.outcome.type, deleted.outcome.error?.condition]).toEqual(['error', 'forbidden']);
+    expect([reloaded.outcome.type, reloaded.outcome.error?.condition]).toEqual(['error', 'forbidden']);
+    expect(kept).toBe(true);
+  });
+
+  it('links a new account with the provisioning account itself: both rosters read both', async () => {
+    // Prepare: an invite whose inviter is the provisioning account.
+    const provisioner = targetOf(least).admin();
+    const newcomer = `${uniqueName('new')}@${least.domain}`;
+    const password = appPassword();
+    try {
+      await provisioner.createAccount(newcomer, password);
+
+      // Act
+      await provisioner.linkRosters({ a: least.adminJid, b: newcomer, groups: ['Friends'], passwordOfB: password });
+
+      // Assess
+      const [mine, theirs] = await Promise.all([provisioner.getRoster(least.adminJid), provisioner.getRoster(newcomer)]);
+      expect(mine.find((i) => i.jid === newcomer)).toMatchObject({ subscription: 'both', groups: ['Friends'] });
+      expect(theirs.find((i) => i.jid === least.adminJid)).toMatchObject({ subscription: 'both', groups: ['Friends'] });
+    } finally {
+      await provisioner.close();
+    }
+  });
+});
