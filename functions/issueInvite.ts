@@ -2,6 +2,7 @@ import { issueInvite, type IssueInput } from '../lib/invites/issue.js';
 import { adminAuth, cfg, clock, store, type AdminContext } from './wiring/deps.js';
 import { httpRoute, json } from './http/route.js';
 import { emitMetric, logger, MetricName } from './wiring/observability.js';
+import { policy } from './wiring/policy.js';
 import { xmpp } from './wiring/xmpp.js';
 import { issueBody } from './http/validators.generated.js';
 
@@ -16,6 +17,7 @@ export const handler = httpRoute(
         // A preset username is refused when the account exists on the server already.
         xmpp,
         warn: (message, details) => logger.warn(message, details),
+        policy,
       },
       (context as AdminContext).actor,
       (event.body ?? {}) as IssueInput

@@ -3,6 +3,7 @@ import { httpRoute, pathParam } from './http/route.js';
 import { formBody, htmlResponse, landingDeps, landingRoute } from './http/landingRoute.js';
 import { countRefusal, logger, notARedeem, redeemMetrics } from './wiring/observability.js';
 import { rateLimit } from './http/rateLimit.js';
+import { policy } from './wiring/policy.js';
 import { claimKey, xmpp, warmUpXmpp } from './wiring/xmpp.js';
 
 // A cold start's admin XMPP login runs while the first request reads and claims the invite.
@@ -11,7 +12,11 @@ warmUpXmpp();
 /** `POST /i/{token}`: the web registration / password reset form. */
 export const handler = httpRoute(
   async (event, context) => {
-    const result = await submitInviteForm({ ...landingDeps, xmpp, claimKey }, pathParam(event, 'token'), (event.body ?? {}) as LandingForm);
+    const result = await submitInviteForm(
+      { ...landingDeps, xmpp, claimKey, policy },
+      pathParam(event, 'token'),
+      (event.body ?? {}) as LandingForm
+    );
     if (result.log) logger.info('invite redeemed on the web', result.log);
     if (result.log?.replayed) notARedeem(context);
     // Refusals are pages here, not thrown errors: counted as the other paths' are.

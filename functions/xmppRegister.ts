@@ -6,6 +6,7 @@ import { logger, notARedeem, redeemMetrics } from './wiring/observability.js';
 import { claimKey, registrationLocks as locks, xmpp, warmUpXmpp } from './wiring/xmpp.js';
 import { xmppServerRoute } from './http/xmppServerRoute.js';
 import { xmppRegisterBody } from './http/validators.generated.js';
+import { policy } from './wiring/policy.js';
 
 // A cold start's admin XMPP login runs while the first request reads and claims the invite.
 warmUpXmpp();
@@ -14,7 +15,7 @@ warmUpXmpp();
 export const handler = httpRoute(
   async (event, context) => {
     const result = await moduleRegister(
-      { store, xmpp, clock, config: cfg, claimKey, locks },
+      { store, xmpp, clock, config: cfg, claimKey, locks, policy },
       (context as AdminContext).actor,
       (event.body ?? {}) as Record<string, unknown>
     );

@@ -10,6 +10,7 @@ import { assertNotReserved } from './limits.js';
 import { assertUncommonPassword, checkPassword, fingerprintMatches, isCommonPassword, passwordFingerprint } from './password.js';
 import { inviteFound, lookupInvite } from './lookup.js';
 import { hashToken, isWellFormedToken } from '../token.js';
+import { withRegistrationBrake, type InvitePolicy } from './policy.js';
 
 /**
  * How long a claim belongs to the request that made it. Longer than the redeem
@@ -28,6 +29,8 @@ export interface RedeemDeps {
     Partial<Pick<Config, 'usernameUnicode' | 'domains' | 'reservedUsernames'>>;
   /** The HMAC key of claim fingerprints (lib/invites/password.ts); a secret, never in the table. */
   claimKey: () => Promise<string>;
+  /** The invitation policy (lib/invites/policy.ts): the registration brake, before the claim. */
+  policy?: InvitePolicy;
 }
 
 export interface RedeemInput {
@@ -63,7 +66,8 @@ export interface RedeemResult {
  * pending claim or answers the completed result again; the same name with
  * another password is `token-used`.
  */
-export const redeemInvite = async (deps: RedeemDeps, token: unknown, input: RedeemInput): Promise<RedeemResult> => {
+export const redeemInvite = async (unbraked: RedeemDeps, token: unknown, input: RedeemInput): Promise<RedeemResult> => {
+  const deps = withRegistrationBrake(unbraked);
   const early = await claimBeforeReading(deps, token, input);
   const claimed = early && 'claim' in early ? early : await readThenClaim(deps, token, input, early?.read);
   return 'replayed' in claimed ? claimed : provisionAndComplete(deps, claimed);
