@@ -3,6 +3,7 @@ import { cfg, clock, store } from './wiring/deps.js';
 import { adminAuth } from './http/auth.js';
 import { httpRoute, json } from './http/route.js';
 import { emitMetric, logger, MetricName } from './wiring/observability.js';
+import { policy } from './wiring/policy.js';
 import { xmpp } from './wiring/xmpp.js';
 import { issueBody } from './http/validators.generated.js';
 
@@ -17,6 +18,7 @@ export const handler = httpRoute(
         // A preset username is refused when the account exists on the server already.
         xmpp,
         warn: (message, details) => logger.warn(message, details),
+        policy,
       },
       actor,
       body

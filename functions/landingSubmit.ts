@@ -4,6 +4,7 @@ import { formBody, htmlResponse, landingDeps, landingRoute } from './http/landin
 import { countRefusal, logger } from './wiring/observability.js';
 import { notARedeem, redeemMetrics } from './http/redeemMetrics.js';
 import { rateLimit } from './http/rateLimit.js';
+import { policy } from './wiring/policy.js';
 import { claimKey, xmpp, warmUpXmpp } from './wiring/xmpp.js';
 
 // A cold start's admin XMPP login runs while the first request reads and claims the invite.
@@ -12,7 +13,7 @@ warmUpXmpp();
 /** `POST /i/{token}`: the web registration / password reset form. */
 export const handler = httpRoute(
   async ({ event, context, body }) => {
-    const result = await submitInviteForm({ ...landingDeps, xmpp, claimKey }, pathParam(event, 'token'), body);
+    const result = await submitInviteForm({ ...landingDeps, xmpp, claimKey, policy }, pathParam(event, 'token'), body);
     if (result.log) logger.info('invite redeemed on the web', result.log);
     if (result.log?.replayed) notARedeem(context);
     // Refusals are pages here, not thrown errors: counted as the other paths' are.

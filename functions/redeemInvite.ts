@@ -6,6 +6,7 @@ import { notARedeem, redeemMetrics } from './http/redeemMetrics.js';
 import { anyone } from './http/auth.js';
 import { publicGuards } from './http/rateLimit.js';
 import { redeemBody } from './http/validators.generated.js';
+import { policy } from './wiring/policy.js';
 import { claimKey, xmpp, warmUpXmpp } from './wiring/xmpp.js';
 
 // A cold start's admin XMPP login runs while the first request reads and claims the invite.
@@ -13,7 +14,7 @@ warmUpXmpp();
 
 export const handler = httpRoute(
   async ({ event, context, body }) => {
-    const result = await redeemInvite({ store, xmpp, clock, config: cfg, claimKey }, pathParam(event, 'token'), body);
+    const result = await redeemInvite({ store, xmpp, clock, config: cfg, claimKey, policy }, pathParam(event, 'token'), body);
     // A retry answered again is not a second account.
     if (result.replayed) notARedeem(context);
     logger.info('invite redeemed', { inviteId: result.invite.id, jid: result.jid, outcome: result.outcome, replayed: result.replayed });

@@ -4,11 +4,12 @@ import { anyone } from './http/auth.js';
 import { httpRoute, json } from './http/route.js';
 import { credentialsBody } from './http/validators.generated.js';
 import { rateLimit } from './http/rateLimit.js';
+import { policy } from './wiring/policy.js';
 import { registrationLocks as locks, xmpp } from './wiring/xmpp.js';
 
 /** Open registration; answers 403 registration-closed unless REGISTRATION_INVITE_ONLY=false. */
 export const handler = httpRoute(
-  async ({ body }) => json(201, await registerAccount({ xmpp, locks, clock, config: cfg }, body)),
+  async ({ body }) => json(201, await registerAccount({ xmpp, locks, clock, config: cfg, policy }, body)),
   // It creates accounts like a redeem, so it shares the redeem budget per address.
   { auth: anyone, body: credentialsBody, use: [rateLimit('redeem')] }
 );

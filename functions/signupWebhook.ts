@@ -5,6 +5,7 @@ import { cfg, clock, store } from './wiring/deps.js';
 import { anyone } from './http/auth.js';
 import { errorBody, httpRoute, json, noBody, pathParam } from './http/route.js';
 import { emitMetric, logger, MetricName } from './wiring/observability.js';
+import { policy } from './wiring/policy.js';
 import { xmpp } from './wiring/xmpp.js';
 
 const deps: SignupDeps = {
@@ -15,6 +16,7 @@ const deps: SignupDeps = {
   // A preset username is refused when the account exists on the server already.
   xmpp,
   warn: (message, details) => logger.warn(message, details),
+  policy,
   sources: cfg.signupSources,
   secret: webhookSecrets(cfg.signupSources),
   events: new DynamoDBSignupEventStore({ tableName: cfg.tableName }),

@@ -7,6 +7,7 @@ import { httpRoute, json } from './http/route.js';
 import { xmppServerRoute } from './http/xmppServerRoute.js';
 import { emitMetric, MetricName } from './wiring/observability.js';
 import { appInviteBody } from './http/validators.generated.js';
+import { policy } from './wiring/policy.js';
 
 const limiter = new DynamoDBRateLimiter({ tableName: cfg.tableName });
 
@@ -22,6 +23,7 @@ export const handler = httpRoute(
         // Does the preset account exist already? (create-account)
         xmpp,
         warn: (message, details) => logger.warn(message, details),
+        policy,
       },
       actor,
       body

@@ -7,6 +7,7 @@ import { notARedeem, redeemMetrics } from './http/redeemMetrics.js';
 import { claimKey, registrationLocks as locks, xmpp, warmUpXmpp } from './wiring/xmpp.js';
 import { xmppServerRoute } from './http/xmppServerRoute.js';
 import { xmppRegisterBody } from './http/validators.generated.js';
+import { policy } from './wiring/policy.js';
 
 // A cold start's admin XMPP login runs while the first request reads and claims the invite.
 warmUpXmpp();
@@ -14,7 +15,7 @@ warmUpXmpp();
 /** `POST /xmpp/register`: in-band registration, handed to redeem (with a token) or open registration. */
 export const handler = httpRoute(
   async ({ context, actor, body }) => {
-    const result = await moduleRegister({ store, xmpp, clock, config: cfg, claimKey, locks }, actor, body);
+    const result = await moduleRegister({ store, xmpp, clock, config: cfg, claimKey, locks, policy }, actor, body);
     // Open registration (no invite) and a retry answered again are no new redeem.
     if (result.inviteId === undefined || result.replayed) notARedeem(context);
     logger.info('in-band registration', { inviteId: result.inviteId, jid: result.jid, outcome: result.outcome, replayed: result.replayed });

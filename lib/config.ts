@@ -17,6 +17,7 @@ import {
 } from './jsonSettings.js';
 import type { XmppServerConfig } from './adapters/xmpp/settings.js';
 import type { ClientApp } from './web/clients.js';
+import type { PolicySettings } from './invites/policy.js';
 import type { SignupSource, WebhookDelivery } from './webhooks/settings.js';
 
 // Owned by the XMPP adapters that read them; named here for every reader of Config.
@@ -72,6 +73,8 @@ export interface Config {
   reservedUsernames: string[];
   /** Invites one `xmpp-server` key may create per hour, whichever users it names (`MODULE_INVITES_PER_HOUR`; 0 = no limit). */
   moduleInvitesPerHour: number;
+  /** The invitation policy (lib/invites/policy.ts): weekly allowance per inviter, registration brake per domain. */
+  invitePolicy: PolicySettings;
 }
 
 export type PublicRoute = 'check' | 'redeem' | 'landing';
@@ -190,6 +193,15 @@ const checkSecretPaths = (env: Env, config: Config): void => {
     check(`WEBHOOK_ENDPOINTS[${JSON.stringify(e.name)}].secretParameter`, e.secretParameter, SecretPaths.webhooksOut);
 };
 
+/** The invitation policy's limits: unset (or empty) = no limit; otherwise at least 1. */
+const invitePolicy = (env: Env): PolicySettings => {
+  const limit = (name: string) => (env[name] ? int(env, name, 0, 1) : undefined);
+  return {
+    invitesPerInviterPerWeek: limit('INVITES_PER_INVITER_PER_WEEK'),
+    maxRegistrationsPerHour: limit('MAX_REGISTRATIONS_PER_HOUR'),
+  };
+};
+
 const claimKey = (env: Env): string | undefined => {
   const key = env.CLAIM_KEY || undefined;
   if (key !== undefined && key.length < 32) fail('CLAIM_KEY must be at least 32 characters of random text');
@@ -247,6 +259,7 @@ export const loadConfig = (env: Env = process.env): Config => {
       deadLetterQueueUrl: env.WEBHOOK_DEAD_LETTER_QUEUE_URL || undefined,
     },
     webClients: parseClientApps(env.INVITES_CLIENTS),
+    invitePolicy: invitePolicy(env),
     quotaLiveInvitesPerInviter: env.QUOTA_LIVE_INVITES_PER_INVITER ? int(env, 'QUOTA_LIVE_INVITES_PER_INVITER', 0, 1) : undefined,
     reservedUsernames: [],
     moduleInvitesPerHour: int(env, 'MODULE_INVITES_PER_HOUR', 300),

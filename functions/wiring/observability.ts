@@ -35,7 +35,10 @@ export const MetricName = {
   serverErrors: 'ServerErrors',
   /** A failed token lookup; dimensions `route` and `reason` (functions/http/rateLimit.ts). */
   failedTokenLookup: 'FailedTokenLookup',
-  /** The registration brake stopped registrations (emitted by the brake; no dimension but `service`). */
+  /**
+   * The registration brake stopped registrations, once per domain and hour (functions/wiring/policy.ts):
+   * one data point with no dimension but `service` (the alarm), one with `domain`.
+   */
   registrationBrakeTripped: 'RegistrationBrakeTripped',
 } as const;
 export type MetricNameValue = (typeof MetricName)[keyof typeof MetricName];

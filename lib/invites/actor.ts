@@ -20,6 +20,8 @@ export interface Actor {
    * person's roster): `any`, or a list. Undefined: `any` for admins, none otherwise.
    */
   inviters?: 'any' | readonly string[];
+  /** The user an actor acts for (an app's invite): the invitation policy counts that user's invites (lib/invites/policy.ts). */
+  onBehalfOf?: string;
 }
 
 export const assertDomainInScope = (actor: Actor, domain: string): void => {

@@ -6,6 +6,7 @@ import type { InviteStore } from '../ports/InviteStore.js';
 import { generateToken, hashToken } from '../token.js';
 import { assertDomainInScope, assertMayIssueReset, assertMayNameInviter, type Actor } from './actor.js';
 import { InviteTypes, type Invite, type InviteType } from './Invite.js';
+import type { InvitePolicy } from './policy.js';
 import { issuedView } from './views.js';
 import { servedDomain } from './domains.js';
 import { assertNotReserved } from './limits.js';
@@ -42,6 +43,8 @@ export interface IssueDeps {
   quota?: { perInviter?: number };
   /** Where the token comes from; signed webhooks derive it from the event id so a replay gets the same invite. */
   newToken?: () => string;
+  /** The invitation policy (lib/invites/policy.ts): the weekly allowance per inviter. */
+  policy?: InvitePolicy;
 }
 
 const MAX_USES_LIMIT = 1_000_000;
@@ -166,6 +169,7 @@ export const issueInvite = async (deps: IssueDeps, actor: Actor, input: IssueInp
     });
   }
 
+  await deps.policy?.chargeInvite(actor, { inviter });
   const token = deps.newToken?.() ?? generateToken();
   const invite: Invite = {
     id: hashToken(token),

@@ -11,6 +11,7 @@ import { assertUncommonPassword, checkPassword, fingerprintMatches, isCommonPass
 import { inviteFound, lookupInvite } from './lookup.js';
 import { assertInviteOfDomain } from './domains.js';
 import { hashToken, isWellFormedToken } from '../token.js';
+import { withRegistrationBrake, type InvitePolicy } from './policy.js';
 
 /**
  * How long a claim belongs to the request that made it. Longer than the redeem
@@ -30,6 +31,8 @@ export interface RedeemDeps {
     Partial<Pick<Config, 'usernameUnicode' | 'domains' | 'reservedUsernames'>>;
   /** The HMAC key of claim fingerprints (lib/invites/password.ts); a secret, never in the table. */
   claimKey: () => Promise<string>;
+  /** The invitation policy (lib/invites/policy.ts): the registration brake, before the claim. */
+  policy?: InvitePolicy;
 }
 
 export interface RedeemInput {
@@ -70,10 +73,11 @@ export interface RedeemResult {
  * the claim's conditions check the item itself, so a use, a revocation or an
  * expiry since the read still refuses the claim.
  */
-export const redeemInvite = async (deps: RedeemDeps, token: unknown, input: RedeemInput, read?: Invite): Promise<RedeemResult> => {
+export const redeemInvite = async (unbraked: RedeemDeps, token: unknown, input: RedeemInput, read?: Invite): Promise<RedeemResult> => {
   if (read !== undefined && (!isWellFormedToken(token) || read.id !== hashToken(token))) {
     throw new Error("redeem: the invite given is not the token's");
   }
+  const deps = withRegistrationBrake(unbraked);
   const early = read ? { read: Promise.resolve(read) } : await claimBeforeReading(deps, token, input);
   const claimed = early && 'claim' in early ? early : await readThenClaim(deps, token, input, early?.read);
   return 'replayed' in claimed ? claimed : provisionAndComplete(deps, claimed);

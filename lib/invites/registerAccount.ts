@@ -8,6 +8,7 @@ import { assertNotReserved } from './limits.js';
 import { servedDomain } from './domains.js';
 import { assertUncommonPassword, checkPassword } from './password.js';
 import { CLAIM_LEASE_SECONDS } from './redeem.js';
+import { withRegistrationBrake, type InvitePolicy } from './policy.js';
 
 export interface RegisterDeps {
   xmpp: ProvisionerRegistry;
@@ -15,6 +16,8 @@ export interface RegisterDeps {
   clock: Clock;
   config: Pick<Config, 'registrationInviteOnly' | 'domains' | 'defaultDomain' | 'passwordMinLength' | 'usernameMaxLength'> &
     Partial<Pick<Config, 'usernameUnicode' | 'reservedUsernames'>>;
+  /** The invitation policy (lib/invites/policy.ts): the registration brake, before the lock. */
+  policy?: InvitePolicy;
 }
 
 /**
@@ -22,10 +25,8 @@ export interface RegisterDeps {
  * `registration_invite_only = false`. Closed by default. It takes the JID
  * lock a redemption takes, so a username an invite reserved stays reserved.
  */
-export const registerAccount = async (
-  { xmpp, locks, clock, config }: RegisterDeps,
-  input: { username?: unknown; password?: unknown; domain?: unknown }
-) => {
+export const registerAccount = async (unbraked: RegisterDeps, input: { username?: unknown; password?: unknown; domain?: unknown }) => {
+  const { xmpp, locks, clock, config } = withRegistrationBrake(unbraked);
   if (config.registrationInviteOnly) {
     throw new InviteError('registration-closed', 'registration needs an invite on this service');
   }

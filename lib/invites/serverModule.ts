@@ -157,6 +157,7 @@ export const createAppInvite = async (
     maxLiveInvites: moduleLiveInvitesPerUser(deps.config, input.maxLiveInvites as number | undefined),
     inviters: [user],
     allowReset: false,
+    onBehalfOf: user,
   };
   const contact = input.type === 'contact';
   if (contact && input.username !== undefined) {

@@ -1,4 +1,4 @@
-import type { WebhookEvent } from '../webhooks/events.js';
+import type { OutboundEvent } from '../webhooks/events.js';
 
 /** A delivery given up on: what was to be sent, where, and why it failed. */
 export interface DeadLetterEntry {
@@ -6,7 +6,7 @@ export interface DeadLetterEntry {
   kind: 'webhook-delivery';
   endpoint: string;
   url: string;
-  event: WebhookEvent;
+  event: OutboundEvent;
   attempts: number;
   /** Receiver's last HTTP status, if it answered at all. */
   lastStatus?: number;

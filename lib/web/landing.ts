@@ -5,6 +5,7 @@ import { findLiveInvite, lookupInvite } from '../invites/lookup.js';
 import { usesLeft, type Invite } from '../invites/Invite.js';
 import { checkPassword } from '../invites/password.js';
 import { redeemInvite } from '../invites/redeem.js';
+import type { InvitePolicy } from '../invites/policy.js';
 import { inviteUri, landingUrl } from '../invites/uris.js';
 import { normalizeLocalpart, usernamePolicy } from '../jid.js';
 import type { Clock } from '../ports/Clock.js';
@@ -26,6 +27,8 @@ export interface SubmitDeps extends LandingDeps {
   xmpp: ProvisionerRegistry;
   config: LandingDeps['config'] & Pick<Config, 'protectedJids'>;
   claimKey: () => Promise<string>;
+  /** The invitation policy (lib/invites/policy.ts): the registration brake. */
+  policy?: InvitePolicy;
 }
 
 /** A rendered page and what the HTTP layer needs to answer it. */
@@ -161,7 +164,7 @@ export const submitInviteForm = async (deps: SubmitDeps, token: unknown, form: L
 
   try {
     const result = await redeemInvite(
-      { store: deps.store, xmpp: deps.xmpp, clock: deps.clock, config: deps.config, claimKey: deps.claimKey },
+      { store: deps.store, xmpp: deps.xmpp, clock: deps.clock, config: deps.config, claimKey: deps.claimKey, policy: deps.policy },
       token,
       { username: invite.username ? undefined : typed, password: form.password },
       // Read above: redeem does not read it again (its claim checks the item).

@@ -11,7 +11,27 @@ export type InviteChange =
       at: number;
       inviteId: string;
       redemption: { jid: string; kind: 'account' | 'reset' | 'contact'; at: number };
-    };
+    }
+  | BrakeChange;
+
+/** The registration brake of a domain tripped (lib/invites/policy.ts): its trip record, once per window. */
+export interface BrakeChange {
+  type: 'registration.brake';
+  changeId: string;
+  at: number;
+  brake: { domain: string; limit: number; windowStart: number; windowSeconds: number };
+}
+
+/** `registration.brake`: a domain refused registrations this window (MAX_REGISTRATIONS_PER_HOUR). */
+export interface BrakeWebhookEvent {
+  id: string;
+  type: 'registration.brake';
+  occurredAt: string;
+  data: { brake: { domain: string; limit: number; windowSeconds: number; windowStart: string; windowEnd: string } };
+}
+
+/** Every event the notifier sends. */
+export type OutboundEvent = WebhookEvent | BrakeWebhookEvent;
 
 export interface WebhookEvent {
   /** Stable across re-deliveries of the same change: receivers dedupe on it. */
@@ -35,7 +55,24 @@ const inviteData = (invite: Invite) => ({
  * The event for a change. A redemption's stream record holds only the audit
  * item; `current` (the invite read when notifying) adds who invited and where.
  */
-export const toWebhookEvent = (change: InviteChange, current?: Invite): WebhookEvent => {
+export const toWebhookEvent = (change: InviteChange, current?: Invite): OutboundEvent => {
+  if (change.type === 'registration.brake') {
+    const { domain, limit, windowStart, windowSeconds } = change.brake;
+    return {
+      id: change.changeId,
+      type: change.type,
+      occurredAt: iso(change.at) as string,
+      data: {
+        brake: {
+          domain,
+          limit,
+          windowSeconds,
+          windowStart: iso(windowStart) as string,
+          windowEnd: iso(windowStart + windowSeconds) as string,
+        },
+      },
+    };
+  }
   const base = { id: change.changeId, type: change.type, occurredAt: iso(change.at) as string };
   if (change.type === 'invite.redeemed') {
     const { jid, kind, at } = change.redemption;
@@ -51,5 +88,9 @@ export const toWebhookEvent = (change: InviteChange, current?: Invite): WebhookE
 };
 
 /** The domain an event is about, for endpoints that only want some domains. */
-export const eventDomain = (event: WebhookEvent): string | undefined =>
-  'domain' in event.data.invite ? event.data.invite.domain : event.data.redemption?.jid.split('@')[1];
+export const eventDomain = (event: OutboundEvent): string | undefined =>
+  'brake' in event.data
+    ? event.data.brake.domain
+    : 'domain' in event.data.invite
+      ? event.data.invite.domain
+      : event.data.redemption?.jid.split('@')[1];

@@ -2,7 +2,7 @@ import type { Clock } from '../ports/Clock.js';
 import type { DeadLetter } from '../ports/DeadLetter.js';
 import type { InviteStore } from '../ports/InviteStore.js';
 import type { WebhookSender } from '../ports/WebhookSender.js';
-import { eventDomain, toWebhookEvent, type InviteChange, type WebhookEvent } from './events.js';
+import { eventDomain, toWebhookEvent, type InviteChange, type OutboundEvent } from './events.js';
 import type { WebhookDelivery, WebhookEndpoint } from './settings.js';
 import { signatureHeader } from './signature.js';
 
@@ -34,7 +34,7 @@ const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 /** Worth another try: the receiver is down, overloaded, or asked us to come back. */
 const transient = (status: number) => status === 408 || status === 425 || status === 429 || status >= 500;
 
-export const wants = (endpoint: WebhookEndpoint, event: WebhookEvent): boolean => {
+export const wants = (endpoint: WebhookEndpoint, event: OutboundEvent): boolean => {
   if (!endpoint.events.includes(event.type)) return false;
   if (!endpoint.domains) return true;
   const domain = eventDomain(event);
@@ -52,7 +52,7 @@ export const backoffMs = (failedAttempts: number, policy: Pick<WebhookDelivery, 
  * Throws only if the dead letter itself cannot be written: the caller then
  * lets the stream batch be retried.
  */
-export const deliver = async (deps: NotifyDeps, endpoint: WebhookEndpoint, event: WebhookEvent): Promise<DeliveryOutcome> => {
+export const deliver = async (deps: NotifyDeps, endpoint: WebhookEndpoint, event: OutboundEvent): Promise<DeliveryOutcome> => {
   const sleep = deps.sleep ?? defaultSleep;
   const random = deps.random ?? Math.random;
   const body = JSON.stringify(event);

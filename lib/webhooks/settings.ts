@@ -36,7 +36,14 @@ export interface SignupSource extends SecretRef {
   maxLiveInvites?: number;
 }
 
-export const WebhookEventTypes = ['invite.created', 'invite.redeemed', 'invite.revoked', 'invite.expired'] as const;
+export const WebhookEventTypes = [
+  'invite.created',
+  'invite.redeemed',
+  'invite.revoked',
+  'invite.expired',
+  // The registration brake tripped (lib/invites/policy.ts).
+  'registration.brake',
+] as const;
 export type WebhookEventType = (typeof WebhookEventTypes)[number];
 
 export interface WebhookEndpoint extends SecretRef {

@@ -592,7 +592,7 @@ create_invite(Host, From, Cmd, Fields) ->
             case error_code(Status, Error) of
                 <<"quota-exceeded">> ->
                     {error, #stanza_error{type = cancel, reason = 'resource-constraint',
-                                          text = xmpp:mk_text(<<"You have reached your limit of live invites">>, Lang)}};
+                                          text = xmpp:mk_text(<<"You have reached your invite limit (live invites, or invites this week); try again later">>, Lang)}};
                 <<"username-taken">> ->
                     {error, xmpp:err_conflict(<<"The requested username already exists">>, Lang)};
                 <<"username-reserved">> ->

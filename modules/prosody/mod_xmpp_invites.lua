@@ -600,7 +600,7 @@ local create_account_form = dataforms.new({
 });
 
 local adhoc_errors = {
-	["quota-exceeded"] = "You have reached the limit of live invites; wait until some are used or expire";
+	["quota-exceeded"] = "You have reached your invite limit (live invites, or invites this week); try again later";
 	["username-taken"] = "That username is taken";
 	["username-reserved"] = "That username is reserved on this server";
 	["username-invalid"] = "That username is not valid";

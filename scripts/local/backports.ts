@@ -371,10 +371,10 @@ export const ensureEjabberd24 = (options: InstallOptions = {}): Ejabberd24 =>
     for (const file of taken.values()) run('dpkg', ['-x', file, join(dir, 'root')]);
     writeFileSync(
       join(dir, 'VERSIONS'),
-      [...taken.values()]
+      `${[...taken.values()]
         .map((f) => `${control(f, 'Package')} ${control(f, 'Version')}`)
         .sort()
-        .join('\n') + '\n'
+        .join('\n')}\n`
     );
   });
 

@@ -34,6 +34,9 @@ export interface LocalEjabberd {
   apiUrl: string;
   adminJid: string;
   adminPassword: string;
+  /** A second admin of the server, not the provisioning account: how a person administers it. */
+  operatorJid: string;
+  operatorPassword: string;
   /** PEM of the self-signed certificate, to trust as a CA. */
   caFile: string;
   dir: string;
@@ -225,6 +228,7 @@ const yamlString = (s: string) => JSON.stringify(s);
 const ejabberdYml = (o: {
   domain: string;
   adminJid: string;
+  operatorJid: string;
   c2sPort: number;
   optionalTlsPort?: number;
   httpPort: number;
@@ -271,7 +275,9 @@ acl:
   # The server's admins: mod_xmpp_invites lets them (only) run
   # urn:xmpp:invite#create-account by default.
   admin:
-    user: ${yamlString(o.adminJid)}
+    user:
+      - ${yamlString(o.adminJid)}
+      - ${yamlString(o.operatorJid)}
 # Replaces the packaged default, whose "admin access" lets any loopback
 # client run any command without credentials.
 api_permissions:
@@ -348,6 +354,8 @@ export const startEjabberd = async (options: EjabberdOptions = {}): Promise<Loca
   const optionalTlsPort = options.optionalTlsListener ? await freePort() : undefined;
   const adminPassword = options.adminPassword ?? `admin-${randomBytes(9).toString('base64url')}`;
   const adminJid = `admin@${domain}`;
+  const operatorPassword = `operator-${randomBytes(9).toString('base64url')}`;
+  const operatorJid = `operator@${domain}`;
   const node = `xmppinvites${randomBytes(4).toString('hex')}@localhost`;
   const cert = join(dir, 'cert.pem');
   const key = join(dir, 'key.pem');
@@ -359,7 +367,10 @@ export const startEjabberd = async (options: EjabberdOptions = {}): Promise<Loca
     copyFileSync(buildInvitesModule(version), join(dir, 'ebin', 'mod_xmpp_invites.beam'));
   }
   const writeYml = () =>
-    writeFileSync(join(dir, 'ejabberd.yml'), ejabberdYml({ domain, adminJid, c2sPort, optionalTlsPort, httpPort, cert, key, invites }));
+    writeFileSync(
+      join(dir, 'ejabberd.yml'),
+      ejabberdYml({ domain, adminJid, operatorJid, c2sPort, optionalTlsPort, httpPort, cert, key, invites })
+    );
   writeYml();
   // Read by ejabberdctl for the server and for every ctl command: a private
   // cookie (nothing in ~/.erlang.cookie), our own epmd, and the Erlang
@@ -419,6 +430,7 @@ EJABBERD_PID_PATH=${dir}/ejabberd.pid
     const child = server;
     await waitFor('ejabberd', async () => (await portOpen(c2sPort)) && (await portOpen(httpPort)), 30_000, child.process);
     ctl('register', 'admin', domain, adminPassword);
+    ctl('register', 'operator', domain, operatorPassword);
   } catch (e) {
     const output = log();
     await stop();
@@ -435,6 +447,8 @@ EJABBERD_PID_PATH=${dir}/ejabberd.pid
     apiUrl: `http://127.0.0.1:${httpPort}/api`,
     adminJid,
     adminPassword,
+    operatorJid,
+    operatorPassword,
     caFile: cert,
     dir,
     node,

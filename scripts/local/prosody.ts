@@ -17,6 +17,9 @@ export interface LocalProsody {
   httpPort: number;
   adminJid: string;
   adminPassword: string;
+  /** A second admin of the server, not the provisioning account: how a person administers it. */
+  operatorJid: string;
+  operatorPassword: string;
   /** PEM of the self-signed certificate, to trust as a CA. */
   caFile: string;
   dir: string;
@@ -157,6 +160,8 @@ export const startProsody = async (options: ProsodyOptions = {}): Promise<LocalP
   const httpPort = options.httpPort ?? (await freePort());
   const adminPassword = options.adminPassword ?? `admin-${Math.random().toString(36).slice(2)}`;
   const adminJid = `admin@${domain}`;
+  const operatorPassword = `operator-${Math.random().toString(36).slice(2)}`;
+  const operatorJid = `operator@${domain}`;
   const key = join(dir, 'certs', `${domain}.key`);
   const crt = join(dir, 'certs', `${domain}.crt`);
   if (!existsSync(crt)) {
@@ -201,7 +206,7 @@ component_ports = { }
 http_ports = { ${httpPort} }
 http_interfaces = { "127.0.0.1" }
 https_ports = { }
-admins = { ${least ? '' : `"${adminJid}"`} }${
+admins = { ${least ? '' : `"${adminJid}"; `}"${operatorJid}" }${
       least
         ? `
 custom_roles = {
@@ -242,6 +247,7 @@ VirtualHost "${domain}"
     return execFileSync(cmd, full, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   };
   ctl('register', 'admin', domain, adminPassword);
+  ctl('register', 'operator', domain, operatorPassword);
 
   const [cmd, args] = asProsody(server.prosody, ['--config', configFile, '-F']);
   const child = startChild(cmd, args, { name: 'prosody', env: { ...process.env, ...(m ? { XMPP_INVITES_KEY: m.key } : {}) } });
@@ -265,6 +271,8 @@ VirtualHost "${domain}"
     httpPort,
     adminJid,
     adminPassword,
+    operatorJid,
+    operatorPassword,
     caFile: crt,
     dir,
     configFile,

@@ -98,6 +98,8 @@ nativeAppContract('prosody', async () => {
     caFile: p.caFile,
     adminJid: p.adminJid,
     adminPassword: p.adminPassword,
+    operatorJid: p.operatorJid,
+    operatorPassword: p.operatorPassword,
     otherDomain: 'other.example',
     admin,
     ...stackServiceParts(service.url),

@@ -35,6 +35,13 @@ export interface NativeServer {
   /** The account the service provisions with (an inviter like any other), an admin of the server. */
   adminJid: string;
   adminPassword: string;
+  /**
+   * Another admin of the server, not the provisioning account (the service
+   * never issues invites in the provisioning account's name): how a person
+   * administers the server, e.g. runs create-account.
+   */
+  operatorJid: string;
+  operatorPassword: string;
   /** A domain the service serves that this server does not host (its tokens must be refused here). */
   otherDomain: string;
   /** An admin XmppProvisioner on that server, to create users and read rosters. */
@@ -685,7 +692,7 @@ export const nativeAppContract = (serverName: string, setup: () => Promise<Nativ
         // Prepare
         const user = await newUser('lister');
         const app = await LoggedInApp.login(target, user.jid, user.password);
-        const admin = await LoggedInApp.login(target, s.adminJid, s.adminPassword);
+        const admin = await LoggedInApp.login(target, s.operatorJid, s.operatorPassword);
         let commands: string[];
         let adminCommands: string[];
         let refused;
@@ -711,7 +718,7 @@ export const nativeAppContract = (serverName: string, setup: () => Promise<Nativ
         // Prepare
         const user = await newUser('disco');
         const app = await LoggedInApp.login(target, user.jid, user.password);
-        const admin = await LoggedInApp.login(target, s.adminJid, s.adminPassword);
+        const admin = await LoggedInApp.login(target, s.operatorJid, s.operatorPassword);
         const info = async (who: LoggedInApp, node: string) => {
           const o = await who.stream.iq(
             { type: 'get', to: s.domain },
@@ -800,7 +807,7 @@ export const nativeAppContract = (serverName: string, setup: () => Promise<Nativ
       it('urn:xmpp:invite#create-account (an admin) makes an invite for a chosen username', async () => {
         // Prepare
         const username = uniqueName('chosen');
-        const app = await LoggedInApp.login(target, s.adminJid, s.adminPassword);
+        const app = await LoggedInApp.login(target, s.operatorJid, s.operatorPassword);
         let made;
         try {
           // Act
@@ -818,7 +825,7 @@ export const nativeAppContract = (serverName: string, setup: () => Promise<Nativ
         expect(made.fields.uri).toBe(`xmpp:${username}@${s.domain}?register;preauth=${token}`);
         expect(wrong.register?.error?.condition).toBe('not-acceptable');
         expectRegistered(right);
-        expect(await rostersBoth(s.adminJid, jidOf(username))).toEqual(['both', 'both']);
+        expect(await rostersBoth(s.operatorJid, jidOf(username))).toEqual(['both', 'both']);
       });
 
       it('past the quota of live invites: a clear command error, no invite', async () => {

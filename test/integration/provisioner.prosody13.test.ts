@@ -33,9 +33,25 @@ const targetOf = (p: LocalProsody): ProvisionerTarget => {
     withAdminPassword: (password) => at(p.service, password),
     atPort: (port, timeoutMs) => at(`xmpp://127.0.0.1:${port}`, p.adminPassword, timeoutMs),
     canLogin: (jid, password) => canLogin(jid, password, p),
-    // Straight in the storage: the least-role account may not run delete-user.
     deleteAccount: async (jid) => {
-      p.ctl('deluser', jid);
+      // The least-role account may not run delete-user: its instance loads
+      // mod_admin_shell, which prosodyctl on 13 goes through.
+      if (p === least) {
+        p.ctl('deluser', jid);
+        return;
+      }
+      const app = await LoggedInApp.login(
+        { domain: p.domain, host: '127.0.0.1', port: p.c2sPort, caFile: p.caFile },
+        p.adminJid,
+        p.adminPassword
+      );
+      try {
+        const done = await app.adhoc('http://jabber.org/protocol/admin#delete-user', { accountjids: jid });
+        if (done.status !== 'completed' || done.notes.some((n) => n.type === 'error'))
+          throw new Error(`delete-user failed: ${JSON.stringify(done.notes)}`);
+      } finally {
+        app.close();
+      }
     },
   };
 };

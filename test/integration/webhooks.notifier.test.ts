@@ -34,7 +34,8 @@ const parse = (r: Received) => JSON.parse(r.body) as WebhookEvent;
 const eventsFor = (receiver: keyof typeof secrets, inviteId: string, type?: string) =>
   receivers[receiver].received.filter((r) => {
     const e = parse(r);
-    return e.data.invite.id === inviteId && (type === undefined || e.type === type);
+    // Other events (registration.brake) carry no invite.
+    return e.data.invite?.id === inviteId && (type === undefined || e.type === type);
   });
 
 const waitFor = async <T>(what: string, get: () => T | undefined | false | Promise<T | undefined>, timeoutMs = 30_000): Promise<T> => {

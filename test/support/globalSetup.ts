@@ -14,6 +14,8 @@ declare module 'vitest' {
         service: string;
         adminJid: string;
         adminPassword: string;
+        operatorJid: string;
+        operatorPassword: string;
         caFile: string;
         dir: string;
         configFile: string;
@@ -63,6 +65,8 @@ export default async function setup(project: TestProject) {
       service: p.service,
       adminJid: p.adminJid,
       adminPassword: p.adminPassword,
+      operatorJid: p.operatorJid,
+      operatorPassword: p.operatorPassword,
       caFile: p.caFile,
       dir: p.dir,
       configFile: p.configFile,

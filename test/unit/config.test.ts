@@ -178,7 +178,7 @@ describe('Function: loadConfig, WEBHOOK_ENDPOINTS', () => {
         url: 'https://example.com/h',
         secret: undefined,
         secretParameter: '/x/y',
-        events: ['invite.created', 'invite.redeemed', 'invite.revoked', 'invite.expired'],
+        events: ['invite.created', 'invite.redeemed', 'invite.revoked', 'invite.expired', 'registration.brake'],
         domains: undefined,
       },
     ]);
@@ -239,6 +239,26 @@ describe('Function: loadConfig, INVITES_CLIENTS', () => {
     );
     expect(clients([{ ...app, platform: 'palm' }])).toBe(
       'configuration INVITES_CLIENTS[0].platform must be one of android, ios, desktop, web'
+    );
+  });
+});
+
+describe('Function: loadConfig, the invitation policy', () => {
+  it('has no limits unless set, and reads each as an integer of at least 1', () => {
+    expect(loadConfig({}).invitePolicy).toEqual({ invitesPerInviterPerWeek: undefined, maxRegistrationsPerHour: undefined });
+    expect(loadConfig({ INVITES_PER_INVITER_PER_WEEK: '', MAX_REGISTRATIONS_PER_HOUR: '' }).invitePolicy).toEqual({
+      invitesPerInviterPerWeek: undefined,
+      maxRegistrationsPerHour: undefined,
+    });
+    expect(loadConfig({ INVITES_PER_INVITER_PER_WEEK: '5', MAX_REGISTRATIONS_PER_HOUR: '100' }).invitePolicy).toEqual({
+      invitesPerInviterPerWeek: 5,
+      maxRegistrationsPerHour: 100,
+    });
+    expect(refusal({ INVITES_PER_INVITER_PER_WEEK: '0' })).toBe(
+      'configuration INVITES_PER_INVITER_PER_WEEK must be an integer >= 1, got "0"'
+    );
+    expect(refusal({ MAX_REGISTRATIONS_PER_HOUR: '1.5' })).toBe(
+      'configuration MAX_REGISTRATIONS_PER_HOUR must be an integer >= 1, got "1.5"'
     );
   });
 });

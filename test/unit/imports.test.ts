@@ -98,7 +98,13 @@ describe('DynamoDB condition expressions', () => {
       .filter((f) => f.startsWith('lib/adapters/dynamodb/') && !f.endsWith('/conditions.ts'))
       .flatMap((file) =>
         [...readFileSync(join(ROOT, file), 'utf8').matchAll(/(?<!Key)ConditionExpression:\s*(['"`])(.*?)\1/g)]
-          .filter((m) => (m[2] as string).replace(/\$\{[^}]+\}/g, '').replace(/\b(AND|OR|NOT)\b/g, '').trim() !== '')
+          .filter(
+            (m) =>
+              (m[2] as string)
+                .replace(/\$\{[^}]+\}/g, '')
+                .replace(/\b(AND|OR|NOT)\b/g, '')
+                .trim() !== ''
+          )
           .map((m) => `${file}: ${m[2]}`)
       );
     expect(inline).toEqual([]);

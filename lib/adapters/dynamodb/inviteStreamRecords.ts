@@ -2,7 +2,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { ClaimKind } from '../../ports/InviteStore.js';
 import type { InviteChange } from '../../webhooks/events.js';
 import { fromItem } from './inviteItems.js';
-import { inviteIdOf, isAuditItem, isInviteItem } from './tableKeys.js';
+import { inviteIdOf, isAuditItem, isBrakeTripItem, isInviteItem } from './tableKeys.js';
 
 /**
  * The parts of a DynamoDB Streams record we read; the Lambda event's records
@@ -38,7 +38,8 @@ const isTtlRemoval = (record: StreamRecord): boolean =>
  * - INSERT of a redemption audit item (INV#id/RED#jid): redeemed. It is
  *   written once, in the transaction that completes a claim, so a released
  *   or still pending claim is never announced;
- * - REMOVE of an invite item by TTL: expired.
+ * - REMOVE of an invite item by TTL: expired;
+ * - INSERT of a brake trip record (BRAKE#domain/TRIP#hour): registration.brake.
  * Everything else (use counters, JID locks, API keys, dedupe records) is silent.
  */
 export const changesFromStreamRecord = (record: StreamRecord): InviteChange[] => {
@@ -65,6 +66,17 @@ export const changesFromStreamRecord = (record: StreamRecord): InviteChange[] =>
             redemption: { jid: audit.jid as string, kind: (audit.claimKind as ClaimKind | 'contact' | undefined) ?? 'account', at },
           },
         ];
+      }
+      if (isBrakeTripItem(newItem)) {
+        // A registration brake's trip record (lib/invites/policy.ts), written once per domain and window.
+        const trip = newItem as Item;
+        const brake = {
+          domain: String(trip.domain),
+          limit: Number(trip.limit),
+          windowStart: Number(trip.windowStart),
+          windowSeconds: Number(trip.windowSeconds),
+        };
+        return [{ type: 'registration.brake', changeId, at: Number(trip.at), brake }];
       }
       return [];
     case 'MODIFY':

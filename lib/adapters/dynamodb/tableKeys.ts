@@ -14,6 +14,9 @@
  *   RATE#<rule>#<win>   RATE          a rate-limit counter (TTL)
  *   HOOK#<src>#<event>  EVENT         dedupe record of a signup webhook delivery
  *   DLQ#<event>         ENDPOINT#<n>  a dead-lettered outbound webhook (local stacks)
+ *   ALLOW#<inviter>     H#<hour>      invites issued by one inviter in that hour (policy allowance, TTL)
+ *   BRAKE#<domain>      H#<hour>      accounts created on one domain in that hour (registration brake, TTL)
+ *   BRAKE#<domain>      TRIP#<hour>   the brake tripped in that hour: the stream makes it a registration.brake event
  */
 export const TableSchema = {
   partitionKey: 'pk',
@@ -33,6 +36,9 @@ export const KeyPrefix = {
   rate: 'RATE#',
   signupEvent: 'HOOK#',
   deadLetter: 'DLQ#',
+  // The invitation policy (lib/invites/policy.ts).
+  allowance: 'ALLOW#',
+  brake: 'BRAKE#',
 } as const;
 
 /** Sort keys and their prefixes. */
@@ -46,6 +52,9 @@ export const SortKey = {
   rate: 'RATE',
   signupEvent: 'EVENT',
   deadLetter: 'ENDPOINT#',
+  // The invitation policy (lib/invites/policy.ts).
+  bucket: 'H#',
+  brakeTrip: 'TRIP#',
 } as const;
 
 /** Index partition prefixes (gsi*pk values). */
@@ -86,6 +95,23 @@ export const deadLetterKey = (eventId: string, endpoint: string): TableKey => ({
   pk: `${KeyPrefix.deadLetter}${eventId}`,
   sk: `${SortKey.deadLetter}${endpoint}`,
 });
+
+/** Bucket start times as 10 digits, so the sort key orders them (until 2286). */
+const epochKey = (seconds: number): string => String(seconds).padStart(10, '0');
+export const policyBucketKey = (kind: 'allowance' | 'brake', subject: string, start: number): TableKey => ({
+  pk: `${KeyPrefix[kind]}${subject}`,
+  sk: `${SortKey.bucket}${epochKey(start)}`,
+});
+export const brakeTripKey = (domain: string, start: number): TableKey => ({
+  pk: `${KeyPrefix.brake}${domain}`,
+  sk: `${SortKey.brakeTrip}${epochKey(start)}`,
+});
+export const isBrakeTripItem = (item: Record<string, unknown> | undefined): boolean =>
+  item !== undefined &&
+  typeof item.pk === 'string' &&
+  item.pk.startsWith(KeyPrefix.brake) &&
+  typeof item.sk === 'string' &&
+  item.sk.startsWith(SortKey.brakeTrip);
 
 export const isInviteItem = (item: Record<string, unknown> | undefined): boolean =>
   item !== undefined && typeof item.pk === 'string' && item.pk.startsWith(KeyPrefix.invite) && item.sk === SortKey.invite;

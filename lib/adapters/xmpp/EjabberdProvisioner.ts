@@ -237,10 +237,13 @@ const apiError = (command: string, status: number, body: unknown, secrets: (stri
     return new InviteError('account-not-found', 'there is no such account', { cause });
   }
   if (status === 401 || status === 403) {
-    return new InviteError('xmpp-unavailable', `the ejabberd API refused the provisioning account (${status})`, {
-      retryAfter: 60,
-      cause,
-    });
+    // Refused before the command ran: nothing can have been done.
+    return markNotSent(
+      new InviteError('xmpp-unavailable', `the ejabberd API refused the provisioning account (${status})`, {
+        retryAfter: 60,
+        cause,
+      })
+    );
   }
   if (/unknown virtual host/i.test(serverSaid)) {
     return new InviteError('xmpp-error', `ejabberd does not host this domain (${command})`, { cause });
