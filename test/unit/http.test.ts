@@ -11,8 +11,16 @@ import type { ApiKey, ApiKeyStore } from '../../lib/ports/ApiKeyStore.js';
 import { adminAuth, anyone, xmppServerAuth } from '../../functions/http/auth.js';
 import { STATUS, httpRoute, json, noBody, type RouteHandler } from '../../functions/http/route.js';
 import type { Actor } from '../../lib/invites/actor.js';
+import { xmppServerRoute } from '../../functions/http/xmppServerRoute.js';
 import { AJV_OPTIONS, eventSchema } from '../../functions/http/validators.build.js';
-import { issueBody, type EventValidator, type IssueBody, type PreauthBody } from '../../functions/http/validators.generated.js';
+import {
+  issueBody,
+  subscribeBody,
+  type EventValidator,
+  type IssueBody,
+  type PreauthBody,
+  type SubscribeBody,
+} from '../../functions/http/validators.generated.js';
 import { invoke } from '../support/lambda.js';
 
 /** A body schema compiled at run time (the functions' own come precompiled: validators.build.ts). */
@@ -167,6 +175,18 @@ describe('Function: httpRoute types', () => {
     expect(bad.body).toMatchObject({ error: 'invalid-request', message: expect.stringMatching(/^type: /) });
     // No key: 401 before the body is looked at.
     expect((await invoke(handler, { method: 'POST', path: '/x', body: { type: 'other' } })).status).toBe(401);
+  });
+
+  it('types an /xmpp/* handler by its own schema, under the checks every such route shares', () => {
+    // Built, not called: the type checker is the test.
+    httpRoute(
+      async ({ actor, body }) => {
+        expectTypeOf(actor).toEqualTypeOf<Actor>();
+        expectTypeOf(body).toEqualTypeOf<SubscribeBody>();
+        return json(200, {});
+      },
+      { body: subscribeBody, ...xmppServerRoute('subscribe', 'redeem') }
+    );
   });
 
   it('reads the types of the bodies off their JSON schemas', () => {
