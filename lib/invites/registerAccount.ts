@@ -6,6 +6,7 @@ import type { RegistrationLocks } from '../ports/RegistrationLocks.js';
 import type { ProvisionerRegistry } from '../ports/XmppProvisioner.js';
 import { checkPassword } from './password.js';
 import { CLAIM_LEASE_SECONDS } from './redeem.js';
+import { type JoinedVia, newLineage } from '../lineage/Lineage.js';
 
 export interface RegisterDeps {
   xmpp: ProvisionerRegistry;
@@ -22,7 +23,8 @@ export interface RegisterDeps {
  */
 export const registerAccount = async (
   { xmpp, locks, clock, config }: RegisterDeps,
-  input: { username?: unknown; password?: unknown; domain?: unknown }
+  input: { username?: unknown; password?: unknown; domain?: unknown },
+  via: JoinedVia = 'api'
 ) => {
   if (config.registrationInviteOnly) {
     throw new InviteError('registration-closed', 'registration needs an invite on this service');
@@ -42,6 +44,7 @@ export const registerAccount = async (
     await locks.release(jid, lock);
     throw e;
   }
-  await locks.complete(jid, lock, clock.now());
+  const now = clock.now();
+  await locks.complete(jid, lock, now, newLineage(jid, via, now));
   return { jid };
 };

@@ -67,11 +67,11 @@ export const moduleRegister = async (
 ): Promise<{ jid: string; outcome: 'created' | 'reset'; inviteId?: string; replayed?: boolean; warnings: string[] }> => {
   const domain = moduleDomain(actor, input.domain);
   if (input.token === undefined) {
-    const { jid } = await registerAccount(deps, { username: input.username, password: input.password, domain });
+    const { jid } = await registerAccount(deps, { username: input.username, password: input.password, domain }, 'app');
     return { jid, outcome: 'created', warnings: [] };
   }
   // Redeem reads the invite once, and refuses one of another domain.
-  const result = await redeemInvite(deps, input.token, { username: input.username, password: input.password, domain });
+  const result = await redeemInvite(deps, input.token, { username: input.username, password: input.password, domain, via: 'app' });
   return { jid: result.jid, outcome: result.outcome, inviteId: result.invite.id, replayed: result.replayed, warnings: result.warnings };
 };
 

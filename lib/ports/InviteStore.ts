@@ -1,4 +1,5 @@
 import type { Invite, InviteStatus } from '../invites/Invite.js';
+import type { LineageRecord } from '../lineage/Lineage.js';
 
 export interface ListQuery {
   /** One of domain or inviter selects the index partition. */
@@ -119,8 +120,8 @@ export interface InviteStore {
    * that died); undefined if it is not pending any more or another retry won.
    */
   renewLease(claim: ClaimRecord, kind: ClaimKind, now: number, leaseSeconds: number): Promise<ClaimRecord | undefined>;
-  /** Makes the use final and writes the audit record. */
-  complete(claim: ClaimRecord, kind: ClaimKind, now: number): Promise<void>;
+  /** Makes the use final and writes the audit record and, for a new account, its lineage record (one transaction). */
+  complete(claim: ClaimRecord, kind: ClaimKind, now: number, lineage?: LineageRecord): Promise<void>;
   /**
    * Gives the use back (and the preset username's reservation) after a
    * failure. `onlyIfLeaseUnchanged`: only if nobody took the claim over since

@@ -14,6 +14,8 @@
  *   RATE#<rule>#<win>   RATE          a rate-limit counter (TTL)
  *   HOOK#<src>#<event>  EVENT         dedupe record of a signup webhook delivery
  *   DLQ#<event>         ENDPOINT#<n>  a dead-lettered outbound webhook (local stacks)
+ *   ACCT#<jid>          LINEAGE       who brought an account in (never expires); in byInviter
+ *                                     under INVITEES#<inviter or source>, so "whom did X invite" is one Query
  */
 export const TableSchema = {
   partitionKey: 'pk',
@@ -33,6 +35,7 @@ export const KeyPrefix = {
   rate: 'RATE#',
   signupEvent: 'HOOK#',
   deadLetter: 'DLQ#',
+  account: 'ACCT#',
 } as const;
 
 /** Sort keys and their prefixes. */
@@ -46,6 +49,7 @@ export const SortKey = {
   rate: 'RATE',
   signupEvent: 'EVENT',
   deadLetter: 'ENDPOINT#',
+  lineage: 'LINEAGE',
 } as const;
 
 /** Index partition prefixes (gsi*pk values). */
@@ -55,6 +59,8 @@ export const IndexPrefix = {
   source: 'SOURCE#',
   /** All API keys share one byDomain partition: there are few and listing is rare. */
   apiKeys: 'APIKEYS',
+  /** Lineage records of the accounts one inviter (a JID, or a source) brought in. */
+  invitees: 'INVITEES#',
 } as const;
 
 export type TableKey = { pk: string; sk: string };
@@ -86,6 +92,8 @@ export const deadLetterKey = (eventId: string, endpoint: string): TableKey => ({
   pk: `${KeyPrefix.deadLetter}${eventId}`,
   sk: `${SortKey.deadLetter}${endpoint}`,
 });
+
+export const lineageKey = (jid: string): TableKey => ({ pk: `${KeyPrefix.account}${jid}`, sk: SortKey.lineage });
 
 export const isInviteItem = (item: Record<string, unknown> | undefined): boolean =>
   item !== undefined && typeof item.pk === 'string' && item.pk.startsWith(KeyPrefix.invite) && item.sk === SortKey.invite;
