@@ -31,7 +31,7 @@ export class DynamoDBLineageStore implements LineageStore {
    */
   async #fromClaim(jid: string): Promise<LineageRecord | undefined> {
     const { Item: lock } = await this.#db.send(new GetCommand({ TableName: this.#table, Key: accountLockKey(jid) }));
-    if (!lock || lock.status !== 'completed') return undefined;
+    if (lock?.status !== 'completed') return undefined;
     const base = {
       jid,
       domain: jid.slice(jid.indexOf('@') + 1),
