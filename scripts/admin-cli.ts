@@ -7,6 +7,9 @@ import { parseArgs } from 'node:util';
 import { createApiKey } from '../lib/apiKeys/apiKeys.js';
 import { DynamoDBApiKeyStore } from '../lib/adapters/dynamodb/DynamoDBApiKeyStore.js';
 import { DynamoDBInviteStore } from '../lib/adapters/dynamodb/DynamoDBInviteStore.js';
+import { DynamoDBLineageStore } from '../lib/adapters/dynamodb/DynamoDBLineageStore.js';
+import { showLineage } from '../lib/lineage/showLineage.js';
+import { lineageTree } from '../lib/lineage/tree.js';
 import { loadConfig } from '../lib/config.js';
 import { isInviteError } from '../lib/errors.js';
 import { revokeInvite } from '../lib/invites/adminInvites.js';
@@ -27,6 +30,8 @@ const USAGE = `usage:
   invites-admin invites create [--type account|contact|reset] [--domain D] [--inviter JID] [--username U]
                                [--max-uses N|unlimited] [--ttl SECONDS] [--note TEXT] [--group G...]
   invites-admin invites revoke INVITE_ID
+  invites-admin lineage JID [--depth N]
+      Who invited the account, and the accounts it brought in, as a tree (N up to 5).
 Environment: INVITES_TABLE, AWS_REGION, AWS credentials; AWS_ENDPOINT_URL_DYNAMODB for DynamoDB Local.`;
 
 // The operator's own shell: every grant.
@@ -69,6 +74,7 @@ export const main = async (argv: string[], out: (s: string) => void = console.lo
       ttl: { type: 'string' },
       note: { type: 'string' },
       group: { type: 'string', multiple: true },
+      depth: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -147,6 +153,13 @@ export const main = async (argv: string[], out: (s: string) => void = console.lo
         out(`revoked ${arg}`);
         return 0;
       }
+    }
+    if (area === 'lineage') {
+      const lineage = new DynamoDBLineageStore({ tableName: config.tableName });
+      const depth = values.depth === undefined ? 1 : Number(values.depth);
+      const view = await showLineage({ lineage }, CLI_ACTOR, verb, { depth });
+      for (const line of lineageTree(view)) out(line);
+      return 0;
     }
     out(USAGE);
     return 2;

@@ -56,3 +56,16 @@ export const newLineage = (jid: string, via: JoinedVia, now: number, invite?: In
   status: 'active',
   recorded: true,
 });
+
+/** What is known of an account this service did not make (it may still have invited others through it). */
+export const externalLineage = (jid: string): LineageRecord => ({
+  jid,
+  domain: jid.slice(jid.indexOf('@') + 1),
+  invitedBy: null,
+  inviteId: null,
+  source: EXTERNAL,
+  joinedAt: 0,
+  via: null,
+  status: 'active',
+  recorded: false,
+});

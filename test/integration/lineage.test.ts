@@ -4,6 +4,9 @@ import { DynamoDBApiKeyStore } from '../../lib/adapters/dynamodb/DynamoDBApiKeyS
 import { DynamoDBLineageStore } from '../../lib/adapters/dynamodb/DynamoDBLineageStore.js';
 import { createApiKey } from '../../lib/apiKeys/apiKeys.js';
 import { systemClock } from '../../lib/ports/Clock.js';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { invoke } from '../support/lambda.js';
 import { api, documentClientForStack, issue, prosodyAdmin, stack, uniqueName, useStackEnv } from '../support/stack.js';
 
@@ -126,6 +129,9 @@ describe('Lineage records', () => {
     await documentClientForStack().send(new DeleteCommand({ TableName: table(), Key: { pk: `INV#${invite.id}`, sk: 'INV' } }));
 
     expect(await lineage.get(`${username}@localhost`)).toMatchObject({ invitedBy: inviter, inviteId: invite.id, recorded: true });
+    const shown = await api('GET', `/lineage/${encodeURIComponent(`${username}@localhost`)}`);
+    expect(shown.status).toBe(200);
+    expect(shown.body).toMatchObject({ jid: `${username}@localhost`, invitedBy: inviter, inviteId: invite.id, status: 'active' });
   });
 
   it('reads an account made before lineage records from its completed claim (the fallback)', async () => {
@@ -138,5 +144,106 @@ describe('Lineage records', () => {
     await documentClientForStack().send(new DeleteCommand({ TableName: table(), Key: { pk: `ACCT#${jid}`, sk: 'LINEAGE' } }));
 
     expect(await lineage.get(jid)).toMatchObject({ jid, invitedBy: inviter, inviteId: invite.id, recorded: false });
+  });
+});
+
+/** Three generations: root invites (API) a, a invites (web form) b, b invites (app) c. */
+const threeGenerations = async () => {
+  const root = await newAccount('root');
+  const a = `${uniqueName('gen1')}@localhost`;
+  const b = `${uniqueName('gen2')}@localhost`;
+  const c = `${uniqueName('gen3')}@localhost`;
+  const local = (jid: string) => jid.split('@')[0] as string;
+  expect((await redeem((await issue({ inviter: root })).token, local(a))).status).toBe(201);
+  expect((await redeemOnWeb((await issue({ inviter: a })).token, local(b))).status).toBe(200);
+  const appInvite = await api('POST', '/xmpp/invites', { body: { domain: 'localhost', inviter: b, type: 'contact' }, auth: serverKey });
+  expect(appInvite.status).toBe(201);
+  const appToken = (appInvite.body.landingUrl as string).split('/i/')[1] as string;
+  expect((await registerInApp(appToken, local(c))).status).toBe(201);
+  return { root, a, b, c };
+};
+
+const lineageOf = (jid: string, query = '', auth?: string) =>
+  api('GET', `/lineage/${encodeURIComponent(jid)}${query}`, auth === undefined ? {} : { auth });
+
+describe('GET /lineage/{jid}', () => {
+  it('reads three generations made through the API, the web form and an app back as one tree', async () => {
+    const { root, a, b, c } = await threeGenerations();
+
+    const tree = await lineageOf(root, '?depth=3');
+
+    expect(tree.status).toBe(200);
+    expect(tree.body).toMatchObject({
+      jid: root,
+      invitedBy: null,
+      source: 'external',
+      invitees: {
+        cursor: null,
+        items: [
+          {
+            jid: a,
+            invitedBy: root,
+            via: 'api',
+            invitees: { items: [{ jid: b, invitedBy: a, via: 'web', invitees: { items: [{ jid: c, invitedBy: b, via: 'app' }] } }] },
+          },
+        ],
+      },
+    });
+    // depth 1: the direct invitees only.
+    const direct = await lineageOf(a);
+    expect(direct.body.invitees.items.map((i: { jid: string }) => i.jid)).toEqual([b]);
+    expect(direct.body.invitees.items[0].invitees).toBeUndefined();
+    expect((await lineageOf(c)).body).toMatchObject({ jid: c, invitedBy: b, status: 'active', invitees: { items: [], cursor: null } });
+  });
+
+  it('pages invitees with a cursor (one Query a page)', async () => {
+    const inviter = await newAccount('paged');
+    const invite = await issue({ inviter, maxUses: 3 });
+    const names = [uniqueName('p'), uniqueName('p'), uniqueName('p')];
+    for (const name of names) expect((await redeem(invite.token, name)).status).toBe(201);
+
+    const first = await lineageOf(inviter, '?limit=2');
+    const second = await lineageOf(inviter, `?limit=2&cursor=${encodeURIComponent(first.body.invitees.cursor)}`);
+
+    expect(first.body.invitees.items).toHaveLength(2);
+    expect(second.body.invitees).toMatchObject({ cursor: null });
+    const all = [...first.body.invitees.items, ...second.body.invitees.items].map((i: { jid: string }) => i.jid);
+    expect(all.sort()).toEqual(names.map((n) => `${n}@localhost`).sort());
+  });
+
+  it("answers 404 for an account it never made, 400 for bad parameters, and 403 outside the key's domains or to a quota'd key", async () => {
+    const keys = new DynamoDBApiKeyStore({ tableName: table(), client: documentClientForStack() });
+    const other = (await createApiKey({ store: keys, clock: systemClock }, { name: uniqueName('other-'), domains: ['other.example'] }))
+      .secret;
+    const quotad = (
+      await createApiKey({ store: keys, clock: systemClock }, { name: uniqueName('quota-'), domains: ['localhost'], maxLiveInvites: 5 })
+    ).secret;
+    const { a } = await threeGenerations();
+
+    expect((await lineageOf(`${uniqueName('nobody')}@localhost`)).body.error).toBe('account-not-found');
+    expect((await lineageOf(a, '?depth=6')).body.error).toBe('invalid-request');
+    expect((await lineageOf(a, '?depth=0')).body.error).toBe('invalid-request');
+    expect((await lineageOf(a, '?cursor=forged')).body.error).toBe('cursor-invalid');
+    expect((await lineageOf(a, '?colour=red')).body.error).toBe('invalid-request');
+    expect((await lineageOf('not a jid')).body.error).toBe('jid-invalid');
+    expect((await lineageOf(a, '', other)).status).toBe(403);
+    expect((await lineageOf(a, '', quotad)).status).toBe(403);
+    expect((await lineageOf(a, '', serverKey)).status).toBe(403);
+    expect((await api('GET', `/lineage/${encodeURIComponent(a)}`, { auth: false })).status).toBe(401);
+  });
+
+  it('prints the tree with invites-admin lineage JID --depth N', async () => {
+    const { root, a, b, c } = await threeGenerations();
+    const bin = fileURLToPath(new URL('../../bin/invites-admin.js', import.meta.url));
+
+    const { stdout } = await promisify(execFile)(process.execPath, [bin, 'lineage', root, '--depth', '3'], {
+      env: { ...process.env, ...stack().env },
+    });
+
+    const lines = stdout.trimEnd().split('\n');
+    expect(lines[0]).toContain(`${root}  invited by external`);
+    expect(lines[1]).toMatch(new RegExp(`^└── ${a}  \\(api, `));
+    expect(lines[2]).toMatch(new RegExp(`^    └── ${b}  \\(web, `));
+    expect(lines[3]).toMatch(new RegExp(`^        └── ${c}  \\(app, `));
   });
 });

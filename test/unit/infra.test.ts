@@ -128,6 +128,8 @@ const EXPECTED_ITEM_ACCESS: Record<string, Record<string, string[]>> = {
   },
   XmppSubscribeRole: { GetItem: [P.apiKey, P.invite, P.jid], PutItem: [P.invite, P.jid], UpdateItem: [P.invite, P.rate] },
   XmppInvitesRole: { GetItem: [P.apiKey], PutItem: [P.invite, P.jid] },
+  // Lineage (lib/lineage).
+  ShowLineageRole: { GetItem: [P.apiKey, P.account, P.jid, P.invite], BatchGetItem: [P.account] },
 };
 /** Which secrets (paths below secretsPath) each role may read. */
 const EXPECTED_SECRETS: Record<string, string[]> = {

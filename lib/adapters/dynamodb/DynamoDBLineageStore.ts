@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { EXTERNAL, type LineageRecord, type LineageStatus, OPEN_REGISTRATION, inviterOf } from '../../lineage/Lineage.js';
+import { type LineageRecord, type LineageStatus, OPEN_REGISTRATION, externalLineage, inviterOf } from '../../lineage/Lineage.js';
 import type { Page } from '../../ports/InviteStore.js';
 import type { LineageStore } from '../../ports/LineageStore.js';
 import { documentClient } from './client.js';
@@ -102,19 +102,7 @@ export class DynamoDBLineageStore implements LineageStore {
     const current = await this.get(jid);
     if (current?.recorded && current.status === 'deleted') return current;
     // No record yet (made before lineage records, or outside this service): write one now.
-    const record: LineageRecord = current
-      ? { ...current, recorded: true }
-      : {
-          jid,
-          domain: jid.slice(jid.indexOf('@') + 1),
-          invitedBy: null,
-          inviteId: null,
-          source: EXTERNAL,
-          joinedAt: 0,
-          via: null,
-          status: 'active',
-          recorded: true,
-        };
+    const record: LineageRecord = { ...(current ?? externalLineage(jid)), recorded: true };
     const stored: LineageRecord = {
       ...record,
       status,
