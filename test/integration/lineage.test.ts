@@ -247,3 +247,45 @@ describe('GET /lineage/{jid}', () => {
     expect(lines[3]).toMatch(new RegExp(`^        └── ${c}  \\(app, `));
   });
 });
+
+describe('POST /xmpp/account-deleted (a module reports a local account deleted)', () => {
+  const reportDeleted = (jid: string, auth = serverKey, domain = 'localhost') =>
+    api('POST', '/xmpp/account-deleted', { body: { domain, jid }, auth });
+
+  it("revokes the account's live invites at once and keeps its record, marked deleted; again changes nothing", async () => {
+    const { a, b } = await threeGenerations();
+    const live = await issue({ inviter: b, maxUses: 5 });
+    const used = await issue({ inviter: b, maxUses: 1 });
+    expect((await redeem(used.token, uniqueName('used'))).status).toBe(201);
+    const ofA = await issue({ inviter: a });
+
+    const res = await reportDeleted(b);
+    const again = await reportDeleted(b);
+
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ jid: b, status: 'deleted', revoked: 1 });
+    expect(again.body).toEqual({ jid: b, status: 'deleted', revoked: 0 });
+    expect((await api('GET', `/invites/${live.token}`, { auth: false })).body.error).toBe('token-revoked');
+    expect((await api('GET', `/invites/${ofA.token}`, { auth: false })).status).toBe(200);
+    const record = await lineageOf(b, '?depth=2');
+    expect(record.body).toMatchObject({ jid: b, invitedBy: a, status: 'deleted', deletedAt: expect.any(String) });
+    // The tree stays whole: b's invitee is still there, and b still under a.
+    expect(record.body.invitees.items).toHaveLength(2);
+    expect((await lineageOf(a)).body.invitees.items[0]).toMatchObject({ jid: b, status: 'deleted' });
+  });
+
+  it('answers 403 for an account of another domain or to an admin API key, 401 without a key, 400 for a bad JID; changes nothing', async () => {
+    const inviter = await newAccount('safe');
+    const invite = await issue({ inviter });
+
+    expect((await reportDeleted('x@other.example')).status).toBe(403);
+    expect((await reportDeleted(inviter, serverKey, 'other.example')).status).toBe(403);
+    expect((await api('POST', '/xmpp/account-deleted', { body: { domain: 'localhost', jid: inviter } })).status).toBe(403);
+    expect((await api('POST', '/xmpp/account-deleted', { body: { domain: 'localhost', jid: inviter }, auth: false })).status).toBe(401);
+    expect((await reportDeleted('not a jid')).body.error).toBe('jid-invalid');
+    expect((await api('POST', '/xmpp/account-deleted', { body: { domain: 'localhost' }, auth: serverKey })).status).toBe(400);
+
+    expect((await api('GET', `/invites/${invite.token}`, { auth: false })).status).toBe(200);
+    expect((await lineageOf(inviter)).status).toBe(404);
+  });
+});

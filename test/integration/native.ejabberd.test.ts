@@ -124,6 +124,11 @@ export const startEjabberdNative = async (): Promise<EjabberdNative> => {
       },
       serverLog: () => ej.log(),
       breakService: async (mode) => proxy.setMode(mode),
+      // ejabberdctl unregister: ejabberd runs its remove_user hook.
+      deleteAccount: async (jid) => {
+        const [user, host] = jid.split('@') as [string, string];
+        ej.ctl('unregister', user, host);
+      },
       stop: async () => undefined,
       ej,
       service,

@@ -57,6 +57,8 @@ export interface NativeServer {
   /** Makes the service unreachable (`down`) or unresponsive (`slow`) for the module, and back (`ok`). */
   breakService(mode: 'down' | 'slow' | 'ok'): Promise<void>;
   stop(): Promise<void>;
+  /** Deletes an account the way the server's operator does (the module hears it and tells the service). */
+  deleteAccount(jid: string): Promise<void>;
 }
 
 export interface InviteCounters {
@@ -712,6 +714,45 @@ export const nativeAppContract = (serverName: 'prosody' | 'ejabberd', setup: () 
         } finally {
           app.close();
         }
+      });
+    });
+
+    describe('an account deleted on the server (lineage, issue 19)', () => {
+      it('revokes its live invites within seconds: API and app-created ones; others stay valid', async () => {
+        // Prepare
+        const doomed = await newUser('doomed');
+        const bystander = await newUser('bystander');
+        const contact = await issue({ inviter: doomed.jid, type: 'contact' });
+        const account = await issue({ inviter: doomed.jid, maxUses: 2 });
+        const other = await issue({ inviter: bystander.jid });
+        const app = await LoggedInApp.login(target, doomed.jid, doomed.password);
+        let fromApp: string;
+        try {
+          const created = await app.adhoc('urn:xmpp:invite#invite');
+          expect(created.status).toBe('completed');
+          fromApp = tokenOf(created.fields.uri ?? '');
+          seenTokens.add(fromApp);
+        } finally {
+          app.close();
+        }
+
+        // Act
+        await s.deleteAccount(doomed.jid);
+
+        // Assess
+        const started = Date.now();
+        const states = await eventually(
+          () => Promise.all([s.invite(contact.id), s.invite(account.id)]),
+          (all) => all.every((i) => i.status === 'revoked'),
+          15_000
+        );
+        expect(states.map((i) => i.status)).toEqual(['revoked', 'revoked']);
+        expect(Date.now() - started).toBeLessThan(15_000);
+        const redeemed = await s.webRedeem(account.token, uniqueName('late'), appPassword());
+        expect([redeemed.status, redeemed.body?.error]).toEqual([410, 'token-revoked']);
+        const viaApp = await s.webRedeem(fromApp, uniqueName('late'), appPassword());
+        expect([viaApp.status, viaApp.body?.error]).toEqual([410, 'token-revoked']);
+        expect((await s.invite(other.id)).status).toBe('valid');
       });
     });
 

@@ -130,6 +130,12 @@ const EXPECTED_ITEM_ACCESS: Record<string, Record<string, string[]>> = {
   XmppInvitesRole: { GetItem: [P.apiKey], PutItem: [P.invite, P.jid] },
   // Lineage (lib/lineage).
   ShowLineageRole: { GetItem: [P.apiKey, P.account, P.jid, P.invite], BatchGetItem: [P.account] },
+  XmppAccountDeletedRole: {
+    GetItem: [P.apiKey, P.account, P.jid, P.invite],
+    BatchGetItem: [P.invite],
+    UpdateItem: [P.invite, P.jid, P.account],
+    PutItem: [P.account],
+  },
 };
 /** Which secrets (paths below secretsPath) each role may read. */
 const EXPECTED_SECRETS: Record<string, string[]> = {
