@@ -1,5 +1,5 @@
 import { issueInvite, type IssueInput } from '../lib/invites/issue.js';
-import { adminAuth, cfg, clock, store, type AdminContext } from './wiring/deps.js';
+import { adminAuth, cfg, clock, lineage, store, type AdminContext } from './wiring/deps.js';
 import { httpRoute, json } from './http/route.js';
 import { logger } from './wiring/observability.js';
 import { issueBody } from './http/validators.generated.js';
@@ -7,7 +7,7 @@ import { issueBody } from './http/validators.generated.js';
 export const handler = httpRoute(
   async (event, context) => {
     const { view, invite } = await issueInvite(
-      { store, clock, config: cfg, quota: { perInviter: cfg.quotaLiveInvitesPerInviter } },
+      { store, clock, config: cfg, quota: { perInviter: cfg.quotaLiveInvitesPerInviter }, lineage },
       (context as AdminContext).actor,
       (event.body ?? {}) as IssueInput
     );

@@ -1,10 +1,8 @@
-import { DynamoDBLineageStore } from '../lib/adapters/dynamodb/DynamoDBLineageStore.js';
 import { InviteError } from '../lib/errors.js';
 import { showLineage } from '../lib/lineage/showLineage.js';
-import { adminAuth, cfg, type AdminContext } from './wiring/deps.js';
+import { adminAuth, lineage, type AdminContext } from './wiring/deps.js';
 import { httpRoute, json, pathParam } from './http/route.js';
 
-const lineage = new DynamoDBLineageStore({ tableName: cfg.tableName });
 const KNOWN = new Set(['depth', 'limit', 'cursor']);
 
 const intQuery = (value: string | undefined, name: string) => {

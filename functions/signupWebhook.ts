@@ -1,7 +1,7 @@
 import { DynamoDBSignupEventStore } from '../lib/adapters/dynamodb/DynamoDBSignupEventStore.js';
 import { webhookSecrets } from '../lib/adapters/aws/webhookSecrets.js';
 import { handleSignup, type SignupDeps } from '../lib/webhooks/signup.js';
-import { cfg, clock, store } from './wiring/deps.js';
+import { cfg, clock, lineage, store } from './wiring/deps.js';
 import { errorBody, httpRoute, json, pathParam } from './http/route.js';
 
 const deps: SignupDeps = {
@@ -9,6 +9,7 @@ const deps: SignupDeps = {
   clock,
   config: cfg,
   quota: { perInviter: cfg.quotaLiveInvitesPerInviter },
+  lineage,
   sources: cfg.signupSources,
   secret: webhookSecrets(cfg.signupSources),
   events: new DynamoDBSignupEventStore({ tableName: cfg.tableName }),

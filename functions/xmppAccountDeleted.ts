@@ -1,12 +1,9 @@
-import { DynamoDBLineageStore } from '../lib/adapters/dynamodb/DynamoDBLineageStore.js';
 import { accountDeleted } from '../lib/lineage/containment.js';
-import { cfg, clock, store, type AdminContext } from './wiring/deps.js';
+import { clock, lineage, store, type AdminContext } from './wiring/deps.js';
 import { httpRoute, json } from './http/route.js';
 import { logger } from './wiring/observability.js';
 import { xmppServerRoute } from './http/xmppServerRoute.js';
 import { accountDeletedBody } from './http/validators.generated.js';
-
-const lineage = new DynamoDBLineageStore({ tableName: cfg.tableName });
 
 /** `POST /xmpp/account-deleted`: a module reports a local account deleted; its live invites are revoked at once. */
 export const handler = httpRoute(

@@ -1,5 +1,5 @@
 import { createAppInvite } from '../lib/invites/serverModule.js';
-import { cfg, clock, store, type AdminContext } from './wiring/deps.js';
+import { cfg, clock, lineage, store, type AdminContext } from './wiring/deps.js';
 import { httpRoute, json } from './http/route.js';
 import { xmppServerRoute } from './http/xmppServerRoute.js';
 import { appInviteBody } from './http/validators.generated.js';
@@ -8,7 +8,7 @@ import { appInviteBody } from './http/validators.generated.js';
 export const handler = httpRoute(
   async (event, context) => {
     const view = await createAppInvite(
-      { store, clock, config: cfg },
+      { store, clock, config: cfg, lineage },
       (context as AdminContext).actor,
       (event.body ?? {}) as Record<string, unknown>
     );

@@ -35,6 +35,8 @@ export const ErrorCodes = [
   'signature-stale',
   'payload-invalid',
   'event-duplicate',
+  // Lineage (lib/lineage/containment.ts): a suspended or deleted account issues no invite.
+  'inviter-suspended',
   'internal',
 ] as const;
 

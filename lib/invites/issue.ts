@@ -2,6 +2,8 @@ import type { Config } from '../config.js';
 import { InviteError } from '../errors.js';
 import { formatJid, normalizeDomain, normalizeLocalpart, parseBareJid, usernamePolicy } from '../jid.js';
 import type { Clock } from '../ports/Clock.js';
+import type { LineageStore } from '../ports/LineageStore.js';
+import { assertMayInvite } from '../lineage/mayInvite.js';
 import type { InviteStore } from '../ports/InviteStore.js';
 import { generateToken, hashToken } from '../token.js';
 import { assertDomainInScope, assertMayIssueReset, assertMayNameInviter, type Actor } from './actor.js';
@@ -32,6 +34,8 @@ export interface IssueDeps {
   quota?: { perInviter?: number };
   /** Where the token comes from; signed webhooks derive it from the event id so a replay gets the same invite. */
   newToken?: () => string;
+  /** Lineage records: a suspended or deleted inviter issues nothing (lib/lineage/containment.ts). */
+  lineage?: Pick<LineageStore, 'get'>;
 }
 
 const MAX_USES_LIMIT = 1_000_000;
@@ -116,6 +120,8 @@ export const issueInvite = async (deps: IssueDeps, actor: Actor, input: IssueInp
   const roles = checkLabels('roles', input.roles);
 
   const now = clock.now();
+  // A suspended or deleted inviter issues nothing, whoever asks (lineage containment).
+  if (deps.lineage) await assertMayInvite(deps.lineage, inviter);
   // Quotas (admins exempt), like ejabberd's max_invites. Count-then-write is
   // not atomic: parallel issues by one actor may overshoot by a few.
   const perSource = actor.admin ? undefined : actor.maxLiveInvites;

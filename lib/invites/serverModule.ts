@@ -18,6 +18,7 @@ import { issueInvite, type IssueDeps } from './issue.js';
 import { redeemInvite, type RedeemDeps } from './redeem.js';
 import { registerAccount, type RegisterDeps } from './registerAccount.js';
 import { publicView } from './views.js';
+import { assertMayInvite } from '../lineage/mayInvite.js';
 import { lookupInvite } from './lookup.js';
 
 /** The domain a module call acts for: one the key is scoped to. */
@@ -155,6 +156,8 @@ export const createAppInvite = async (
     throw new InviteError('username-required', 'create-account needs the username of the new account');
   }
   const withInviter = contact || input.rosterSubscription === true;
+  // Without roster pre-approval the user is not the invite's inviter, yet brought the account in: a suspended user issues nothing.
+  if (!withInviter && deps.lineage) await assertMayInvite(deps.lineage, user);
   const { view } = await issueInvite(deps, onBehalf, {
     type: contact ? 'contact' : 'account',
     domain,

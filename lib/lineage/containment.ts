@@ -11,11 +11,16 @@ import { moduleDomain } from '../invites/serverModule.js';
 import type { Clock } from '../ports/Clock.js';
 import type { InviteStore } from '../ports/InviteStore.js';
 import type { LineageStore } from '../ports/LineageStore.js';
+import type { ContainmentEvents } from '../ports/ContainmentEvents.js';
 
 export interface ContainmentDeps {
   store: Pick<InviteStore, 'list' | 'revoke'>;
   lineage: LineageStore;
   clock: Clock;
+  /** Where containment actions are announced (signed webhooks); none in tests that do not look. */
+  events?: ContainmentEvents;
+  /** The work of one subtree revoke request; default MAX_INVITES_PER_REQUEST, MAX_QUERIES_PER_REQUEST. */
+  limits?: { invites: number; queries: number };
 }
 
 /** Live invites read (and revoked) per page. */
@@ -73,4 +78,161 @@ export const containmentSubject = (actor: Actor, raw: unknown): string => {
   assertDomainInScope(actor, jid.domain);
   if (!actor.admin) throw new InviteError('forbidden', 'containment needs an admin key');
   return formatJid(jid);
+};
+
+/** Per request of a subtree revoke: at most this many invites and this many Queries; a cursor continues. */
+export const MAX_INVITES_PER_REQUEST = 200;
+export const MAX_QUERIES_PER_REQUEST = 40;
+/** Invitees read per Query while walking down. */
+const CHILD_PAGE = 25;
+
+/** One account on the walk: its live invites (`i`), then its invitees (`c`), read a page at a time. */
+interface Frame {
+  j: string;
+  p: 'i' | 'c';
+  /** The page cursor within the phase; `null` once the invitees are all read. */
+  c?: string | null;
+  /** Invitees read but not yet walked. */
+  k?: string[];
+}
+
+interface WalkState {
+  r: string;
+  s: boolean;
+  d: boolean;
+  st: Frame[];
+}
+
+const encodeWalk = (state: WalkState) => Buffer.from(JSON.stringify(state), 'utf8').toString('base64url');
+
+const badCursor = () => new InviteError('cursor-invalid', 'cursor is not one this service returned for this request');
+
+/** A cursor names accounts to act on: each is checked against the key's domains again, and it must be this very request's. */
+const decodeWalk = (actor: Actor, cursor: string, root: string, subtree: boolean, dryRun: boolean): WalkState => {
+  let state: WalkState;
+  try {
+    state = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as WalkState;
+  } catch {
+    throw badCursor();
+  }
+  if (typeof state !== 'object' || state === null || state.r !== root || state.s !== subtree || state.d !== dryRun) throw badCursor();
+  if (!Array.isArray(state.st) || state.st.length === 0) throw badCursor();
+  for (const f of state.st) {
+    if (typeof f !== 'object' || f === null || (f.p !== 'i' && f.p !== 'c')) throw badCursor();
+    if (f.c !== undefined && f.c !== null && typeof f.c !== 'string') throw badCursor();
+    if (f.k !== undefined && (!Array.isArray(f.k) || f.k.some((j) => typeof j !== 'string'))) throw badCursor();
+    for (const jid of [f.j, ...(f.k ?? [])]) {
+      let parsed: ReturnType<typeof parseBareJid>;
+      try {
+        parsed = parseBareJid(jid);
+      } catch {
+        throw badCursor();
+      }
+      if (formatJid(parsed) !== jid) throw badCursor();
+      assertDomainInScope(actor, parsed.domain);
+    }
+  }
+  return state;
+};
+
+export interface RevokeLineageInput {
+  subtree?: unknown;
+  dryRun?: unknown;
+  cursor?: unknown;
+}
+
+/**
+ * `POST /lineage/{jid}/revoke`: revokes every live invite of the account and,
+ * with `subtree`, of every account below it (depth first, by Query). A dry
+ * run answers the same counts and ids and changes nothing. Bounded per
+ * request (MAX_INVITES_PER_REQUEST, MAX_QUERIES_PER_REQUEST): `cursor` says
+ * where to continue, null once the walk is done.
+ */
+export const revokeLineage = async (deps: ContainmentDeps, actor: Actor, rawJid: unknown, input: RevokeLineageInput) => {
+  const jid = containmentSubject(actor, rawJid);
+  if (input.subtree !== undefined && typeof input.subtree !== 'boolean')
+    throw new InviteError('invalid-request', 'subtree is true or false');
+  if (input.dryRun !== undefined && typeof input.dryRun !== 'boolean') throw new InviteError('invalid-request', 'dryRun is true or false');
+  if (input.cursor !== undefined && typeof input.cursor !== 'string') throw badCursor();
+  const subtree = input.subtree === true;
+  const dryRun = input.dryRun === true;
+  const state: WalkState = input.cursor
+    ? decodeWalk(actor, input.cursor, jid, subtree, dryRun)
+    : { r: jid, s: subtree, d: dryRun, st: [{ j: jid, p: 'i' }] };
+  const ids: string[] = [];
+  const accounts = new Set<string>();
+  let queries = 0;
+  const maxInvites = deps.limits?.invites ?? MAX_INVITES_PER_REQUEST;
+  const maxQueries = deps.limits?.queries ?? MAX_QUERIES_PER_REQUEST;
+  while (state.st.length > 0 && queries < maxQueries && ids.length < maxInvites) {
+    const top = state.st[state.st.length - 1] as Frame;
+    accounts.add(top.j);
+    if (top.p === 'i') {
+      const page = await revokeLivePage(deps, top.j, {
+        dryRun,
+        limit: Math.min(INVITE_PAGE, maxInvites - ids.length),
+        cursor: top.c ?? undefined,
+      });
+      queries++;
+      ids.push(...page.ids);
+      if (page.cursor) {
+        top.c = page.cursor;
+      } else if (subtree) {
+        state.st[state.st.length - 1] = { j: top.j, p: 'c' };
+      } else {
+        state.st.pop();
+      }
+      continue;
+    }
+    const next = top.k?.shift();
+    if (next !== undefined) {
+      state.st.push({ j: next, p: 'i' });
+      continue;
+    }
+    if (top.c === null) {
+      state.st.pop();
+      continue;
+    }
+    const page = await deps.lineage.invitees(top.j, { limit: CHILD_PAGE, cursor: top.c });
+    queries++;
+    top.k = page.items.map((r) => r.jid);
+    top.c = page.cursor ?? null;
+  }
+  const cursor = state.st.length > 0 ? encodeWalk(state) : null;
+  if (!dryRun && ids.length > 0) {
+    await deps.events?.emit({
+      type: 'lineage.revoked',
+      at: deps.clock.now(),
+      jid,
+      actor: actor.source,
+      revoked: ids,
+      subtree,
+      complete: cursor === null,
+    });
+  }
+  return { jid, subtree, dryRun, revoked: ids.length, inviteIds: ids, accounts: accounts.size, cursor };
+};
+
+/**
+ * `POST /lineage/{jid}/suspend`: the account's live invites are revoked and
+ * its future invites refused (assertMayInvite) until lifted. Idempotent.
+ */
+export const suspendAccount = async (deps: ContainmentDeps, actor: Actor, rawJid: unknown) => {
+  const jid = containmentSubject(actor, rawJid);
+  const record = await deps.lineage.setStatus(jid, 'suspended', deps.clock.now());
+  const revoked = await revokeAllLive(deps, jid);
+  if (record.status === 'suspended') {
+    await deps.events?.emit({ type: 'account.suspended', at: deps.clock.now(), jid, actor: actor.source, revoked });
+  }
+  return { jid, status: record.status, revoked: revoked.length, inviteIds: revoked };
+};
+
+/** `POST /lineage/{jid}/unsuspend`: the account may invite again (its revoked invites stay revoked). */
+export const unsuspendAccount = async (deps: ContainmentDeps, actor: Actor, rawJid: unknown) => {
+  const jid = containmentSubject(actor, rawJid);
+  const before = await deps.lineage.get(jid);
+  if (!before || before.status !== 'suspended') return { jid, status: before?.status ?? 'active' };
+  const record = await deps.lineage.setStatus(jid, 'active', deps.clock.now());
+  await deps.events?.emit({ type: 'account.unsuspended', at: deps.clock.now(), jid, actor: actor.source, revoked: [] });
+  return { jid, status: record.status };
 };

@@ -10,9 +10,9 @@ export interface LineageStore {
   /**
    * The account's record: one read. For an account made before lineage
    * records existed, what the completed claim and its invite (if still there)
-   * say (`recorded: false`). Undefined if this service never made it.
+   * say (`recorded: false`), unless `recordOnly`. Undefined if this service never made it.
    */
-  get(jid: string): Promise<LineageRecord | undefined>;
+  get(jid: string, options?: { recordOnly?: boolean }): Promise<LineageRecord | undefined>;
   /** The records of the accounts `parent` (a JID, or a source such as `api-key:<id>`) brought in, oldest first: one Query. */
   invitees(parent: string, page: { limit: number; cursor?: string }): Promise<Page<LineageRecord>>;
   /**

@@ -36,7 +36,16 @@ export interface SignupSource extends SecretRef {
   maxLiveInvites?: number;
 }
 
-export const WebhookEventTypes = ['invite.created', 'invite.redeemed', 'invite.revoked', 'invite.expired'] as const;
+export const WebhookEventTypes = [
+  'invite.created',
+  'invite.redeemed',
+  'invite.revoked',
+  'invite.expired',
+  // Containment along the lineage (lib/lineage/containment.ts).
+  'lineage.revoked',
+  'account.suspended',
+  'account.unsuspended',
+] as const;
 export type WebhookEventType = (typeof WebhookEventTypes)[number];
 
 export interface WebhookEndpoint extends SecretRef {

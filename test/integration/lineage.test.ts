@@ -289,3 +289,147 @@ describe('POST /xmpp/account-deleted (a module reports a local account deleted)'
     expect((await lineageOf(inviter)).status).toBe(404);
   });
 });
+
+const tokenStatus = async (token: string) => {
+  const res = await api('GET', `/invites/${token}`, { auth: false });
+  return res.status === 200 ? 'valid' : (res.body?.error as string);
+};
+
+const revokeBranch = (jid: string, body: Record<string, unknown>, auth?: string) =>
+  api('POST', `/lineage/${encodeURIComponent(jid)}/revoke`, { body, ...(auth === undefined ? {} : { auth }) });
+
+describe('POST /lineage/{jid}/revoke', () => {
+  it('a dry run answers what a subtree revoke would revoke and changes nothing; the revoke turns every live invite below into token-revoked', async () => {
+    const { root, a, b, c } = await threeGenerations();
+    const below = [await issue({ inviter: a }), await issue({ inviter: b, maxUses: 3 }), await issue({ inviter: c, type: 'contact' })];
+    const ofRoot = await issue({ inviter: root });
+    const outside = await issue({ inviter: await newAccount('outside') });
+
+    const dry = await revokeBranch(a, { subtree: true, dryRun: true });
+
+    expect(dry.status).toBe(200);
+    expect(dry.body).toMatchObject({ jid: a, subtree: true, dryRun: true, accounts: 3, cursor: null });
+    expect(dry.body.inviteIds).toEqual(expect.arrayContaining(below.map((i) => i.id)));
+    expect(dry.body.inviteIds).not.toContain(ofRoot.id);
+    expect(dry.body.revoked).toBe(dry.body.inviteIds.length);
+    for (const invite of [...below, ofRoot, outside]) expect(await tokenStatus(invite.token)).toBe('valid');
+
+    const done = await revokeBranch(a, { subtree: true });
+
+    expect(done.body).toMatchObject({ jid: a, subtree: true, dryRun: false, cursor: null });
+    expect([...done.body.inviteIds].sort()).toEqual([...dry.body.inviteIds].sort());
+    for (const invite of below) expect(await tokenStatus(invite.token)).toBe('token-revoked');
+    expect(await tokenStatus(ofRoot.token)).toBe('valid');
+    expect(await tokenStatus(outside.token)).toBe('valid');
+    expect((await revokeBranch(a, { subtree: true })).body).toMatchObject({ revoked: 0, inviteIds: [], cursor: null });
+  });
+
+  it("without subtree revokes only the account's own live invites", async () => {
+    const { a, b } = await threeGenerations();
+    const own = await issue({ inviter: a });
+    const ofInvitee = await issue({ inviter: b });
+
+    const res = await revokeBranch(a, {});
+
+    expect(res.body).toMatchObject({ jid: a, subtree: false, dryRun: false, revoked: 1, inviteIds: [own.id], accounts: 1, cursor: null });
+    expect(await tokenStatus(own.token)).toBe('token-revoked');
+    expect(await tokenStatus(ofInvitee.token)).toBe('valid');
+  });
+
+  it('does bounded work per request: a cursor continues, and the pages together revoke the whole subtree', async () => {
+    const { DynamoDBInviteStore } = await import('../../lib/adapters/dynamodb/DynamoDBInviteStore.js');
+    const { revokeLineage } = await import('../../lib/lineage/containment.js');
+    const store = new DynamoDBInviteStore({ tableName: table(), client: documentClientForStack() });
+    const { a, b, c } = await threeGenerations();
+    const live = [];
+    for (const inviter of [a, a, b, b, c, c]) live.push(await issue({ inviter }));
+    const deps = { store, lineage, clock: systemClock, limits: { invites: 2, queries: 3 } };
+    const admin = { source: 'test', domains: ['localhost'], admin: true };
+
+    const pages = [];
+    let cursor: string | undefined;
+    do {
+      const page = await revokeLineage(deps, admin, a, { subtree: true, cursor });
+      pages.push(page);
+      cursor = page.cursor ?? undefined;
+    } while (cursor && pages.length < 50);
+
+    expect(pages.length).toBeGreaterThan(3);
+    for (const page of pages) expect(page.inviteIds.length).toBeLessThanOrEqual(2);
+    expect(pages.flatMap((p) => p.inviteIds)).toEqual(expect.arrayContaining(live.map((i) => i.id)));
+    for (const invite of live) expect(await tokenStatus(invite.token)).toBe('token-revoked');
+  });
+
+  it("refuses a forged or foreign cursor and bad input (400, nothing changed); 403 to quota'd keys and other domains", async () => {
+    const { a, b } = await threeGenerations();
+    const live = await issue({ inviter: a });
+    const keys = new DynamoDBApiKeyStore({ tableName: table(), client: documentClientForStack() });
+    const other = (await createApiKey({ store: keys, clock: systemClock }, { name: uniqueName('other-'), domains: ['other.example'] }))
+      .secret;
+    const quotad = (
+      await createApiKey({ store: keys, clock: systemClock }, { name: uniqueName('quota-'), domains: ['localhost'], maxLiveInvites: 5 })
+    ).secret;
+    // An admin key of localhost only: a cursor must not take it to another domain.
+    const local = (await createApiKey({ store: keys, clock: systemClock }, { name: uniqueName('local-'), domains: ['localhost'] })).secret;
+    const forged = Buffer.from(JSON.stringify({ r: a, s: true, d: false, st: [{ j: 'x@other.example', p: 'i' }] })).toString('base64url');
+    const ofB = Buffer.from(JSON.stringify({ r: b, s: true, d: false, st: [{ j: a, p: 'i' }] })).toString('base64url');
+
+    expect((await revokeBranch(a, { subtree: true, cursor: 'not-a-cursor' })).body.error).toBe('cursor-invalid');
+    expect((await revokeBranch(a, { subtree: true, cursor: forged }, local)).status).toBe(403);
+    expect((await revokeBranch(a, { subtree: true, cursor: ofB })).body.error).toBe('cursor-invalid');
+    expect((await revokeBranch(a, { subtree: 'yes' })).status).toBe(400);
+    expect((await revokeBranch(a, { everything: true })).status).toBe(400);
+    expect((await revokeBranch(a, {}, other)).status).toBe(403);
+    expect((await revokeBranch(a, {}, quotad)).status).toBe(403);
+    expect((await revokeBranch(a, {}, serverKey)).status).toBe(403);
+    expect(await tokenStatus(live.token)).toBe('valid');
+  });
+});
+
+describe('POST /lineage/{jid}/suspend and /unsuspend', () => {
+  const act = (jid: string, action: 'suspend' | 'unsuspend') => api('POST', `/lineage/${encodeURIComponent(jid)}/${action}`);
+  const appInvite = (inviter: string, body: Record<string, unknown>) =>
+    api('POST', '/xmpp/invites', { body: { domain: 'localhost', inviter, ...body }, auth: serverKey });
+
+  it('revokes the live invites and refuses future ones (API and in-app) until lifted', async () => {
+    const inviter = await newAccount('suspect');
+    const live = await issue({ inviter });
+
+    const suspended = await act(inviter, 'suspend');
+
+    expect(suspended.status).toBe(200);
+    expect(suspended.body).toMatchObject({ jid: inviter, status: 'suspended', revoked: 1, inviteIds: [live.id] });
+    expect(await tokenStatus(live.token)).toBe('token-revoked');
+    const refused = [
+      await api('POST', '/invites', { body: { inviter } }),
+      await appInvite(inviter, { type: 'contact' }),
+      await appInvite(inviter, { type: 'account', username: uniqueName('n') }),
+    ];
+    expect(refused.map((r) => [r.status, r.body.error])).toEqual([
+      [403, 'inviter-suspended'],
+      [403, 'inviter-suspended'],
+      [403, 'inviter-suspended'],
+    ]);
+    expect((await lineageOf(inviter)).body).toMatchObject({ status: 'suspended', suspendedAt: expect.any(String) });
+
+    const lifted = await act(inviter, 'unsuspend');
+
+    expect(lifted.body).toEqual({ jid: inviter, status: 'active' });
+    expect((await api('POST', '/invites', { body: { inviter } })).status).toBe(201);
+    expect(await tokenStatus(live.token)).toBe('token-revoked');
+  });
+
+  it('keeps a deleted account deleted, and answers 403 to a key of another domain', async () => {
+    const inviter = await newAccount('gone');
+    expect((await api('POST', '/xmpp/account-deleted', { body: { domain: 'localhost', jid: inviter }, auth: serverKey })).status).toBe(200);
+
+    expect((await act(inviter, 'suspend')).body).toMatchObject({ status: 'deleted' });
+    expect((await act(inviter, 'unsuspend')).body).toMatchObject({ status: 'deleted' });
+    expect((await api('POST', '/invites', { body: { inviter } })).body.error).toBe('inviter-suspended');
+    const keys = new DynamoDBApiKeyStore({ tableName: table(), client: documentClientForStack() });
+    const other = (await createApiKey({ store: keys, clock: systemClock }, { name: uniqueName('other-'), domains: ['other.example'] }))
+      .secret;
+    const foreign = await api('POST', `/lineage/${encodeURIComponent(inviter)}/suspend`, { auth: other });
+    expect([foreign.status, foreign.body.error]).toEqual([403, 'forbidden']);
+  });
+});

@@ -178,7 +178,15 @@ describe('Function: loadConfig, WEBHOOK_ENDPOINTS', () => {
         url: 'https://example.com/h',
         secret: undefined,
         secretParameter: '/x/y',
-        events: ['invite.created', 'invite.redeemed', 'invite.revoked', 'invite.expired'],
+        events: [
+          'invite.created',
+          'invite.redeemed',
+          'invite.revoked',
+          'invite.expired',
+          'lineage.revoked',
+          'account.suspended',
+          'account.unsuspended',
+        ],
         domains: undefined,
       },
     ]);

@@ -97,7 +97,7 @@ describe('the functions', () => {
  */
 const P = KeyPrefix;
 const EXPECTED_ITEM_ACCESS: Record<string, Record<string, string[]>> = {
-  IssueInviteRole: { GetItem: [P.apiKey], PutItem: [P.invite, P.jid] },
+  IssueInviteRole: { GetItem: [P.apiKey, P.account], PutItem: [P.invite, P.jid] },
   CheckInviteRole: { GetItem: [P.invite], UpdateItem: [P.rate] },
   ListInvitesRole: { GetItem: [P.apiKey], BatchGetItem: [P.invite] },
   ShowInviteRole: { GetItem: [P.apiKey], Query: [P.invite] },
@@ -116,7 +116,7 @@ const EXPECTED_ITEM_ACCESS: Record<string, Record<string, string[]>> = {
     UpdateItem: [P.invite, P.jid, P.rate],
   },
   RegisterRole: { PutItem: [P.jid, P.account], DeleteItem: [P.jid], UpdateItem: [P.jid, P.rate] },
-  SignupWebhookRole: { GetItem: [P.invite, P.jid, P.signupEvent], PutItem: [P.invite, P.jid, P.signupEvent] },
+  SignupWebhookRole: { GetItem: [P.invite, P.jid, P.signupEvent, P.account], PutItem: [P.invite, P.jid, P.signupEvent] },
   NotifierRole: { GetItem: [P.invite] },
   // The server modules' routes (modules/README.md): each reads its caller's key.
   XmppPreauthRole: { GetItem: [P.apiKey, P.invite], UpdateItem: [P.rate] },
@@ -127,7 +127,7 @@ const EXPECTED_ITEM_ACCESS: Record<string, Record<string, string[]>> = {
     UpdateItem: [P.invite, P.jid, P.rate],
   },
   XmppSubscribeRole: { GetItem: [P.apiKey, P.invite, P.jid], PutItem: [P.invite, P.jid], UpdateItem: [P.invite, P.rate] },
-  XmppInvitesRole: { GetItem: [P.apiKey], PutItem: [P.invite, P.jid] },
+  XmppInvitesRole: { GetItem: [P.apiKey, P.account], PutItem: [P.invite, P.jid] },
   // Lineage (lib/lineage).
   ShowLineageRole: { GetItem: [P.apiKey, P.account, P.jid, P.invite], BatchGetItem: [P.account] },
   XmppAccountDeletedRole: {
@@ -136,6 +136,19 @@ const EXPECTED_ITEM_ACCESS: Record<string, Record<string, string[]>> = {
     UpdateItem: [P.invite, P.jid, P.account],
     PutItem: [P.account],
   },
+  RevokeLineageRole: {
+    GetItem: [P.apiKey],
+    BatchGetItem: [P.invite, P.account],
+    UpdateItem: [P.invite, P.jid],
+    PutItem: [P.notice],
+  },
+  SuspendAccountRole: {
+    GetItem: [P.apiKey, P.account, P.jid, P.invite],
+    BatchGetItem: [P.invite],
+    UpdateItem: [P.invite, P.jid, P.account],
+    PutItem: [P.account, P.notice],
+  },
+  UnsuspendAccountRole: { GetItem: [P.apiKey, P.account, P.jid, P.invite], UpdateItem: [P.account], PutItem: [P.account, P.notice] },
 };
 /** Which secrets (paths below secretsPath) each role may read. */
 const EXPECTED_SECRETS: Record<string, string[]> = {

@@ -20,9 +20,10 @@ export class DynamoDBLineageStore implements LineageStore {
     this.#db = options.client ?? documentClient();
   }
 
-  public async get(jid: string): Promise<LineageRecord | undefined> {
+  public async get(jid: string, options: { recordOnly?: boolean } = {}): Promise<LineageRecord | undefined> {
     const { Item } = await this.#db.send(new GetCommand({ TableName: this.#table, Key: lineageKey(jid) }));
-    return Item ? fromLineageItem(Item) : this.#fromClaim(jid);
+    if (Item) return fromLineageItem(Item);
+    return options.recordOnly ? undefined : this.#fromClaim(jid);
   }
 
   /**

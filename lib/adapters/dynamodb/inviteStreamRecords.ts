@@ -2,7 +2,8 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { ClaimKind } from '../../ports/InviteStore.js';
 import type { InviteChange } from '../../webhooks/events.js';
 import { fromItem } from './inviteItems.js';
-import { inviteIdOf, isAuditItem, isInviteItem } from './tableKeys.js';
+import { inviteIdOf, isAuditItem, isInviteItem, isNoticeItem } from './tableKeys.js';
+import type { ContainmentEvent } from '../../ports/ContainmentEvents.js';
 
 /**
  * The parts of a DynamoDB Streams record we read; the Lambda event's records
@@ -38,7 +39,8 @@ const isTtlRemoval = (record: StreamRecord): boolean =>
  * - INSERT of a redemption audit item (INV#id/RED#jid): redeemed. It is
  *   written once, in the transaction that completes a claim, so a released
  *   or still pending claim is never announced;
- * - REMOVE of an invite item by TTL: expired.
+ * - REMOVE of an invite item by TTL: expired;
+ * - INSERT of a containment notice (NOTE#id/NOTICE): its event.
  * Everything else (use counters, JID locks, API keys, dedupe records) is silent.
  */
 export const changesFromStreamRecord = (record: StreamRecord): InviteChange[] => {
@@ -65,6 +67,11 @@ export const changesFromStreamRecord = (record: StreamRecord): InviteChange[] =>
             redemption: { jid: audit.jid as string, kind: (audit.claimKind as ClaimKind | 'contact' | undefined) ?? 'account', at },
           },
         ];
+      }
+      if (isNoticeItem(newItem)) {
+        // A containment action (lib/adapters/dynamodb/DynamoDBContainmentEvents.ts).
+        const containment = (newItem as Item).event as ContainmentEvent;
+        return [{ type: containment.type, changeId, at: containment.at, containment }];
       }
       return [];
     case 'MODIFY':

@@ -16,6 +16,7 @@
  *   DLQ#<event>         ENDPOINT#<n>  a dead-lettered outbound webhook (local stacks)
  *   ACCT#<jid>          LINEAGE       who brought an account in (never expires); in byInviter
  *                                     under INVITEES#<inviter or source>, so "whom did X invite" is one Query
+ *   NOTE#<id>           NOTICE        a containment event for the notifier's stream (TTL)
  */
 export const TableSchema = {
   partitionKey: 'pk',
@@ -36,6 +37,7 @@ export const KeyPrefix = {
   signupEvent: 'HOOK#',
   deadLetter: 'DLQ#',
   account: 'ACCT#',
+  notice: 'NOTE#',
 } as const;
 
 /** Sort keys and their prefixes. */
@@ -50,6 +52,7 @@ export const SortKey = {
   signupEvent: 'EVENT',
   deadLetter: 'ENDPOINT#',
   lineage: 'LINEAGE',
+  notice: 'NOTICE',
 } as const;
 
 /** Index partition prefixes (gsi*pk values). */
@@ -94,6 +97,10 @@ export const deadLetterKey = (eventId: string, endpoint: string): TableKey => ({
 });
 
 export const lineageKey = (jid: string): TableKey => ({ pk: `${KeyPrefix.account}${jid}`, sk: SortKey.lineage });
+
+export const noticeKey = (id: string): TableKey => ({ pk: `${KeyPrefix.notice}${id}`, sk: SortKey.notice });
+export const isNoticeItem = (item: Record<string, unknown> | undefined): boolean =>
+  item !== undefined && typeof item.pk === 'string' && item.pk.startsWith(KeyPrefix.notice) && item.sk === SortKey.notice;
 
 export const isInviteItem = (item: Record<string, unknown> | undefined): boolean =>
   item !== undefined && typeof item.pk === 'string' && item.pk.startsWith(KeyPrefix.invite) && item.sk === SortKey.invite;
