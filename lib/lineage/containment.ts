@@ -231,7 +231,7 @@ export const suspendAccount = async (deps: ContainmentDeps, actor: Actor, rawJid
 export const unsuspendAccount = async (deps: ContainmentDeps, actor: Actor, rawJid: unknown) => {
   const jid = containmentSubject(actor, rawJid);
   const before = await deps.lineage.get(jid);
-  if (!before || before.status !== 'suspended') return { jid, status: before?.status ?? 'active' };
+  if (before?.status !== 'suspended') return { jid, status: before?.status ?? 'active' };
   const record = await deps.lineage.setStatus(jid, 'active', deps.clock.now());
   await deps.events?.emit({ type: 'account.unsuspended', at: deps.clock.now(), jid, actor: actor.source, revoked: [] });
   return { jid, status: record.status };
