@@ -236,3 +236,33 @@ export const unsuspendAccount = async (deps: ContainmentDeps, actor: Actor, rawJ
   await deps.events?.emit({ type: 'account.unsuspended', at: deps.clock.now(), jid, actor: actor.source, revoked: [] });
   return { jid, status: record.status };
 };
+
+/**
+ * The live invites a source (an API key: `api-key:<id prefix>`) issued on
+ * these domains, revoked unless `dryRun`: `invites-admin keys revoke ID
+ * --revoke-invites`. A Query per page of each domain's byDomain partition
+ * (filtered to live invites), the page's invites read and kept when their
+ * source matches; never a Scan. An operator's command, not a request path:
+ * its cost grows with the domains' live invites.
+ */
+export const revokeSourceInvites = async (
+  { store, clock }: Pick<ContainmentDeps, 'store' | 'clock'>,
+  source: string,
+  domains: readonly string[],
+  options: { dryRun?: boolean } = {}
+): Promise<string[]> => {
+  const ids: string[] = [];
+  for (const domain of domains) {
+    let cursor: string | undefined;
+    do {
+      const now = clock.now();
+      const page = await store.list({ domain, status: 'valid', limit: 200, cursor, now });
+      for (const invite of page.items.filter((i) => i.source === source)) {
+        if (!options.dryRun) await store.revoke(invite.id, now);
+        ids.push(invite.id);
+      }
+      cursor = page.cursor;
+    } while (cursor);
+  }
+  return ids;
+};

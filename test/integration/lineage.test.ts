@@ -433,3 +433,27 @@ describe('POST /lineage/{jid}/suspend and /unsuspend', () => {
     expect([foreign.status, foreign.body.error]).toEqual([403, 'forbidden']);
   });
 });
+
+describe('invites-admin keys revoke ID --revoke-invites', () => {
+  it("revokes the key and every live invite it issued; other keys' invites stay valid", async () => {
+    const keys = new DynamoDBApiKeyStore({ tableName: table(), client: documentClientForStack() });
+    const { apiKey, secret } = await createApiKey(
+      { store: keys, clock: systemClock },
+      { name: uniqueName('leaked-'), domains: ['localhost'] }
+    );
+    const issueWith = async (body: Record<string, unknown>) => (await api('POST', '/invites', { body, auth: secret })).body;
+    const mine = [await issueWith({}), await issueWith({ inviter: await newAccount('k'), maxUses: 3 })];
+    const others = await issue({});
+    const bin = fileURLToPath(new URL('../../bin/invites-admin.js', import.meta.url));
+
+    const { stdout } = await promisify(execFile)(process.execPath, [bin, 'keys', 'revoke', apiKey.id, '--revoke-invites'], {
+      env: { ...process.env, ...stack().env },
+    });
+
+    expect(stdout).toContain(`revoked ${apiKey.id}`);
+    expect(stdout).toContain('revoked 2 live invite(s)');
+    for (const invite of mine) expect(await tokenStatus(invite.token)).toBe('token-revoked');
+    expect(await tokenStatus(others.token)).toBe('valid');
+    expect((await api('POST', '/invites', { body: {}, auth: secret })).status).toBe(401);
+  });
+});
