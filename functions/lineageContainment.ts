@@ -1,12 +1,19 @@
 import { DynamoDBContainmentEvents } from '../lib/adapters/dynamodb/DynamoDBContainmentEvents.js';
-import { revokeLineage, suspendAccount, unsuspendAccount } from '../lib/lineage/containment.js';
-import { adminAuth, cfg, clock, lineage, store, type AdminContext } from './wiring/deps.js';
+import { moduleSources, revokeLineage, suspendAccount, unsuspendAccount } from '../lib/lineage/containment.js';
+import { adminAuth, apiKeyStore, cfg, clock, lineage, store, type AdminContext } from './wiring/deps.js';
 import { httpRoute, json, pathParam } from './http/route.js';
 import { logger } from './wiring/observability.js';
 import { lineageRevokeBody } from './http/validators.generated.js';
 
 /** Containment along the lineage (lib/lineage/containment.ts): admin keys of the account's domain. */
-const deps = { store, lineage, clock, events: new DynamoDBContainmentEvents({ tableName: cfg.tableName }) };
+const deps = {
+  store,
+  lineage,
+  clock,
+  events: new DynamoDBContainmentEvents({ tableName: cfg.tableName }),
+  // Invites an account created from its app without being their inviter, per module key of its domain.
+  appSources: moduleSources(apiKeyStore),
+};
 
 /** `POST /lineage/{jid}/revoke` `{ subtree, dryRun, cursor }`. */
 export const revoke = httpRoute(

@@ -12,6 +12,8 @@ import type { Clock } from '../ports/Clock.js';
 import type { InviteStore } from '../ports/InviteStore.js';
 import type { LineageStore } from '../ports/LineageStore.js';
 import type { ContainmentEvents } from '../ports/ContainmentEvents.js';
+import type { ApiKeyStore } from '../ports/ApiKeyStore.js';
+import { keySource } from '../apiKeys/apiKeys.js';
 
 export interface ContainmentDeps {
   store: Pick<InviteStore, 'list' | 'revoke'>;
@@ -21,7 +23,24 @@ export interface ContainmentDeps {
   events?: ContainmentEvents;
   /** The work of one subtree revoke request; default MAX_INVITES_PER_REQUEST, MAX_QUERIES_PER_REQUEST. */
   limits?: { invites: number; queries: number };
+  /**
+   * The sources of the invites an account created from its app without being
+   * their inviter (XEP-0401 create-account without roster subscription):
+   * `xmpp-server:<key>:<jid>`, one per module key of its domain.
+   */
+  appSources?: (jid: string) => Promise<string[]>;
 }
+
+/** The app sources of an account: one per xmpp-server key that serves its domain (a Query of the keys, few). */
+export const moduleSources =
+  (keys: Pick<ApiKeyStore, 'list'>) =>
+  async (jid: string): Promise<string[]> => {
+    const domain = jid.slice(jid.indexOf('@') + 1);
+    return (await keys.list())
+      .filter((k) => k.kind === 'xmpp-server' && k.domains.includes(domain))
+      .map((k) => `${keySource(k)}:${jid}`)
+      .sort();
+  };
 
 /** Live invites read (and revoked) per page. */
 const INVITE_PAGE = 100;
@@ -36,23 +55,31 @@ export const MAX_OWN_INVITES_PER_CALL = 1000;
 export const revokeLivePage = async (
   { store, clock }: Pick<ContainmentDeps, 'store' | 'clock'>,
   jid: string,
-  options: { dryRun: boolean; limit: number; cursor?: string }
+  options: { dryRun: boolean; limit: number; cursor?: string; source?: string }
 ): Promise<{ ids: string[]; cursor?: string }> => {
   const now = clock.now();
-  const page = await store.list({ inviter: jid, status: 'valid', limit: options.limit, cursor: options.cursor, now });
+  const by = options.source === undefined ? { inviter: jid } : { source: options.source };
+  const page = await store.list({ ...by, status: 'valid', limit: options.limit, cursor: options.cursor, now });
   if (!options.dryRun) for (const invite of page.items) await store.revoke(invite.id, now);
   return { ids: page.items.map((i) => i.id), cursor: page.cursor };
 };
 
 /** Every live invite of one account, up to MAX_OWN_INVITES_PER_CALL. */
-export const revokeAllLive = async (deps: Pick<ContainmentDeps, 'store' | 'clock'>, jid: string): Promise<string[]> => {
+export const revokeAllLive = async (
+  deps: Pick<ContainmentDeps, 'store' | 'clock' | 'appSources'>,
+  jid: string,
+  sources?: string[]
+): Promise<string[]> => {
   const ids: string[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await revokeLivePage(deps, jid, { dryRun: false, limit: INVITE_PAGE, cursor });
-    ids.push(...page.ids);
-    cursor = page.cursor;
-  } while (cursor && ids.length < MAX_OWN_INVITES_PER_CALL);
+  // Invites naming the account as inviter, then those it created from its app without being their inviter.
+  for (const source of [undefined, ...(sources ?? (await deps.appSources?.(jid)) ?? [])]) {
+    let cursor: string | undefined;
+    do {
+      const page = await revokeLivePage(deps, jid, { dryRun: false, limit: INVITE_PAGE, cursor, source });
+      ids.push(...page.ids);
+      cursor = page.cursor;
+    } while (cursor && ids.length < MAX_OWN_INVITES_PER_CALL);
+  }
   return ids;
 };
 
@@ -67,7 +94,8 @@ export const accountDeleted = async (deps: ContainmentDeps, actor: Actor, input:
   const domain = moduleDomain(actor, input.domain);
   const jid = formatJid(parseBareJid(input.jid));
   if (parseBareJid(jid).domain !== domain) throw new InviteError('forbidden', `${jid} is not an account of ${domain}`);
-  const revoked = await revokeAllLive(deps, jid);
+  // The invites this server's module created for the account without naming it inviter: its own source.
+  const revoked = await revokeAllLive(deps, jid, [`${actor.source}:${jid}`]);
   const record = await deps.lineage.setStatus(jid, 'deleted', deps.clock.now());
   return { jid, status: record.status, revoked: revoked.length, revokedIds: revoked };
 };
@@ -90,6 +118,8 @@ const CHILD_PAGE = 25;
 interface Frame {
   j: string;
   p: 'i' | 'c';
+  /** In `i`: which list of live invites (0: as inviter; n: the n-th app source). */
+  x?: number;
   /** The page cursor within the phase; `null` once the invitees are all read. */
   c?: string | null;
   /** Invitees read but not yet walked. */
@@ -119,6 +149,7 @@ const decodeWalk = (actor: Actor, cursor: string, root: string, subtree: boolean
   if (!Array.isArray(state.st) || state.st.length === 0) throw badCursor();
   for (const f of state.st) {
     if (typeof f !== 'object' || f === null || (f.p !== 'i' && f.p !== 'c')) throw badCursor();
+    if (f.x !== undefined && (!Number.isInteger(f.x) || f.x < 0 || f.x > 100)) throw badCursor();
     if (f.c !== undefined && f.c !== null && typeof f.c !== 'string') throw badCursor();
     if (f.k !== undefined && (!Array.isArray(f.k) || f.k.some((j) => typeof j !== 'string'))) throw badCursor();
     for (const jid of [f.j, ...(f.k ?? [])]) {
@@ -164,19 +195,32 @@ export const revokeLineage = async (deps: ContainmentDeps, actor: Actor, rawJid:
   let queries = 0;
   const maxInvites = deps.limits?.invites ?? MAX_INVITES_PER_REQUEST;
   const maxQueries = deps.limits?.queries ?? MAX_QUERIES_PER_REQUEST;
+  const known = new Map<string, string[]>();
+  const sourcesOf = async (account: string) => {
+    if (!known.has(account)) known.set(account, (await deps.appSources?.(account)) ?? []);
+    return known.get(account) as string[];
+  };
   while (state.st.length > 0 && queries < maxQueries && ids.length < maxInvites) {
     const top = state.st[state.st.length - 1] as Frame;
     accounts.add(top.j);
     if (top.p === 'i') {
-      const page = await revokeLivePage(deps, top.j, {
-        dryRun,
-        limit: Math.min(INVITE_PAGE, maxInvites - ids.length),
-        cursor: top.c ?? undefined,
-      });
+      const lists = [undefined, ...(await sourcesOf(top.j))];
+      const x = top.x ?? 0;
+      const page =
+        x < lists.length
+          ? await revokeLivePage(deps, top.j, {
+              dryRun,
+              limit: Math.min(INVITE_PAGE, maxInvites - ids.length),
+              cursor: top.c ?? undefined,
+              source: lists[x],
+            })
+          : { ids: [] };
       queries++;
       ids.push(...page.ids);
       if (page.cursor) {
         top.c = page.cursor;
+      } else if (x + 1 < lists.length) {
+        state.st[state.st.length - 1] = { j: top.j, p: 'i', x: x + 1 };
       } else if (subtree) {
         state.st[state.st.length - 1] = { j: top.j, p: 'c' };
       } else {

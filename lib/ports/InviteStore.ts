@@ -5,6 +5,11 @@ export interface ListQuery {
   /** One of domain or inviter selects the index partition. */
   domain?: string;
   inviter?: string;
+  /**
+   * Or a quota'd source (bySource; only invites created with `countBySource`,
+   * unexpired ones): e.g. the app-created invites of one user, `xmpp-server:<key>:<user>`.
+   */
+  source?: string;
   status?: InviteStatus;
   limit: number;
   cursor?: string;

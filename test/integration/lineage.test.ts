@@ -457,3 +457,34 @@ describe('invites-admin keys revoke ID --revoke-invites', () => {
     expect((await api('POST', '/invites', { body: {}, auth: secret })).status).toBe(401);
   });
 });
+
+describe('invites created from an app without naming the user as inviter (create-account without roster subscription)', () => {
+  const appAccountInvite = async (user: string) => {
+    const res = await api('POST', '/xmpp/invites', {
+      body: { domain: 'localhost', inviter: user, type: 'account', username: uniqueName('preset'), maxLiveInvites: 5 },
+      auth: serverKey,
+    });
+    expect(res.status).toBe(201);
+    return { id: res.body.id as string, token: (res.body.landingUrl as string).split('/i/')[1] as string };
+  };
+
+  it('are contained with their user: deleted on the server, suspended, or in a revoked subtree', async () => {
+    const { a, b } = await threeGenerations();
+    const deletedUser = await newAccount('appdel');
+    const suspendedUser = await newAccount('appsus');
+    const ofDeleted = await appAccountInvite(deletedUser);
+    const ofSuspended = await appAccountInvite(suspendedUser);
+    const ofB = await appAccountInvite(b);
+
+    const deleted = await api('POST', '/xmpp/account-deleted', { body: { domain: 'localhost', jid: deletedUser }, auth: serverKey });
+    const suspended = await api('POST', `/lineage/${encodeURIComponent(suspendedUser)}/suspend`);
+    const dry = await revokeBranch(a, { subtree: true, dryRun: true });
+    const branch = await revokeBranch(a, { subtree: true });
+
+    expect(deleted.body.revoked).toBe(1);
+    expect(suspended.body.inviteIds).toEqual([ofSuspended.id]);
+    expect(dry.body.inviteIds).toContain(ofB.id);
+    expect(branch.body.inviteIds).toContain(ofB.id);
+    for (const invite of [ofDeleted, ofSuspended, ofB]) expect(await tokenStatus(invite.token)).toBe('token-revoked');
+  });
+});

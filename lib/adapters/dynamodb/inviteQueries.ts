@@ -59,12 +59,19 @@ export const decodeCursor = (cursor: string, pkName: string, skName: string, par
 };
 
 export const listInvites = async (db: DynamoDBDocumentClient, table: string, query: ListQuery): Promise<Page<Invite>> => {
-  const index = query.inviter ? TableSchema.byInviter : TableSchema.byDomain;
-  const partition = query.inviter ? `${IndexPrefix.inviter}${query.inviter}` : `${IndexPrefix.domain}${query.domain}`;
+  const bySource = query.source !== undefined && !query.inviter;
+  const index = query.inviter ? TableSchema.byInviter : bySource ? TableSchema.bySource : TableSchema.byDomain;
+  const partition = query.inviter
+    ? `${IndexPrefix.inviter}${query.inviter}`
+    : bySource
+      ? `${IndexPrefix.source}${query.source}`
+      : `${IndexPrefix.domain}${query.domain}`;
   let startKey = query.cursor ? decodeCursor(query.cursor, index.pk, index.sk, partition) : undefined;
   const items: Invite[] = [];
   const filters: string[] = [];
   const values: Item = { ':p': partition };
+  // bySource is sorted by expiry: the key condition skips expired invites.
+  if (bySource) values[':after'] = sortKey(query.now, '~');
   if (query.status) {
     filters.push(STATUS_FILTERS[query.status]);
     if (query.status !== 'revoked') values[':now'] = query.now;
@@ -78,7 +85,7 @@ export const listInvites = async (db: DynamoDBDocumentClient, table: string, que
     const input: QueryCommandInput = {
       TableName: table,
       IndexName: index.name,
-      KeyConditionExpression: `${index.pk} = :p`,
+      KeyConditionExpression: bySource ? `${index.pk} = :p AND ${index.sk} > :after` : `${index.pk} = :p`,
       ExpressionAttributeValues: values,
       ScanIndexForward: false,
       Limit: query.limit - items.length,
