@@ -84,6 +84,12 @@ export interface Config {
    */
   claimKey?: string;
   claimKeyParameter?: string;
+  /**
+   * Lineage (lib/lineage/mayInvite.ts): an account more than this many
+   * invitations below a root of the tree may not invite (`INVITE_DEPTH_LIMIT`);
+   * undefined = no limit.
+   */
+  inviteDepthLimit?: number;
 }
 
 export type PublicRoute = 'check' | 'redeem' | 'landing';
@@ -251,6 +257,7 @@ export const loadConfig = (env: Env = process.env): Config => {
     },
     webClients: parseClientApps(env.INVITES_CLIENTS),
     quotaLiveInvitesPerInviter: env.QUOTA_LIVE_INVITES_PER_INVITER ? int(env, 'QUOTA_LIVE_INVITES_PER_INVITER', 0, 1) : undefined,
+    inviteDepthLimit: env.INVITE_DEPTH_LIMIT ? int(env, 'INVITE_DEPTH_LIMIT', 0, 0) : undefined,
     rateLimits: {
       windowSeconds: int(env, 'RATE_LIMIT_WINDOW_SECONDS', 60, 1),
       // Checks and landing pages are cheap reads; redeems create accounts.

@@ -37,6 +37,7 @@ export const ErrorCodes = [
   'event-duplicate',
   // Lineage (lib/lineage/containment.ts): a suspended or deleted account issues no invite.
   'inviter-suspended',
+  'invite-depth-exceeded',
   'internal',
 ] as const;
 

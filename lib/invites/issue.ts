@@ -29,7 +29,7 @@ export interface IssueDeps {
     Config,
     'domains' | 'defaultDomain' | 'defaultTtlSeconds' | 'maxTtlSeconds' | 'baseUrl' | 'usernameMaxLength' | 'protectedJids'
   > &
-    Partial<Pick<Config, 'usernameUnicode'>>;
+    Partial<Pick<Config, 'usernameUnicode' | 'inviteDepthLimit'>>;
   /** Live invites an inviter may hold (non-admin actors); undefined = no quota. */
   quota?: { perInviter?: number };
   /** Where the token comes from; signed webhooks derive it from the event id so a replay gets the same invite. */
@@ -121,7 +121,7 @@ export const issueInvite = async (deps: IssueDeps, actor: Actor, input: IssueInp
 
   const now = clock.now();
   // A suspended or deleted inviter issues nothing, whoever asks (lineage containment).
-  if (deps.lineage) await assertMayInvite(deps.lineage, inviter);
+  if (deps.lineage) await assertMayInvite(deps.lineage, inviter, { depthLimit: config.inviteDepthLimit });
   // Quotas (admins exempt), like ejabberd's max_invites. Count-then-write is
   // not atomic: parallel issues by one actor may overshoot by a few.
   const perSource = actor.admin ? undefined : actor.maxLiveInvites;
