@@ -90,6 +90,8 @@ export interface Config {
    * undefined = no limit.
    */
   inviteDepthLimit?: number;
+  /** Invites one inviter may be named on per rolling 7 days (`INVITES_PER_INVITER_PER_WEEK`; admins exempt); undefined = no limit. */
+  invitesPerInviterPerWeek?: number;
 }
 
 export type PublicRoute = 'check' | 'redeem' | 'landing';
@@ -258,6 +260,7 @@ export const loadConfig = (env: Env = process.env): Config => {
     webClients: parseClientApps(env.INVITES_CLIENTS),
     quotaLiveInvitesPerInviter: env.QUOTA_LIVE_INVITES_PER_INVITER ? int(env, 'QUOTA_LIVE_INVITES_PER_INVITER', 0, 1) : undefined,
     inviteDepthLimit: env.INVITE_DEPTH_LIMIT ? int(env, 'INVITE_DEPTH_LIMIT', 0, 0) : undefined,
+    invitesPerInviterPerWeek: env.INVITES_PER_INVITER_PER_WEEK ? int(env, 'INVITES_PER_INVITER_PER_WEEK', 0, 1) : undefined,
     rateLimits: {
       windowSeconds: int(env, 'RATE_LIMIT_WINDOW_SECONDS', 60, 1),
       // Checks and landing pages are cheap reads; redeems create accounts.

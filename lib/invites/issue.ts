@@ -29,7 +29,7 @@ export interface IssueDeps {
     Config,
     'domains' | 'defaultDomain' | 'defaultTtlSeconds' | 'maxTtlSeconds' | 'baseUrl' | 'usernameMaxLength' | 'protectedJids'
   > &
-    Partial<Pick<Config, 'usernameUnicode' | 'inviteDepthLimit'>>;
+    Partial<Pick<Config, 'usernameUnicode' | 'inviteDepthLimit' | 'invitesPerInviterPerWeek'>>;
   /** Live invites an inviter may hold (non-admin actors); undefined = no quota. */
   quota?: { perInviter?: number };
   /** Where the token comes from; signed webhooks derive it from the event id so a replay gets the same invite. */
@@ -39,6 +39,7 @@ export interface IssueDeps {
 }
 
 const MAX_USES_LIMIT = 1_000_000;
+const WEEK_SECONDS = 7 * 24 * 3600;
 const LABEL = /^[^\p{Cc}\p{Cf}\p{Co}\p{Cn}]{1,100}$/u;
 
 const checkLabels = (name: string, values: unknown): string[] => {
@@ -122,6 +123,22 @@ export const issueInvite = async (deps: IssueDeps, actor: Actor, input: IssueInp
   const now = clock.now();
   // A suspended or deleted inviter issues nothing, whoever asks (lineage containment).
   if (deps.lineage) await assertMayInvite(deps.lineage, inviter, { depthLimit: config.inviteDepthLimit });
+  // The allowance over time per inviter (INVITES_PER_INVITER_PER_WEEK; admins exempt), on every route alike.
+  const weekly = !actor.admin && inviter ? config.invitesPerInviterPerWeek : undefined;
+  if (weekly !== undefined && inviter && store.issuedSince) {
+    const { count, oldest } = await store.issuedSince(inviter, now - WEEK_SECONDS, weekly);
+    if (count >= weekly) {
+      const next = (oldest ?? now) + WEEK_SECONDS;
+      throw new InviteError(
+        'quota-exceeded',
+        `${inviter} was named on ${count} invites in the last 7 days (at most ${weekly}); the next is allowed at ${new Date(next * 1000).toISOString()}`,
+        {
+          retryAfter: Math.max(1, next - now),
+          details: { issued: count, limit: weekly, nextAllowedAt: new Date(next * 1000).toISOString() },
+        }
+      );
+    }
+  }
   // Quotas (admins exempt), like ejabberd's max_invites. Count-then-write is
   // not atomic: parallel issues by one actor may overshoot by a few.
   const perSource = actor.admin ? undefined : actor.maxLiveInvites;

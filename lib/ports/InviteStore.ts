@@ -105,6 +105,12 @@ export interface InviteStore {
    * about `atMost`; for quotas. By source, only invites created with `countBySource`.
    */
   countLive(by: { inviter?: string; source?: string }, now: number, atMost: number): Promise<number>;
+  /**
+   * Invites issued with this inviter since `since` (epoch seconds), whatever
+   * their state now, counting up to about `atMost`, and when the oldest of
+   * them was issued: the allowance over time (INVITES_PER_INVITER_PER_WEEK).
+   */
+  issuedSince?(inviter: string, since: number, atMost: number): Promise<{ count: number; oldest?: number }>;
 
   /**
    * Atomically takes one use of the invite and locks the JID. Throws

@@ -6,12 +6,13 @@ import { invoke } from '../support/lambda.js';
 import { api, documentClientForStack, issue, prosodyAdmin, stack, uniqueName, useStackEnv } from '../support/stack.js';
 
 /**
- * INVITE_DEPTH_LIMIT (issue 19's policy): the handlers in this process with
+ * INVITE_DEPTH_LIMIT and INVITES_PER_INVITER_PER_WEEK (issue 19's policy): the handlers in this process with
  * the limit set (a handler reads its configuration once, at import); the
  * tree itself is made through the shared stack's API.
  */
 const PASSWORD = 'correct horse battery';
 const LIMIT = 1;
+const WEEKLY = 3;
 
 let issueHandler: unknown;
 let appInvitesHandler: unknown;
@@ -19,7 +20,7 @@ let serverKey: string;
 
 beforeAll(async () => {
   useStackEnv();
-  Object.assign(process.env, { INVITE_DEPTH_LIMIT: String(LIMIT) });
+  Object.assign(process.env, { INVITE_DEPTH_LIMIT: String(LIMIT), INVITES_PER_INVITER_PER_WEEK: String(WEEKLY) });
   ({ handler: issueHandler } = await import('../../functions/issueInvite.js'));
   ({ handler: appInvitesHandler } = await import('../../functions/xmppInvites.js'));
   const keys = new DynamoDBApiKeyStore({ tableName: stack().env.INVITES_TABLE as string, client: documentClientForStack() });
@@ -82,5 +83,34 @@ describe(`INVITE_DEPTH_LIMIT=${LIMIT}`, () => {
       [403, 'invite-depth-exceeded'],
       [403, 'invite-depth-exceeded'],
     ]);
+  });
+});
+
+describe('INVITES_PER_INVITER_PER_WEEK', () => {
+  it('allows the last invite of the window and refuses the next with quota-exceeded and when it is allowed, on the API and in-app', async () => {
+    const keys = new DynamoDBApiKeyStore({ tableName: stack().env.INVITES_TABLE as string, client: documentClientForStack() });
+    const inviter = `${uniqueName('weekly')}@localhost`;
+    const quotad = (
+      await createApiKey(
+        { store: keys, clock: systemClock },
+        { name: uniqueName('form-'), domains: ['localhost'], maxLiveInvites: 100, inviters: [inviter] }
+      )
+    ).secret;
+    const viaApi = () =>
+      invoke(issueHandler, { method: 'POST', path: '/invites', headers: { authorization: `Bearer ${quotad}` }, body: { inviter } });
+    const answers: number[] = [];
+    for (let i = 0; i < WEEKLY; i++) answers.push((await viaApi()).status);
+    const overApi = await viaApi();
+    const overApp = await appInvite(inviter, { type: 'contact' });
+    const byAdmin = await issueAs(inviter);
+
+    expect(answers).toEqual(Array(WEEKLY).fill(201));
+    expect([overApi.status, overApi.body.error]).toEqual([403, 'quota-exceeded']);
+    expect(overApi.body.details).toMatchObject({ issued: WEEKLY, limit: WEEKLY, nextAllowedAt: expect.any(String) });
+    const next = Date.parse(overApi.body.details.nextAllowedAt);
+    expect(next).toBeGreaterThan(Date.now() + 6.9 * 24 * 3600 * 1000);
+    expect([overApp.status, overApp.body.error]).toEqual([403, 'quota-exceeded']);
+    // Admin keys are exempt, as from the live quotas.
+    expect(byAdmin.status).toBe(201);
   });
 });

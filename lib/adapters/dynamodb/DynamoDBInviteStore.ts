@@ -19,7 +19,7 @@ import { DynamoDBClaims } from './DynamoDBClaims.js';
 import { documentClient } from './client.js';
 import { NAME_FREE, lockValues } from './conditions.js';
 import { type Item, fromItem, reservationItem, toItem, toItemCountedBySource } from './inviteItems.js';
-import { countLiveInvites, listInvites } from './inviteQueries.js';
+import { countLiveInvites, invitesIssuedSince, listInvites } from './inviteQueries.js';
 import { SortKey, accountLockKey, inviteKey } from './tableKeys.js';
 import { cancellationReasons, transact } from './transactions.js';
 
@@ -109,6 +109,10 @@ export class DynamoDBInviteStore implements InviteStore {
 
   public countLive(by: { inviter?: string; source?: string }, now: number, atMost: number): Promise<number> {
     return countLiveInvites(this.#db, this.#table, by, now, atMost);
+  }
+
+  public issuedSince(inviter: string, since: number, atMost: number): Promise<{ count: number; oldest?: number }> {
+    return invitesIssuedSince(this.#db, this.#table, inviter, since, atMost);
   }
 
   public async revoke(id: string, now: number): Promise<Invite | undefined> {

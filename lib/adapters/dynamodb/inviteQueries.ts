@@ -139,3 +139,34 @@ export const countLiveInvites = async (
   } while (startKey && count < atMost);
   return count;
 };
+
+/** Invites issued with this inviter since `since`: byInviter is sorted by creation, so the key condition picks the window. */
+export const invitesIssuedSince = async (
+  db: DynamoDBDocumentClient,
+  table: string,
+  inviter: string,
+  since: number,
+  atMost: number
+): Promise<{ count: number; oldest?: number }> => {
+  let count = 0;
+  let oldest: number | undefined;
+  let startKey: Item | undefined;
+  do {
+    const page = await db.send(
+      new QueryCommand({
+        TableName: table,
+        IndexName: TableSchema.byInviter.name,
+        KeyConditionExpression: `${TableSchema.byInviter.pk} = :p AND ${TableSchema.byInviter.sk} >= :since`,
+        ExpressionAttributeValues: { ':p': `${IndexPrefix.inviter}${inviter}`, ':since': sortKey(since, '') },
+        ProjectionExpression: TableSchema.byInviter.sk,
+        ScanIndexForward: true,
+        ExclusiveStartKey: startKey,
+      })
+    );
+    const items = page.Items ?? [];
+    if (oldest === undefined && items[0]) oldest = Number(String(items[0][TableSchema.byInviter.sk]).split('#')[0]);
+    count += items.length;
+    startKey = page.LastEvaluatedKey;
+  } while (startKey && count < atMost);
+  return { count, oldest };
+};
