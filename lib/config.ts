@@ -92,6 +92,8 @@ export interface Config {
   inviteDepthLimit?: number;
   /** Invites one inviter may be named on per rolling 7 days (`INVITES_PER_INVITER_PER_WEEK`; admins exempt); undefined = no limit. */
   invitesPerInviterPerWeek?: number;
+  /** Seconds an account made by this service must exist before it may invite (`MIN_ACCOUNT_AGE_TO_INVITE`); undefined = none. */
+  minAccountAgeToInvite?: number;
 }
 
 export type PublicRoute = 'check' | 'redeem' | 'landing';
@@ -261,6 +263,7 @@ export const loadConfig = (env: Env = process.env): Config => {
     quotaLiveInvitesPerInviter: env.QUOTA_LIVE_INVITES_PER_INVITER ? int(env, 'QUOTA_LIVE_INVITES_PER_INVITER', 0, 1) : undefined,
     inviteDepthLimit: env.INVITE_DEPTH_LIMIT ? int(env, 'INVITE_DEPTH_LIMIT', 0, 0) : undefined,
     invitesPerInviterPerWeek: env.INVITES_PER_INVITER_PER_WEEK ? int(env, 'INVITES_PER_INVITER_PER_WEEK', 0, 1) : undefined,
+    minAccountAgeToInvite: env.MIN_ACCOUNT_AGE_TO_INVITE ? int(env, 'MIN_ACCOUNT_AGE_TO_INVITE', 0, 1) : undefined,
     rateLimits: {
       windowSeconds: int(env, 'RATE_LIMIT_WINDOW_SECONDS', 60, 1),
       // Checks and landing pages are cheap reads; redeems create accounts.

@@ -29,7 +29,7 @@ export interface IssueDeps {
     Config,
     'domains' | 'defaultDomain' | 'defaultTtlSeconds' | 'maxTtlSeconds' | 'baseUrl' | 'usernameMaxLength' | 'protectedJids'
   > &
-    Partial<Pick<Config, 'usernameUnicode' | 'inviteDepthLimit' | 'invitesPerInviterPerWeek'>>;
+    Partial<Pick<Config, 'usernameUnicode' | 'inviteDepthLimit' | 'invitesPerInviterPerWeek' | 'minAccountAgeToInvite'>>;
   /** Live invites an inviter may hold (non-admin actors); undefined = no quota. */
   quota?: { perInviter?: number };
   /** Where the token comes from; signed webhooks derive it from the event id so a replay gets the same invite. */
@@ -122,7 +122,13 @@ export const issueInvite = async (deps: IssueDeps, actor: Actor, input: IssueInp
 
   const now = clock.now();
   // A suspended or deleted inviter issues nothing, whoever asks (lineage containment).
-  if (deps.lineage) await assertMayInvite(deps.lineage, inviter, { depthLimit: config.inviteDepthLimit });
+  if (deps.lineage) {
+    await assertMayInvite(deps.lineage, inviter, {
+      depthLimit: config.inviteDepthLimit,
+      minAccountAgeSeconds: config.minAccountAgeToInvite,
+      now,
+    });
+  }
   // The allowance over time per inviter (INVITES_PER_INVITER_PER_WEEK; admins exempt), on every route alike.
   const weekly = !actor.admin && inviter ? config.invitesPerInviterPerWeek : undefined;
   if (weekly !== undefined && inviter && store.issuedSince) {

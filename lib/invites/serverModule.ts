@@ -157,7 +157,13 @@ export const createAppInvite = async (
   }
   const withInviter = contact || input.rosterSubscription === true;
   // Without roster pre-approval the user is not the invite's inviter, yet brought the account in: a suspended user issues nothing.
-  if (!withInviter && deps.lineage) await assertMayInvite(deps.lineage, user, { depthLimit: deps.config.inviteDepthLimit });
+  if (!withInviter && deps.lineage) {
+    await assertMayInvite(deps.lineage, user, {
+      depthLimit: deps.config.inviteDepthLimit,
+      minAccountAgeSeconds: deps.config.minAccountAgeToInvite,
+      now: deps.clock.now(),
+    });
+  }
   const { view } = await issueInvite(deps, onBehalf, {
     type: contact ? 'contact' : 'account',
     domain,
