@@ -45,6 +45,8 @@ export interface NativeServer {
   /** The admin view of an invite (`GET /invites/by-id/{id}`). */
   invite(id: string): Promise<InviteCounters>;
   revoke(id: string): Promise<void>;
+  /** The lineage of an account (`GET /lineage/{jid}?depth=N`). */
+  lineage(jid: string, depth: number): Promise<any>;
   /** Makes the invite expired the way time would (expiresAt in the past). */
   expire(id: string): Promise<void>;
   /** The module's wait for the service (its configured timeout), in ms. */
@@ -79,7 +81,7 @@ export const stackServiceParts = (
   baseUrl: string = stack().baseUrl,
   apiKey: string = stack().apiKey,
   defaults: Record<string, unknown> = {}
-): Pick<NativeServer, 'issue' | 'webRedeem' | 'invite' | 'revoke' | 'expire'> => {
+): Pick<NativeServer, 'issue' | 'webRedeem' | 'invite' | 'revoke' | 'expire' | 'lineage'> => {
   const call = (method: string, path: string, body?: unknown, auth = true) => api(method, path, { body, auth: auth && apiKey, baseUrl });
   return {
     issue: async (body) => {
@@ -101,6 +103,11 @@ export const stackServiceParts = (
       if (res.status >= 300) throw new Error(`revoke failed: ${res.status} ${res.text}`);
     },
     expire: expireInvite,
+    lineage: async (jid, depth) => {
+      const res = await call('GET', `/lineage/${encodeURIComponent(jid)}?depth=${depth}`);
+      if (res.status !== 200) throw new Error(`lineage failed: ${res.status} ${res.text}`);
+      return res.body;
+    },
   };
 };
 
@@ -714,6 +721,39 @@ export const nativeAppContract = (serverName: 'prosody' | 'ejabberd', setup: () 
         } finally {
           app.close();
         }
+      });
+    });
+
+    describe('lineage (issue 19)', () => {
+      it('reads back accounts made in an app and through the API as one tree', async () => {
+        // Prepare
+        const root = await newUser('root');
+        const fromApp = uniqueName('inapp');
+        const fromApi = uniqueName('viaapi');
+        const appInvite = await issue({ inviter: root.jid });
+        expectRegistered(await register('conversations', appInvite.token, fromApp, appPassword()));
+        const apiInvite = await issue({ inviter: jidOf(fromApp) });
+        expect((await s.webRedeem(apiInvite.token, fromApi, appPassword())).status).toBe(201);
+
+        // Act
+        const tree = await s.lineage(root.jid, 2);
+
+        // Assess
+        expect(tree).toMatchObject({
+          jid: root.jid,
+          invitees: {
+            items: [
+              {
+                jid: jidOf(fromApp),
+                invitedBy: root.jid,
+                inviteId: appInvite.id,
+                via: 'app',
+                status: 'active',
+                invitees: { items: [{ jid: jidOf(fromApi), invitedBy: jidOf(fromApp), inviteId: apiInvite.id, via: 'api' }] },
+              },
+            ],
+          },
+        });
       });
     });
 
