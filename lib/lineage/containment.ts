@@ -94,9 +94,10 @@ export const accountDeleted = async (deps: ContainmentDeps, actor: Actor, input:
   const domain = moduleDomain(actor, input.domain);
   const jid = formatJid(parseBareJid(input.jid));
   if (parseBareJid(jid).domain !== domain) throw new InviteError('forbidden', `${jid} is not an account of ${domain}`);
-  // The invites this server's module created for the account without naming it inviter: its own source.
-  const revoked = await revokeAllLive(deps, jid, [`${actor.source}:${jid}`]);
+  // Marked first: from here no new invite names it (assertMayInvite), then the live ones go.
   const record = await deps.lineage.setStatus(jid, 'deleted', deps.clock.now());
+  // Also the invites this server's module created for the account without naming it inviter: its own source.
+  const revoked = await revokeAllLive(deps, jid, [`${actor.source}:${jid}`]);
   return { jid, status: record.status, revoked: revoked.length, revokedIds: revoked };
 };
 
