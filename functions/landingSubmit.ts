@@ -3,7 +3,7 @@ import { httpRoute, pathParam } from './http/route.js';
 import { formBody, htmlResponse, landingDeps, landingRoute } from './http/landingRoute.js';
 import { logger } from './wiring/observability.js';
 import { rateLimit } from './http/rateLimit.js';
-import { claimKey, xmpp, warmUpXmpp } from './wiring/xmpp.js';
+import { brake, claimKey, xmpp, warmUpXmpp } from './wiring/xmpp.js';
 
 // A cold start's admin XMPP login runs while the first request reads and claims the invite.
 warmUpXmpp();
@@ -11,7 +11,11 @@ warmUpXmpp();
 /** `POST /i/{token}`: the web registration / password reset form. */
 export const handler = httpRoute(
   async (event) => {
-    const result = await submitInviteForm({ ...landingDeps, xmpp, claimKey }, pathParam(event, 'token'), (event.body ?? {}) as LandingForm);
+    const result = await submitInviteForm(
+      { ...landingDeps, xmpp, claimKey, brake },
+      pathParam(event, 'token'),
+      (event.body ?? {}) as LandingForm
+    );
     if (result.log) logger.info('invite redeemed on the web', result.log);
     return htmlResponse(result);
   },

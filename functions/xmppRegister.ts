@@ -2,7 +2,7 @@ import { moduleRegister } from '../lib/invites/serverModule.js';
 import { cfg, clock, store, type AdminContext } from './wiring/deps.js';
 import { httpRoute, json } from './http/route.js';
 import { logger } from './wiring/observability.js';
-import { claimKey, registrationLocks as locks, xmpp, warmUpXmpp } from './wiring/xmpp.js';
+import { brake, claimKey, registrationLocks as locks, xmpp, warmUpXmpp } from './wiring/xmpp.js';
 import { xmppServerRoute } from './http/xmppServerRoute.js';
 import { xmppRegisterBody } from './http/validators.generated.js';
 
@@ -13,7 +13,7 @@ warmUpXmpp();
 export const handler = httpRoute(
   async (event, context) => {
     const result = await moduleRegister(
-      { store, xmpp, clock, config: cfg, claimKey, locks },
+      { store, xmpp, clock, config: cfg, claimKey, locks, brake },
       (context as AdminContext).actor,
       (event.body ?? {}) as Record<string, unknown>
     );

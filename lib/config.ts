@@ -94,6 +94,8 @@ export interface Config {
   invitesPerInviterPerWeek?: number;
   /** Seconds an account made by this service must exist before it may invite (`MIN_ACCOUNT_AGE_TO_INVITE`); undefined = none. */
   minAccountAgeToInvite?: number;
+  /** New accounts per domain and clock hour across every path (`MAX_REGISTRATIONS_PER_HOUR`); undefined = no brake. */
+  maxRegistrationsPerHour?: number;
 }
 
 export type PublicRoute = 'check' | 'redeem' | 'landing';
@@ -264,6 +266,7 @@ export const loadConfig = (env: Env = process.env): Config => {
     inviteDepthLimit: env.INVITE_DEPTH_LIMIT ? int(env, 'INVITE_DEPTH_LIMIT', 0, 0) : undefined,
     invitesPerInviterPerWeek: env.INVITES_PER_INVITER_PER_WEEK ? int(env, 'INVITES_PER_INVITER_PER_WEEK', 0, 1) : undefined,
     minAccountAgeToInvite: env.MIN_ACCOUNT_AGE_TO_INVITE ? int(env, 'MIN_ACCOUNT_AGE_TO_INVITE', 0, 1) : undefined,
+    maxRegistrationsPerHour: env.MAX_REGISTRATIONS_PER_HOUR ? int(env, 'MAX_REGISTRATIONS_PER_HOUR', 0, 1) : undefined,
     rateLimits: {
       windowSeconds: int(env, 'RATE_LIMIT_WINDOW_SECONDS', 60, 1),
       // Checks and landing pages are cheap reads; redeems create accounts.

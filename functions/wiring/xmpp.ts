@@ -2,6 +2,10 @@ import { ProvisionerRegistryFromConfig } from '../../lib/adapters/xmpp/Provision
 import { DynamoDBRegistrationLocks } from '../../lib/adapters/dynamodb/DynamoDBRegistrationLocks.js';
 import { claimKeyResolver } from '../../lib/adapters/aws/secrets.js';
 import { cfg } from './deps.js';
+import { DynamoDBRateLimiter } from '../../lib/adapters/dynamodb/DynamoDBRateLimiter.js';
+import { registrationBrake, type RegistrationBrake } from '../../lib/invites/registrationBrake.js';
+import { systemClock } from '../../lib/ports/Clock.js';
+import { logger } from './observability.js';
 
 /** One registry (and so one warm admin connection per server) per container. */
 export const xmpp = new ProvisionerRegistryFromConfig(cfg.xmpp, { tlsCaFile: cfg.xmppTlsCaFile });
@@ -24,3 +28,29 @@ export const warmUpXmpp = (): void => {
 
 /** The key of claim fingerprints, read once per container; with `xmpp`, what every redeeming function needs. */
 export const claimKey = claimKeyResolver(cfg);
+
+/**
+ * MAX_REGISTRATIONS_PER_HOUR, for every function that creates accounts: the
+ * first refusal of a domain's hour is a warning in the log and a
+ * `RegistrationsBraked` metric (CloudWatch EMF).
+ */
+export const registrationBrakeOf = (): RegistrationBrake | undefined =>
+  cfg.maxRegistrationsPerHour === undefined
+    ? undefined
+    : registrationBrake({
+        limiter: new DynamoDBRateLimiter({ tableName: cfg.tableName }),
+        clock: systemClock,
+        perHour: cfg.maxRegistrationsPerHour,
+        onBraked: async ({ domain, limit, until }) => {
+          logger.warn('registrations braked: MAX_REGISTRATIONS_PER_HOUR reached', {
+            domain,
+            limit,
+            until: new Date(until * 1000).toISOString(),
+          });
+          const { Metrics, MetricUnit } = await import('@aws-lambda-powertools/metrics');
+          const metric = new Metrics({ namespace: 'xmpp-invites', serviceName: 'xmpp-invites' }).singleMetric();
+          metric.addDimension('domain', domain);
+          metric.addMetric('RegistrationsBraked', MetricUnit.Count, 1);
+        },
+      });
+export const brake = registrationBrakeOf();

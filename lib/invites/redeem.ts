@@ -10,6 +10,7 @@ import { checkPassword, fingerprintMatches, passwordFingerprint } from './passwo
 import { inviteFound, lookupInvite } from './lookup.js';
 import { hashToken, isWellFormedToken } from '../token.js';
 import { type JoinedVia, newLineage } from '../lineage/Lineage.js';
+import type { RegistrationBrake } from './registrationBrake.js';
 
 /**
  * How long a claim belongs to the request that made it. Longer than the redeem
@@ -27,6 +28,8 @@ export interface RedeemDeps {
   config: Pick<Config, 'passwordMinLength' | 'usernameMaxLength' | 'protectedJids'> & Partial<Pick<Config, 'usernameUnicode' | 'domains'>>;
   /** The HMAC key of claim fingerprints (lib/invites/password.ts); a secret, never in the table. */
   claimKey: () => Promise<string>;
+  /** MAX_REGISTRATIONS_PER_HOUR (lib/invites/registrationBrake.ts); none = no brake. */
+  brake?: RegistrationBrake;
 }
 
 export interface RedeemInput {
@@ -180,6 +183,10 @@ const provisionAndComplete = async (deps: RedeemDeps, held: HeldClaim, via: Join
   const { invite, claim, kind, jid, password, outcome, resumed } = held;
   // From here this request alone holds the claim (its lease outlives a Lambda
   // timeout), so releasing it on failure can never undo a parallel success.
+  // A new account counts against the domain's hourly brake; refused, the use goes back.
+  if (kind === 'account' && !resumed && deps.brake) {
+    await deps.brake.check(invite.domain).catch((cause: unknown) => releaseAndThrow(store, claim, kind, invite, cause));
+  }
   const xmpp = await deps.xmpp.forDomain(invite.domain).catch((cause: unknown) => {
     return releaseAndThrow(store, claim, kind, invite, cause);
   });

@@ -7,11 +7,14 @@ import type { ProvisionerRegistry } from '../ports/XmppProvisioner.js';
 import { checkPassword } from './password.js';
 import { CLAIM_LEASE_SECONDS } from './redeem.js';
 import { type JoinedVia, newLineage } from '../lineage/Lineage.js';
+import type { RegistrationBrake } from './registrationBrake.js';
 
 export interface RegisterDeps {
   xmpp: ProvisionerRegistry;
   locks: RegistrationLocks;
   clock: Clock;
+  /** MAX_REGISTRATIONS_PER_HOUR; none = no brake. */
+  brake?: RegistrationBrake;
   config: Pick<Config, 'registrationInviteOnly' | 'domains' | 'defaultDomain' | 'passwordMinLength' | 'usernameMaxLength'> &
     Partial<Pick<Config, 'usernameUnicode'>>;
 }
@@ -22,7 +25,7 @@ export interface RegisterDeps {
  * lock a redemption takes, so a username an invite reserved stays reserved.
  */
 export const registerAccount = async (
-  { xmpp, locks, clock, config }: RegisterDeps,
+  { xmpp, locks, clock, config, brake }: RegisterDeps,
   input: { username?: unknown; password?: unknown; domain?: unknown },
   via: JoinedVia = 'api'
 ) => {
@@ -37,6 +40,7 @@ export const registerAccount = async (
   const password = checkPassword(input.password, username, { minLength: config.passwordMinLength });
   const jid = `${username}@${domain}`;
   const provisioner = await xmpp.forDomain(domain);
+  await brake?.check(domain);
   const lock = await locks.lock(jid, clock.now(), CLAIM_LEASE_SECONDS);
   try {
     await provisioner.createAccount(jid, password);

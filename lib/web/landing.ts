@@ -5,6 +5,7 @@ import { findLiveInvite, lookupInvite } from '../invites/lookup.js';
 import { usesLeft, type Invite } from '../invites/Invite.js';
 import { checkPassword } from '../invites/password.js';
 import { redeemInvite } from '../invites/redeem.js';
+import type { RegistrationBrake } from '../invites/registrationBrake.js';
 import { inviteUri } from '../invites/uris.js';
 import { normalizeLocalpart, usernamePolicy } from '../jid.js';
 import type { Clock } from '../ports/Clock.js';
@@ -25,6 +26,8 @@ export interface SubmitDeps extends LandingDeps {
   xmpp: ProvisionerRegistry;
   config: LandingDeps['config'] & Pick<Config, 'protectedJids'>;
   claimKey: () => Promise<string>;
+  /** MAX_REGISTRATIONS_PER_HOUR (lib/invites/registrationBrake.ts). */
+  brake?: RegistrationBrake;
 }
 
 /** A rendered page and what the HTTP layer needs to answer it. */
@@ -158,7 +161,7 @@ export const submitInviteForm = async (deps: SubmitDeps, token: unknown, form: L
 
   try {
     const result = await redeemInvite(
-      { store: deps.store, xmpp: deps.xmpp, clock: deps.clock, config: deps.config, claimKey: deps.claimKey },
+      { store: deps.store, xmpp: deps.xmpp, clock: deps.clock, config: deps.config, claimKey: deps.claimKey, brake: deps.brake },
       token,
       { username: invite.username ? undefined : typed, password: form.password, via: 'web' }
     );
