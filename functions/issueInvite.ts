@@ -1,5 +1,5 @@
 import { issueInvite, type IssueInput } from '../lib/invites/issue.js';
-import { adminAuth, cfg, clock, store, type AdminContext } from './wiring/deps.js';
+import { adminAuth, cfg, clock, lineage, store, type AdminContext } from './wiring/deps.js';
 import { httpRoute, json } from './http/route.js';
 import { emitMetric, logger, MetricName } from './wiring/observability.js';
 import { policy } from './wiring/policy.js';
@@ -18,6 +18,7 @@ export const handler = httpRoute(
         xmpp,
         warn: (message, details) => logger.warn(message, details),
         policy,
+        lineage,
       },
       (context as AdminContext).actor,
       (event.body ?? {}) as IssueInput

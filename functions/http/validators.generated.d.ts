@@ -7,9 +7,11 @@ export interface EventValidator {
   (event: unknown): boolean;
   errors?: { instancePath: string; message?: string; keyword: string; params: Record<string, unknown> }[] | null;
 }
+export declare const accountDeletedBody: EventValidator;
 export declare const appInviteBody: EventValidator;
 export declare const credentialsBody: EventValidator;
 export declare const issueBody: EventValidator;
+export declare const lineageRevokeBody: EventValidator;
 export declare const preauthBody: EventValidator;
 export declare const redeemBody: EventValidator;
 export declare const subscribeBody: EventValidator;

@@ -3,6 +3,7 @@ import type { Context } from 'aws-lambda';
 import { authenticate } from '../../lib/apiKeys/apiKeys.js';
 import { DynamoDBApiKeyStore } from '../../lib/adapters/dynamodb/DynamoDBApiKeyStore.js';
 import { DynamoDBInviteStore } from '../../lib/adapters/dynamodb/DynamoDBInviteStore.js';
+import { DynamoDBLineageStore } from '../../lib/adapters/dynamodb/DynamoDBLineageStore.js';
 import { config } from '../../lib/config.js';
 import type { Actor } from '../../lib/invites/actor.js';
 import type { ApiKeyStore } from '../../lib/ports/ApiKeyStore.js';
@@ -14,6 +15,8 @@ export const cfg = config();
 export const clock = systemClock;
 export const store = new DynamoDBInviteStore({ tableName: cfg.tableName });
 export const apiKeyStore = new DynamoDBApiKeyStore({ tableName: cfg.tableName });
+/** Lineage records (lib/lineage): read by issue (suspended inviters), written by containment. */
+export const lineage = new DynamoDBLineageStore({ tableName: cfg.tableName });
 
 export type AdminContext = Context & { actor: Actor };
 

@@ -23,6 +23,8 @@ import type {
 import { LIVE_INVITE, NAME_FREE_FOR_INVITE, PENDING_CLAIM_OF_INVITE, lockValues } from './conditions.js';
 import { AUDIT_RETENTION_SECONDS, type Item, auditItem, fromItem, lockKey, reservationItem, toClaim } from './inviteItems.js';
 import { contactKey, inviteKey } from './tableKeys.js';
+import type { LineageRecord } from '../../lineage/Lineage.js';
+import { lineagePut } from './lineageItems.js';
 import { cancellationReasons, reasonItem, transact } from './transactions.js';
 
 /** The error a failed "live invite" condition stands for, from the item it saw. */
@@ -166,7 +168,7 @@ export class DynamoDBClaims {
     }
   }
 
-  public async complete(claim: ClaimRecord, kind: ClaimKind, now: number): Promise<void> {
+  public async complete(claim: ClaimRecord, kind: ClaimKind, now: number, lineage?: LineageRecord): Promise<void> {
     try {
       await transact(this.#db, [
         {
@@ -191,6 +193,8 @@ export class DynamoDBClaims {
           },
         },
         { Put: { TableName: this.#table, Item: auditItem(claim.inviteId, claim.jid, kind, now) } },
+        // The new account's lineage record: it exists exactly when the account's claim completed.
+        ...(lineage ? [lineagePut(this.#table, lineage)] : []),
       ]);
     } catch (e) {
       const [lockReason] = cancellationReasons(e);
