@@ -1,5 +1,5 @@
 import { issueInvite } from '../lib/invites/issue.js';
-import { cfg, clock, store } from './wiring/deps.js';
+import { cfg, clock, lineage, store } from './wiring/deps.js';
 import { adminAuth } from './http/auth.js';
 import { httpRoute, json } from './http/route.js';
 import { emitMetric, logger, MetricName } from './wiring/observability.js';
@@ -19,6 +19,7 @@ export const handler = httpRoute(
         xmpp,
         warn: (message, details) => logger.warn(message, details),
         policy,
+        lineage,
       },
       actor,
       body

@@ -1,7 +1,7 @@
 import { DynamoDBSignupEventStore } from '../lib/adapters/dynamodb/DynamoDBSignupEventStore.js';
 import { webhookSecrets } from '../lib/adapters/aws/webhookSecrets.js';
 import { handleSignup, type SignupDeps } from '../lib/webhooks/signup.js';
-import { cfg, clock, store } from './wiring/deps.js';
+import { cfg, clock, lineage, store } from './wiring/deps.js';
 import { anyone } from './http/auth.js';
 import { errorBody, httpRoute, json, noBody, pathParam } from './http/route.js';
 import { emitMetric, logger, MetricName } from './wiring/observability.js';
@@ -17,6 +17,7 @@ const deps: SignupDeps = {
   xmpp,
   warn: (message, details) => logger.warn(message, details),
   policy,
+  lineage,
   sources: cfg.signupSources,
   secret: webhookSecrets(cfg.signupSources),
   events: new DynamoDBSignupEventStore({ tableName: cfg.tableName }),

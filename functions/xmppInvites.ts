@@ -1,6 +1,6 @@
 import { DynamoDBRateLimiter } from '../lib/adapters/dynamodb/DynamoDBRateLimiter.js';
 import { createAppInvite } from '../lib/invites/serverModule.js';
-import { cfg, clock, store } from './wiring/deps.js';
+import { cfg, clock, lineage, store } from './wiring/deps.js';
 import { logger } from './wiring/observability.js';
 import { xmpp } from './wiring/xmpp.js';
 import { httpRoute, json } from './http/route.js';
@@ -24,6 +24,7 @@ export const handler = httpRoute(
         xmpp,
         warn: (message, details) => logger.warn(message, details),
         policy,
+        lineage,
       },
       actor,
       body

@@ -75,6 +75,14 @@ export interface Config {
   moduleInvitesPerHour: number;
   /** The invitation policy (lib/invites/policy.ts): weekly allowance per inviter, registration brake per domain. */
   invitePolicy: PolicySettings;
+  /**
+   * Lineage (lib/lineage/mayInvite.ts): an account more than this many
+   * invitations below a root of the tree may not invite (`INVITE_DEPTH_LIMIT`);
+   * undefined = no limit.
+   */
+  inviteDepthLimit?: number;
+  /** Seconds an account made by this service must exist before it may invite (`MIN_ACCOUNT_AGE_TO_INVITE`); undefined = none. */
+  minAccountAgeToInvite?: number;
 }
 
 export type PublicRoute = 'check' | 'redeem' | 'landing';
@@ -263,6 +271,8 @@ export const loadConfig = (env: Env = process.env): Config => {
     quotaLiveInvitesPerInviter: env.QUOTA_LIVE_INVITES_PER_INVITER ? int(env, 'QUOTA_LIVE_INVITES_PER_INVITER', 0, 1) : undefined,
     reservedUsernames: [],
     moduleInvitesPerHour: int(env, 'MODULE_INVITES_PER_HOUR', 300),
+    inviteDepthLimit: env.INVITE_DEPTH_LIMIT ? int(env, 'INVITE_DEPTH_LIMIT', 0, 0) : undefined,
+    minAccountAgeToInvite: env.MIN_ACCOUNT_AGE_TO_INVITE ? int(env, 'MIN_ACCOUNT_AGE_TO_INVITE', 0, 1) : undefined,
     rateLimits: {
       windowSeconds: int(env, 'RATE_LIMIT_WINDOW_SECONDS', 60, 1),
       // Checks and landing pages are cheap reads; redeems create accounts.

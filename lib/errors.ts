@@ -37,6 +37,9 @@ export const ErrorCodes = [
   'signature-stale',
   'payload-invalid',
   'event-duplicate',
+  // Lineage (lib/lineage/containment.ts): a suspended or deleted account issues no invite.
+  'inviter-suspended',
+  'invite-depth-exceeded',
   'internal',
 ] as const;
 

@@ -20,6 +20,7 @@ import {
   type WebhookEndpoint,
   type WebhookEventType,
   WebhookEventTypes,
+  DefaultWebhookEventTypes,
 } from './webhooks/settings.js';
 
 type Json = Record<string, unknown>;
@@ -242,7 +243,7 @@ export const parseWebhookEndpoints = (raw: string | undefined): WebhookEndpoint[
   named('WEBHOOK_ENDPOINTS', raw, ['url', 'secret', 'secretParameter', 'events', 'domains']).map(({ key, where, value }) => {
     const url = value.url;
     if (!isHttpUrl(url)) fail(`${where}.url must be an http(s) URL`);
-    const events = value.events === undefined ? [...WebhookEventTypes] : strings(`${where}.events`, value.events);
+    const events = value.events === undefined ? [...DefaultWebhookEventTypes] : strings(`${where}.events`, value.events);
     for (const e of events) {
       if (!(WebhookEventTypes as readonly string[]).includes(e)) fail(`${where}.events: unknown event ${JSON.stringify(e)}`);
     }

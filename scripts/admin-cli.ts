@@ -7,6 +7,11 @@ import { parseArgs } from 'node:util';
 import { createApiKey } from '../lib/apiKeys/apiKeys.js';
 import { DynamoDBApiKeyStore } from '../lib/adapters/dynamodb/DynamoDBApiKeyStore.js';
 import { DynamoDBInviteStore } from '../lib/adapters/dynamodb/DynamoDBInviteStore.js';
+import { DynamoDBLineageStore } from '../lib/adapters/dynamodb/DynamoDBLineageStore.js';
+import { showLineage } from '../lib/lineage/showLineage.js';
+import { lineageTree } from '../lib/lineage/tree.js';
+import { revokeSourceInvites } from '../lib/lineage/containment.js';
+import { keySource } from '../lib/apiKeys/apiKeys.js';
 import { loadConfig } from '../lib/config.js';
 import { isInviteError } from '../lib/errors.js';
 import { revokeInvite } from '../lib/invites/adminInvites.js';
@@ -23,10 +28,13 @@ const USAGE = `usage:
   invites-admin keys create --name NAME --domain DOMAIN --xmpp-server
       The credential of an XMPP server's module (modules/README.md).
   invites-admin keys list
-  invites-admin keys revoke KEY_ID
+  invites-admin keys revoke KEY_ID [--revoke-invites]
+      --revoke-invites: also revoke every live invite the key issued.
   invites-admin invites create [--type account|contact|reset] [--domain D] [--inviter JID] [--username U]
                                [--max-uses N|unlimited] [--ttl SECONDS] [--note TEXT] [--group G...]
   invites-admin invites revoke INVITE_ID
+  invites-admin lineage JID [--depth N]
+      Who invited the account, and the accounts it brought in, as a tree (N up to 5).
 Environment: INVITES_TABLE, AWS_REGION, AWS credentials; AWS_ENDPOINT_URL_DYNAMODB for DynamoDB Local.`;
 
 // The operator's own shell: every grant.
@@ -69,6 +77,8 @@ export const main = async (argv: string[], out: (s: string) => void = console.lo
       ttl: { type: 'string' },
       note: { type: 'string' },
       group: { type: 'string', multiple: true },
+      depth: { type: 'string' },
+      'revoke-invites': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -117,11 +127,19 @@ export const main = async (argv: string[], out: (s: string) => void = console.lo
         return 0;
       }
       if (verb === 'revoke' && arg) {
+        const key = values['revoke-invites'] ? await store.get(arg) : undefined;
         if (!(await store.revoke(arg, clock.now()))) {
           out(`no API key ${arg}`);
           return 1;
         }
         out(`revoked ${arg}`);
+        if (key) {
+          // The key is revoked first, so it issues nothing while its invites are revoked.
+          const invites = new DynamoDBInviteStore({ tableName: config.tableName });
+          const domains = key.domains.includes('*') ? config.domains : key.domains;
+          const ids = await revokeSourceInvites({ store: invites, clock }, keySource(key), domains);
+          out(`revoked ${ids.length} live invite(s) of ${arg}${ids.length > 0 ? `: ${ids.join(' ')}` : ''}`);
+        }
         return 0;
       }
     }
@@ -147,6 +165,13 @@ export const main = async (argv: string[], out: (s: string) => void = console.lo
         out(`revoked ${arg}`);
         return 0;
       }
+    }
+    if (area === 'lineage') {
+      const lineage = new DynamoDBLineageStore({ tableName: config.tableName });
+      const depth = values.depth === undefined ? 1 : Number(values.depth);
+      const view = await showLineage({ lineage }, CLI_ACTOR, verb, { depth });
+      for (const line of lineageTree(view)) out(line);
+      return 0;
     }
     out(USAGE);
     return 2;

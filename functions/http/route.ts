@@ -45,6 +45,8 @@ export const STATUS: Record<ErrorCode, number> = {
   'signature-stale': 401,
   'payload-invalid': 400,
   'event-duplicate': 409,
+  'inviter-suspended': 403,
+  'invite-depth-exceeded': 403,
   internal: 500,
 };
 

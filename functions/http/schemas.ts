@@ -86,3 +86,21 @@ export const appInviteBody = {
     address,
   },
 } as const;
+
+// Lineage (lib/lineage): a module reports an account deleted; an admin contains a branch.
+export const accountDeletedBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['domain', 'jid'],
+  properties: { domain, jid },
+} as const;
+
+export const lineageRevokeBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    subtree: { type: 'boolean' },
+    dryRun: { type: 'boolean' },
+    cursor: { type: 'string', minLength: 1, maxLength: 65536 },
+  },
+} as const;

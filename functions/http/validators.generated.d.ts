@@ -13,12 +13,16 @@ export interface EventValidator<B = unknown> {
   (event: unknown): event is { body: B };
   errors?: { instancePath: string; message?: string; keyword: string; params: Record<string, unknown> }[] | null;
 }
+export type AccountDeletedBody = FromSchema<typeof schemas.accountDeletedBody>;
+export declare const accountDeletedBody: EventValidator<AccountDeletedBody>;
 export type AppInviteBody = FromSchema<typeof schemas.appInviteBody>;
 export declare const appInviteBody: EventValidator<AppInviteBody>;
 export type CredentialsBody = FromSchema<typeof schemas.credentialsBody>;
 export declare const credentialsBody: EventValidator<CredentialsBody>;
 export type IssueBody = FromSchema<typeof schemas.issueBody>;
 export declare const issueBody: EventValidator<IssueBody>;
+export type LineageRevokeBody = FromSchema<typeof schemas.lineageRevokeBody>;
+export declare const lineageRevokeBody: EventValidator<LineageRevokeBody>;
 export type PreauthBody = FromSchema<typeof schemas.preauthBody>;
 export declare const preauthBody: EventValidator<PreauthBody>;
 export type RedeemBody = FromSchema<typeof schemas.redeemBody>;

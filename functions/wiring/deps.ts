@@ -1,5 +1,6 @@
 import { DynamoDBApiKeyStore } from '../../lib/adapters/dynamodb/DynamoDBApiKeyStore.js';
 import { DynamoDBInviteStore } from '../../lib/adapters/dynamodb/DynamoDBInviteStore.js';
+import { DynamoDBLineageStore } from '../../lib/adapters/dynamodb/DynamoDBLineageStore.js';
 import { config } from '../../lib/config.js';
 import { systemClock } from '../../lib/ports/Clock.js';
 
@@ -8,3 +9,5 @@ export const cfg = config();
 export const clock = systemClock;
 export const store = new DynamoDBInviteStore({ tableName: cfg.tableName });
 export const apiKeyStore = new DynamoDBApiKeyStore({ tableName: cfg.tableName });
+/** Lineage records (lib/lineage): read by issue (suspended inviters), written by containment. */
+export const lineage = new DynamoDBLineageStore({ tableName: cfg.tableName });

@@ -92,7 +92,7 @@ export const authenticate = async (store: ApiKeyStore, authorization: string | u
   }
   const admin = kind === 'api' && apiKey.maxLiveInvites === undefined;
   return {
-    source: `${kind === 'api' ? 'api-key' : 'xmpp-server'}:${apiKey.id.slice(0, 12)}`,
+    source: keySource(apiKey),
     domains: apiKey.domains,
     admin,
     maxLiveInvites: apiKey.maxLiveInvites,
@@ -100,3 +100,7 @@ export const authenticate = async (store: ApiKeyStore, authorization: string | u
     inviters: apiKey.inviters ?? (admin ? 'any' : []),
   };
 };
+
+/** What invites a key issues record as their `source`: `api-key:<id prefix>` or `xmpp-server:<id prefix>`. */
+export const keySource = (key: Pick<ApiKey, 'id' | 'kind'>): string =>
+  `${key.kind === 'api' ? 'api-key' : 'xmpp-server'}:${key.id.slice(0, 12)}`;

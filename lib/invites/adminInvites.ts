@@ -7,6 +7,7 @@ import { assertDomainInScope, type Actor } from './actor.js';
 import { InviteStatuses, type InviteStatus } from './Invite.js';
 import { adminView } from './views.js';
 import { servedDomain } from './domains.js';
+import { intParam } from '../queryParams.js';
 
 export interface AdminDeps {
   store: InviteStore;
@@ -22,16 +23,6 @@ export interface ListInput {
   limit?: number | string;
   cursor?: string;
 }
-
-/** The page size: 1-200, 50 when absent. */
-const pageSize = (raw: number | string | undefined): number => {
-  if (raw === undefined) return 50;
-  const limit = typeof raw === 'string' && /^\d{1,4}$/.test(raw) ? Number(raw) : raw;
-  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > 200) {
-    throw new InviteError('invalid-request', 'limit must be an integer from 1 to 200');
-  }
-  return limit;
-};
 
 export const listInvites = async ({ store, clock, config }: AdminDeps, actor: Actor, input: ListInput) => {
   let inviter: string | undefined;
@@ -52,7 +43,7 @@ export const listInvites = async ({ store, clock, config }: AdminDeps, actor: Ac
   if (input.status !== undefined && !InviteStatuses.includes(input.status as InviteStatus)) {
     throw new InviteError('invalid-request', `status must be one of ${InviteStatuses.join(', ')}`);
   }
-  const limit = pageSize(input.limit);
+  const limit = intParam(input.limit, 'limit', 1, 200, 50);
   const now = clock.now();
   const page = await store.list({
     domain,

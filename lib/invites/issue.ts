@@ -2,6 +2,8 @@ import type { Config } from '../config.js';
 import { InviteError } from '../errors.js';
 import { formatJid, normalizeLocalpart, parseBareJid, usernamePolicy } from '../jid.js';
 import type { Clock } from '../ports/Clock.js';
+import type { LineageStore } from '../ports/LineageStore.js';
+import { assertMayInvite } from '../lineage/mayInvite.js';
 import type { InviteStore } from '../ports/InviteStore.js';
 import { generateToken, hashToken } from '../token.js';
 import { assertDomainInScope, assertMayIssueReset, assertMayNameInviter, type Actor } from './actor.js';
@@ -31,7 +33,7 @@ export interface IssueDeps {
     Config,
     'domains' | 'defaultDomain' | 'defaultTtlSeconds' | 'maxTtlSeconds' | 'baseUrl' | 'usernameMaxLength' | 'protectedJids'
   > &
-    Partial<Pick<Config, 'usernameUnicode' | 'reservedUsernames'>>;
+    Partial<Pick<Config, 'usernameUnicode' | 'reservedUsernames' | 'inviteDepthLimit' | 'minAccountAgeToInvite'>>;
   /**
    * The domains' servers: an invite presetting the name of an account that
    * already exists is refused (`username-taken`). Without it, or when the
@@ -45,6 +47,8 @@ export interface IssueDeps {
   newToken?: () => string;
   /** The invitation policy (lib/invites/policy.ts): the weekly allowance per inviter. */
   policy?: InvitePolicy;
+  /** Lineage records: a suspended or deleted inviter issues nothing (lib/lineage/containment.ts). */
+  lineage?: Pick<LineageStore, 'get'>;
 }
 
 const MAX_USES_LIMIT = 1_000_000;
@@ -146,6 +150,14 @@ export const issueInvite = async (deps: IssueDeps, actor: Actor, input: IssueInp
   const roles = checkLabels('roles', input.roles);
 
   const now = clock.now();
+  // A suspended or deleted inviter issues nothing, whoever asks (lineage containment).
+  if (deps.lineage) {
+    await assertMayInvite(deps.lineage, inviter, {
+      depthLimit: config.inviteDepthLimit,
+      minAccountAgeSeconds: config.minAccountAgeToInvite,
+      now,
+    });
+  }
   // Quotas (admins exempt), like ejabberd's max_invites. Count-then-write is
   // not atomic: parallel issues by one actor may overshoot by a few.
   const perSource = actor.admin ? undefined : actor.maxLiveInvites;

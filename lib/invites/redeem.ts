@@ -12,6 +12,7 @@ import { inviteFound, lookupInvite } from './lookup.js';
 import { assertInviteOfDomain } from './domains.js';
 import { hashToken, isWellFormedToken } from '../token.js';
 import { withRegistrationBrake, type InvitePolicy } from './policy.js';
+import { type JoinedVia, newLineage } from '../lineage/Lineage.js';
 
 /**
  * How long a claim belongs to the request that made it. Longer than the redeem
@@ -43,6 +44,8 @@ export interface RedeemInput {
    * domain is no invite here, the same answer as an unknown token.
    */
   domain?: string;
+  /** Where the account is being made, for its lineage record: the web form, an app (a server module), the API (default). */
+  via?: JoinedVia;
 }
 
 export interface RedeemResult {
@@ -80,7 +83,7 @@ export const redeemInvite = async (unbraked: RedeemDeps, token: unknown, input: 
   const deps = withRegistrationBrake(unbraked);
   const early = read ? { read: Promise.resolve(read) } : await claimBeforeReading(deps, token, input);
   const claimed = early && 'claim' in early ? early : await readThenClaim(deps, token, input, early?.read);
-  return 'replayed' in claimed ? claimed : provisionAndComplete(deps, claimed);
+  return 'replayed' in claimed ? claimed : provisionAndComplete(deps, claimed, input.via ?? 'api');
 };
 
 /** A claim this request holds (its lease outlives a Lambda timeout), and what provisioning needs. */
@@ -199,7 +202,7 @@ const readThenClaim = async (
   return { invite, claim, kind, jid, password, outcome, resumed };
 };
 
-const provisionAndComplete = async (deps: RedeemDeps, held: HeldClaim): Promise<RedeemResult> => {
+const provisionAndComplete = async (deps: RedeemDeps, held: HeldClaim, via: JoinedVia): Promise<RedeemResult> => {
   const { store, clock } = deps;
   const { invite, claim, kind, jid, password, outcome, resumed } = held;
   // From here this request alone holds the claim (its lease outlives a Lambda
@@ -233,7 +236,9 @@ const provisionAndComplete = async (deps: RedeemDeps, held: HeldClaim): Promise<
       warnings = [`the inviter ${invite.inviter} no longer exists; no contact was added`];
     }
   }
-  await store.complete(claim, kind, clock.now());
+  const now = clock.now();
+  // A new account's lineage record is written with the completion, never apart from it.
+  await store.complete(claim, kind, now, kind === 'account' ? newLineage(jid, via, now, invite) : undefined);
   return { jid, outcome, replayed: resumed, invite, warnings };
 };
 

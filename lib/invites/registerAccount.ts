@@ -9,6 +9,7 @@ import { servedDomain } from './domains.js';
 import { assertUncommonPassword, checkPassword } from './password.js';
 import { CLAIM_LEASE_SECONDS } from './redeem.js';
 import { withRegistrationBrake, type InvitePolicy } from './policy.js';
+import { type JoinedVia, newLineage } from '../lineage/Lineage.js';
 
 export interface RegisterDeps {
   xmpp: ProvisionerRegistry;
@@ -25,7 +26,11 @@ export interface RegisterDeps {
  * `registration_invite_only = false`. Closed by default. It takes the JID
  * lock a redemption takes, so a username an invite reserved stays reserved.
  */
-export const registerAccount = async (unbraked: RegisterDeps, input: { username?: unknown; password?: unknown; domain?: unknown }) => {
+export const registerAccount = async (
+  unbraked: RegisterDeps,
+  input: { username?: unknown; password?: unknown; domain?: unknown },
+  via: JoinedVia = 'api'
+) => {
   const { xmpp, locks, clock, config } = withRegistrationBrake(unbraked);
   if (config.registrationInviteOnly) {
     throw new InviteError('registration-closed', 'registration needs an invite on this service');
@@ -44,6 +49,7 @@ export const registerAccount = async (unbraked: RegisterDeps, input: { username?
     await locks.release(jid, lock);
     throw e;
   }
-  await locks.complete(jid, lock, clock.now());
+  const now = clock.now();
+  await locks.complete(jid, lock, now, newLineage(jid, via, now));
   return { jid };
 };

@@ -20,6 +20,7 @@ import { publicView } from './views.js';
 import { enforceRateLimits } from '../abuse/rateLimit.js';
 import type { RateLimiter } from '../ports/RateLimiter.js';
 import { MODULE_INVITES_WINDOW_SECONDS, assertMayActFor, moduleInvitesRule, moduleLiveInvitesPerUser } from './limits.js';
+import { assertMayInvite } from '../lineage/mayInvite.js';
 import { lookupInvite } from './lookup.js';
 import { assertInviteOfDomain } from './domains.js';
 
@@ -65,11 +66,11 @@ export const moduleRegister = async (
 ): Promise<{ jid: string; outcome: 'created' | 'reset'; inviteId?: string; replayed?: boolean; warnings: string[] }> => {
   const domain = moduleDomain(actor, input.domain);
   if (input.token === undefined) {
-    const { jid } = await registerAccount(deps, { username: input.username, password: input.password, domain });
+    const { jid } = await registerAccount(deps, { username: input.username, password: input.password, domain }, 'app');
     return { jid, outcome: 'created', warnings: [] };
   }
   // Redeem reads the invite once, and refuses one of another domain.
-  const result = await redeemInvite(deps, input.token, { username: input.username, password: input.password, domain });
+  const result = await redeemInvite(deps, input.token, { username: input.username, password: input.password, domain, via: 'app' });
   return { jid: result.jid, outcome: result.outcome, inviteId: result.invite.id, replayed: result.replayed, warnings: result.warnings };
 };
 
@@ -173,6 +174,14 @@ export const createAppInvite = async (
     MODULE_INVITES_WINDOW_SECONDS
   );
   const withInviter = contact || input.rosterSubscription === true;
+  // Without roster pre-approval the user is not the invite's inviter, yet brought the account in: a suspended user issues nothing.
+  if (!withInviter && deps.lineage) {
+    await assertMayInvite(deps.lineage, user, {
+      depthLimit: deps.config.inviteDepthLimit,
+      minAccountAgeSeconds: deps.config.minAccountAgeToInvite,
+      now: deps.clock.now(),
+    });
+  }
   const { view } = await issueInvite(deps, onBehalf, {
     type: contact ? 'contact' : 'account',
     domain,

@@ -1,4 +1,5 @@
 import type { Invite, InviteStatus } from '../invites/Invite.js';
+import type { LineageRecord } from '../lineage/Lineage.js';
 
 export interface ListQuery {
   /** One of domain or inviter selects the index partition. */
@@ -7,6 +8,8 @@ export interface ListQuery {
   /**
    * Only the invites of this source (a quota-limited key's own, all of which
    * are counted by source); domain and inviter then narrow it down.
+   * The app-created invites of one user are one such source:
+   * `xmpp-server:<key>:<user>`.
    */
   source?: string;
   status?: InviteStatus;
@@ -124,8 +127,8 @@ export interface InviteStore {
    * that died); undefined if it is not pending any more or another retry won.
    */
   renewLease(claim: ClaimRecord, kind: ClaimKind, now: number, leaseSeconds: number): Promise<ClaimRecord | undefined>;
-  /** Makes the use final and writes the audit record. */
-  complete(claim: ClaimRecord, kind: ClaimKind, now: number): Promise<void>;
+  /** Makes the use final and writes the audit record and, for a new account, its lineage record (one transaction). */
+  complete(claim: ClaimRecord, kind: ClaimKind, now: number, lineage?: LineageRecord): Promise<void>;
   /**
    * Gives the use back (and the preset username's reservation) after a
    * failure. `onlyIfLeaseUnchanged`: only if nobody took the claim over since

@@ -166,7 +166,7 @@ export const submitInviteForm = async (deps: SubmitDeps, token: unknown, form: L
     const result = await redeemInvite(
       { store: deps.store, xmpp: deps.xmpp, clock: deps.clock, config: deps.config, claimKey: deps.claimKey, policy: deps.policy },
       token,
-      { username: invite.username ? undefined : typed, password: form.password },
+      { username: invite.username ? undefined : typed, password: form.password, via: 'web' },
       // Read above: redeem does not read it again (its claim checks the item).
       invite
     );

@@ -1,6 +1,7 @@
 import type { Invite } from '../invites/Invite.js';
 import { inviteFields, iso } from '../invites/views.js';
 import type { WebhookEventType } from './settings.js';
+import type { ContainmentEvent, ContainmentEventType } from '../ports/ContainmentEvents.js';
 
 /** A state change of an invite, as the table's stream saw it. */
 export type InviteChange =
@@ -12,7 +13,9 @@ export type InviteChange =
       inviteId: string;
       redemption: { jid: string; kind: 'account' | 'reset' | 'contact'; at: number };
     }
-  | BrakeChange;
+  | BrakeChange
+  /** A containment action (lineage.revoked, account.suspended, account.unsuspended). */
+  | { type: ContainmentEventType; changeId: string; at: number; containment: ContainmentEvent };
 
 /** The registration brake of a domain tripped (lib/invites/policy.ts): its trip record, once per window. */
 export interface BrakeChange {
@@ -39,10 +42,22 @@ export interface WebhookEvent {
   type: WebhookEventType;
   /** When the change happened (ISO 8601). */
   occurredAt: string;
-  data: {
-    invite: ReturnType<typeof inviteData> | { id: string };
-    redemption?: { jid: string; kind: 'account' | 'reset' | 'contact'; at: string };
-  };
+  data: InviteEventData | ContainmentEventData;
+}
+
+export interface InviteEventData {
+  invite: ReturnType<typeof inviteData> | { id: string };
+  redemption?: { jid: string; kind: 'account' | 'reset' | 'contact'; at: string };
+}
+
+/** What a containment event tells: the account acted on, who acted, the invites it revoked. */
+export interface ContainmentEventData {
+  account: { jid: string; domain: string };
+  actor: string;
+  revokedInvites: string[];
+  subtree?: boolean;
+  /** False: a subtree revoke continues with a cursor; more events follow. */
+  complete?: boolean;
 }
 
 /** What receivers learn of an invite: the shared fields, and whether it was revoked. */
@@ -74,6 +89,13 @@ export const toWebhookEvent = (change: InviteChange, current?: Invite): Outbound
     };
   }
   const base = { id: change.changeId, type: change.type, occurredAt: iso(change.at) as string };
+  if ('containment' in change) {
+    const { jid, actor, revoked, subtree, complete } = change.containment;
+    return {
+      ...base,
+      data: { account: { jid, domain: jid.slice(jid.indexOf('@') + 1) }, actor, revokedInvites: revoked, subtree, complete },
+    };
+  }
   if (change.type === 'invite.redeemed') {
     const { jid, kind, at } = change.redemption;
     return {
@@ -88,9 +110,8 @@ export const toWebhookEvent = (change: InviteChange, current?: Invite): Outbound
 };
 
 /** The domain an event is about, for endpoints that only want some domains. */
-export const eventDomain = (event: OutboundEvent): string | undefined =>
-  'brake' in event.data
-    ? event.data.brake.domain
-    : 'domain' in event.data.invite
-      ? event.data.invite.domain
-      : event.data.redemption?.jid.split('@')[1];
+export const eventDomain = (event: OutboundEvent): string | undefined => {
+  if ('brake' in event.data) return event.data.brake.domain;
+  if ('account' in event.data) return event.data.account.domain;
+  return 'domain' in event.data.invite ? event.data.invite.domain : event.data.redemption?.jid.split('@')[1];
+};

@@ -43,8 +43,23 @@ export const WebhookEventTypes = [
   'invite.expired',
   // The registration brake tripped (lib/invites/policy.ts).
   'registration.brake',
+  // Containment along the lineage (lib/lineage/containment.ts).
+  'lineage.revoked',
+  'account.suspended',
+  'account.unsuspended',
 ] as const;
 export type WebhookEventType = (typeof WebhookEventTypes)[number];
+/**
+ * What an endpoint without `events` receives: the invite events. Containment
+ * events (their `data` has no `invite`) only go to endpoints that name them,
+ * so receivers written for invite events never see another shape.
+ */
+export const DefaultWebhookEventTypes: readonly WebhookEventType[] = [
+  'invite.created',
+  'invite.redeemed',
+  'invite.revoked',
+  'invite.expired',
+];
 
 export interface WebhookEndpoint extends SecretRef {
   name: string;

@@ -22,6 +22,7 @@
 -export([stream_features/2, c2s_unauthenticated_packet/2, in_subscription/2,
          adhoc_local_items/4, adhoc_local_commands/4, disco_local_features/5,
          disco_local_identity/5]).
+-export([remove_user/2]).
 
 -include("xmpp.hrl").
 -include("logger.hrl").
@@ -64,6 +65,8 @@ start(Host, _Opts) ->
     ejabberd_hooks:add(adhoc_local_commands, Host, ?MODULE, adhoc_local_commands, 60),
     ejabberd_hooks:add(disco_local_features, Host, ?MODULE, disco_local_features, 60),
     ejabberd_hooks:add(disco_local_identity, Host, ?MODULE, disco_local_identity, 60),
+    %% An account deleted here: the service revokes its live invites.
+    ejabberd_hooks:add(remove_user, Host, ?MODULE, remove_user, 50),
     warn_conflicting_modules(Host),
     warn_plaintext_url(Host),
     ok.
@@ -76,6 +79,7 @@ stop(Host) ->
     ejabberd_hooks:delete(adhoc_local_commands, Host, ?MODULE, adhoc_local_commands, 60),
     ejabberd_hooks:delete(disco_local_features, Host, ?MODULE, disco_local_features, 60),
     ejabberd_hooks:delete(disco_local_identity, Host, ?MODULE, disco_local_identity, 60),
+    ejabberd_hooks:delete(remove_user, Host, ?MODULE, remove_user, 50),
     ok.
 
 reload(Host, _NewOpts, _OldOpts) ->
@@ -754,3 +758,43 @@ throttle(Host, Who, PerMinute) ->
             catch error:badarg -> allow
             end
     end.
+
+%%%===================================================================
+%%% Deleted accounts
+%%%===================================================================
+%% An account deleted here (ejabberdctl unregister, the admin API, in-band
+%% removal) must not leave live invites naming it as inviter: the service
+%% revokes them and keeps the account's lineage record, marked deleted. Sent
+%% from a process of its own (the deletion never waits on the service),
+%% retried a few times if the service does not answer.
+-define(DELETED_ATTEMPTS, 3).
+
+remove_user(User, Server) ->
+    Jid = <<User/binary, "@", Server/binary>>,
+    spawn(fun() -> report_deleted(Server, Jid, 1) end),
+    ok.
+
+report_deleted(Host, Jid, Attempt) ->
+    case call(Host, <<"/xmpp/account-deleted">>, #{<<"domain">> => Host, <<"jid">> => Jid}) of
+        {200, Body} ->
+            ?INFO_MSG("Reported the deletion of ~ts: ~p live invite(s) revoked", [Jid, maps:get(<<"revoked">>, Body, unknown)]);
+        Other when Attempt < ?DELETED_ATTEMPTS ->
+            case transient(Other) of
+                true ->
+                    timer:sleep(5000 * Attempt),
+                    report_deleted(Host, Jid, Attempt + 1);
+                false ->
+                    deleted_not_reported(Jid, Other)
+            end;
+        Other ->
+            deleted_not_reported(Jid, Other)
+    end.
+
+transient({error, _}) -> true;
+transient({Status, _}) when is_integer(Status) -> Status == 429 orelse Status >= 500;
+transient(_) -> false.
+
+deleted_not_reported(Jid, Result) ->
+    Status = case Result of {S, _} when is_integer(S) -> S; {error, R} -> R; _ -> other end,
+    ?ERROR_MSG("Could not report the deletion of ~ts to the invite service (~p): its live invites stay valid until revoked",
+               [Jid, Status]).

@@ -704,3 +704,45 @@ if create_account_policy.kind ~= "nobody" then
 		});
 	end, adhoc_permission(create_account_policy)));
 end
+
+-- Deleted accounts ------------------------------------------------------------
+
+-- An account deleted here (prosodyctl deluser, XEP-0133, in-band removal)
+-- must not leave live invites naming it as inviter: the next account made
+-- with one would be linked to a name that may later be someone else's. The
+-- service revokes them and keeps the account's lineage record, marked deleted.
+-- Sent in the background (the deletion never waits on the service), retried
+-- a few times if the service does not answer.
+local deleted_retries = module:get_option_number("xmpp_invites_deleted_retries", 3);
+
+local function report_deleted(jid, attempt)
+	if not configured then return; end
+	http_client:request(service_url .. "/xmpp/account-deleted", {
+		method = "POST";
+		body = json.encode({ domain = module.host; jid = jid });
+		headers = {
+			["Content-Type"] = "application/json";
+			["Accept"] = "application/json";
+			["Authorization"] = "Bearer " .. service_key;
+		};
+		suppress_url = true;
+		suppress_errors = true;
+	}, function (response_body, code)
+		if code == 200 then
+			local body = type(response_body) == "string" and json.decode(response_body) or nil;
+			module:log("info", "Reported the deletion of %s: %s live invite(s) revoked", jid, tostring(type(body) == "table" and body.revoked or "?"));
+			return;
+		end
+		local transient = type(code) ~= "number" or code == 0 or code == 429 or code >= 500;
+		if transient and attempt < deleted_retries then
+			timer.add_task(5 * attempt, function () report_deleted(jid, attempt + 1); end);
+			return;
+		end
+		module:log("error", "Could not report the deletion of %s to the invite service (HTTP %s): its live invites stay valid until revoked", jid, tostring(code));
+	end);
+end
+
+module:hook_global("user-deleted", function (event)
+	if event.host ~= module.host or type(event.username) ~= "string" then return; end
+	report_deleted(event.username .. "@" .. event.host, 1);
+end);

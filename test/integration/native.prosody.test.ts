@@ -121,6 +121,18 @@ nativeAppContract('prosody', async () => {
     },
     serverLog: () => readFileSync(join(p.dir, 'prosody.log'), 'utf8'),
     breakService: async (mode) => proxy.setMode(mode),
+    deleteAccount: async (jid) => {
+      // XEP-0133 "Delete a User", as an operator's client does: Prosody fires user-deleted.
+      const operator = await LoggedInApp.login(target, p.operatorJid, p.operatorPassword);
+      try {
+        const done = await operator.adhoc('http://jabber.org/protocol/admin#delete-user', { accountjids: jid });
+        if (done.status !== 'completed' || done.notes.some((n) => n.type === 'error')) {
+          throw new Error(`delete-user failed: ${JSON.stringify(done.notes)} ${done.outcome.error?.condition ?? ''}`);
+        }
+      } finally {
+        operator.close();
+      }
+    },
     stop: async () => {
       await reconfigure(undefined).catch(() => undefined);
       await proxy.stop();

@@ -53,6 +53,8 @@ export interface NativeServer {
   /** The admin view of an invite (`GET /invites/by-id/{id}`). */
   invite(id: string): Promise<InviteCounters>;
   revoke(id: string): Promise<void>;
+  /** The lineage of an account (`GET /lineage/{jid}?depth=N`). */
+  lineage(jid: string, depth: number): Promise<any>;
   /** Makes the invite expired the way time would (expiresAt in the past). */
   expire(id: string): Promise<void>;
   /** The module's wait for the service (its configured timeout), in ms. */
@@ -71,6 +73,8 @@ export interface NativeServer {
   /** Makes the service unreachable (`down`) or unresponsive (`slow`) for the module, and back (`ok`). */
   breakService(mode: 'down' | 'slow' | 'ok'): Promise<void>;
   stop(): Promise<void>;
+  /** Deletes an account the way the server's operator does (the module hears it and tells the service). */
+  deleteAccount(jid: string): Promise<void>;
 }
 
 export interface InviteCounters {
@@ -91,7 +95,7 @@ export const stackServiceParts = (
   baseUrl: string = stack().baseUrl,
   apiKey: string = stack().apiKey,
   defaults: Record<string, unknown> = {}
-): Pick<NativeServer, 'issue' | 'webRedeem' | 'invite' | 'revoke' | 'expire'> => {
+): Pick<NativeServer, 'issue' | 'webRedeem' | 'invite' | 'revoke' | 'expire' | 'lineage'> => {
   const call = (method: string, path: string, body?: unknown, auth = true) => api(method, path, { body, auth: auth && apiKey, baseUrl });
   return {
     issue: async (body) => {
@@ -113,6 +117,11 @@ export const stackServiceParts = (
       if (res.status >= 300) throw new Error(`revoke failed: ${res.status} ${res.text}`);
     },
     expire: expireInvite,
+    lineage: async (jid, depth) => {
+      const res = await call('GET', `/lineage/${encodeURIComponent(jid)}?depth=${depth}`);
+      if (res.status !== 200) throw new Error(`lineage failed: ${res.status} ${res.text}`);
+      return res.body;
+    },
   };
 };
 
@@ -954,6 +963,78 @@ export const nativeAppContract = (serverName: string, setup: () => Promise<Nativ
           )
         ).toBe(false);
         expect(await appCanLogin(target, user.jid, user.password)).toBe(false);
+      });
+    });
+
+    describe('lineage (issue 19)', () => {
+      it('reads back accounts made in an app and through the API as one tree', async () => {
+        // Prepare
+        const root = await newUser('root');
+        const fromApp = uniqueName('inapp');
+        const fromApi = uniqueName('viaapi');
+        const appInvite = await issue({ inviter: root.jid });
+        expectRegistered(await register('conversations', appInvite.token, fromApp, appPassword()));
+        const apiInvite = await issue({ inviter: jidOf(fromApp) });
+        expect((await s.webRedeem(apiInvite.token, fromApi, appPassword())).status).toBe(201);
+
+        // Act
+        const tree = await s.lineage(root.jid, 2);
+
+        // Assess
+        expect(tree).toMatchObject({
+          jid: root.jid,
+          invitees: {
+            items: [
+              {
+                jid: jidOf(fromApp),
+                invitedBy: root.jid,
+                inviteId: appInvite.id,
+                via: 'app',
+                status: 'active',
+                invitees: { items: [{ jid: jidOf(fromApi), invitedBy: jidOf(fromApp), inviteId: apiInvite.id, via: 'api' }] },
+              },
+            ],
+          },
+        });
+      });
+    });
+
+    describe('an account deleted on the server (lineage, issue 19)', () => {
+      it('revokes its live invites within seconds: API and app-created ones; others stay valid', async () => {
+        // Prepare
+        const doomed = await newUser('doomed');
+        const bystander = await newUser('bystander');
+        const contact = await issue({ inviter: doomed.jid, type: 'contact' });
+        const account = await issue({ inviter: doomed.jid, maxUses: 2 });
+        const other = await issue({ inviter: bystander.jid });
+        const app = await LoggedInApp.login(target, doomed.jid, doomed.password);
+        let fromApp: string;
+        try {
+          const created = await app.adhoc('urn:xmpp:invite#invite');
+          expect(created.status).toBe('completed');
+          fromApp = tokenOf(created.fields.uri ?? '');
+          seenTokens.add(fromApp);
+        } finally {
+          app.close();
+        }
+
+        // Act
+        await s.deleteAccount(doomed.jid);
+
+        // Assess
+        const started = Date.now();
+        const states = await eventually(
+          () => Promise.all([s.invite(contact.id), s.invite(account.id)]),
+          (all) => all.every((i) => i.status === 'revoked'),
+          15_000
+        );
+        expect(states.map((i) => i.status)).toEqual(['revoked', 'revoked']);
+        expect(Date.now() - started).toBeLessThan(15_000);
+        const redeemed = await s.webRedeem(account.token, uniqueName('late'), appPassword());
+        expect([redeemed.status, redeemed.body?.error]).toEqual([410, 'token-revoked']);
+        const viaApp = await s.webRedeem(fromApp, uniqueName('late'), appPassword());
+        expect([viaApp.status, viaApp.body?.error]).toEqual([410, 'token-revoked']);
+        expect((await s.invite(other.id)).status).toBe('valid');
       });
     });
 

@@ -3,7 +3,7 @@ import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDBDeadLetter } from '../../lib/adapters/dynamodb/DynamoDBDeadLetter.js';
-import type { WebhookEvent } from '../../lib/webhooks/events.js';
+import type { InviteEventData, WebhookEvent } from '../../lib/webhooks/events.js';
 import { verifySignature } from '../../lib/webhooks/signature.js';
 import { startStreamPoller, type StreamPoller } from '../../scripts/local/streamPoller.js';
 import { api, documentClientForStack, issue, uniqueName, useStackEnv } from '../support/stack.js';
@@ -30,7 +30,7 @@ const markTtl = (record: DynamoDBRecord): DynamoDBRecord =>
     ? { ...record, userIdentity: { type: 'Service', principalId: 'dynamodb.amazonaws.com' } }
     : record;
 
-const parse = (r: Received) => JSON.parse(r.body) as WebhookEvent;
+const parse = (r: Received) => JSON.parse(r.body) as WebhookEvent & { data: InviteEventData };
 const eventsFor = (receiver: keyof typeof secrets, inviteId: string, type?: string) =>
   receivers[receiver].received.filter((r) => {
     const e = parse(r);

@@ -137,6 +137,11 @@ export const startEjabberdNative = async (
         ej.setInvites({ createAccountAccess: open ? 'all' : undefined });
       },
       serverLog: () => ej.log(),
+      // ejabberdctl unregister: ejabberd runs its remove_user hook.
+      deleteAccount: async (jid) => {
+        const [user, host] = jid.split('@') as [string, string];
+        ej.ctl('unregister', user, host);
+      },
       breakService: async (mode) => proxy.setMode(mode),
       stop: async () => undefined,
       ej,
@@ -265,6 +270,18 @@ export const startProsodyNative = async ({
         await reconfigure();
       },
       serverLog: () => readFileSync(join(p.dir, 'prosody.log'), 'utf8'),
+      deleteAccount: async (jid) => {
+        // XEP-0133 "Delete a User", as an operator's client does: Prosody fires user-deleted.
+        const operator = await LoggedInApp.login(target, p.operatorJid, p.operatorPassword);
+        try {
+          const done = await operator.adhoc('http://jabber.org/protocol/admin#delete-user', { accountjids: jid });
+          if (done.status !== 'completed' || done.notes.some((n) => n.type === 'error')) {
+            throw new Error(`delete-user failed: ${JSON.stringify(done.notes)} ${done.outcome.error?.condition ?? ''}`);
+          }
+        } finally {
+          operator.close();
+        }
+      },
       breakService: async (mode) => proxy.setMode(mode),
       stop: stopAll,
     };

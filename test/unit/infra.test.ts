@@ -106,27 +106,27 @@ describe('the functions', () => {
  */
 const P = KeyPrefix;
 const EXPECTED_ITEM_ACCESS: Record<string, Record<string, string[]>> = {
-  IssueInviteRole: { GetItem: [P.apiKey], PutItem: [P.invite, P.jid], UpdateItem: [P.allowance], Query: [P.allowance] },
+  IssueInviteRole: { GetItem: [P.apiKey, P.account], PutItem: [P.invite, P.jid], UpdateItem: [P.allowance], Query: [P.allowance] },
   CheckInviteRole: { GetItem: [P.invite], UpdateItem: [P.rate] },
   ListInvitesRole: { GetItem: [P.apiKey], BatchGetItem: [P.invite] },
   ShowInviteRole: { GetItem: [P.apiKey], Query: [P.invite] },
   RevokeInviteRole: { GetItem: [P.apiKey, P.invite], UpdateItem: [P.invite, P.jid] },
   RedeemInviteRole: {
     GetItem: [P.invite, P.jid],
-    PutItem: [P.invite, P.jid, P.brake],
+    PutItem: [P.invite, P.jid, P.brake, P.account],
     DeleteItem: [P.jid],
     UpdateItem: [P.invite, P.jid, P.rate, P.brake],
   },
   LandingPageRole: { GetItem: [P.invite], UpdateItem: [P.rate] },
   LandingSubmitRole: {
     GetItem: [P.invite, P.jid],
-    PutItem: [P.invite, P.jid, P.brake],
+    PutItem: [P.invite, P.jid, P.brake, P.account],
     DeleteItem: [P.jid],
     UpdateItem: [P.invite, P.jid, P.rate, P.brake],
   },
-  RegisterRole: { PutItem: [P.jid, P.brake], DeleteItem: [P.jid], UpdateItem: [P.jid, P.rate, P.brake] },
+  RegisterRole: { PutItem: [P.jid, P.brake, P.account], DeleteItem: [P.jid], UpdateItem: [P.jid, P.rate, P.brake] },
   SignupWebhookRole: {
-    GetItem: [P.invite, P.jid, P.signupEvent],
+    GetItem: [P.invite, P.jid, P.signupEvent, P.account],
     PutItem: [P.invite, P.jid, P.signupEvent],
     UpdateItem: [P.allowance],
     Query: [P.allowance],
@@ -136,12 +136,33 @@ const EXPECTED_ITEM_ACCESS: Record<string, Record<string, string[]>> = {
   XmppPreauthRole: { GetItem: [P.apiKey, P.invite], UpdateItem: [P.rate] },
   XmppRegisterRole: {
     GetItem: [P.apiKey, P.invite, P.jid],
-    PutItem: [P.invite, P.jid, P.brake],
+    PutItem: [P.invite, P.jid, P.brake, P.account],
     DeleteItem: [P.jid],
     UpdateItem: [P.invite, P.jid, P.rate, P.brake],
   },
   XmppSubscribeRole: { GetItem: [P.apiKey, P.invite, P.jid], PutItem: [P.invite, P.jid], UpdateItem: [P.invite, P.rate] },
-  XmppInvitesRole: { GetItem: [P.apiKey], PutItem: [P.invite, P.jid], UpdateItem: [P.rate, P.allowance], Query: [P.allowance] },
+  XmppInvitesRole: { GetItem: [P.apiKey, P.account], PutItem: [P.invite, P.jid], UpdateItem: [P.rate, P.allowance], Query: [P.allowance] },
+  // Lineage (lib/lineage).
+  ShowLineageRole: { GetItem: [P.apiKey, P.account, P.jid, P.invite], BatchGetItem: [P.account] },
+  XmppAccountDeletedRole: {
+    GetItem: [P.apiKey, P.account, P.jid, P.invite],
+    BatchGetItem: [P.invite],
+    UpdateItem: [P.invite, P.jid, P.account],
+    PutItem: [P.account],
+  },
+  RevokeLineageRole: {
+    GetItem: [P.apiKey],
+    BatchGetItem: [P.invite, P.account],
+    UpdateItem: [P.invite, P.jid],
+    PutItem: [P.notice],
+  },
+  SuspendAccountRole: {
+    GetItem: [P.apiKey, P.account, P.jid, P.invite],
+    BatchGetItem: [P.invite],
+    UpdateItem: [P.invite, P.jid, P.account],
+    PutItem: [P.account, P.notice],
+  },
+  UnsuspendAccountRole: { GetItem: [P.apiKey, P.account, P.jid, P.invite], UpdateItem: [P.account], PutItem: [P.account, P.notice] },
 };
 /** Which secrets (paths below secretsPath) each role may read. */
 const EXPECTED_SECRETS: Record<string, string[]> = {

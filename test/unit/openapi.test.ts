@@ -72,7 +72,13 @@ describe('openapi.yaml', () => {
           .map((op) => ({ path, op }))
     );
     const xmpp = ops.filter(({ path }) => path.startsWith('/xmpp/'));
-    expect(xmpp.map(({ path }) => path).sort()).toEqual(['/xmpp/invites', '/xmpp/preauth', '/xmpp/register', '/xmpp/subscribe']);
+    expect(xmpp.map(({ path }) => path).sort()).toEqual([
+      '/xmpp/account-deleted',
+      '/xmpp/invites',
+      '/xmpp/preauth',
+      '/xmpp/register',
+      '/xmpp/subscribe',
+    ]);
     for (const { op } of xmpp) expect(op.security).toEqual([{ xmppServer: [] }]);
     for (const { path, op } of ops.filter(({ path }) => !path.startsWith('/xmpp/'))) {
       expect(JSON.stringify(op.security ?? []), path).not.toContain('xmppServer');

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { toItem } from '../../lib/adapters/dynamodb/inviteItems.js';
 import { changesFromStreamRecord, type StreamRecord } from '../../lib/adapters/dynamodb/inviteStreamRecords.js';
 import type { Invite } from '../../lib/invites/Invite.js';
-import { toWebhookEvent } from '../../lib/webhooks/events.js';
+import { eventDomain, toWebhookEvent } from '../../lib/webhooks/events.js';
 
 const invite: Invite = {
   id: 'A'.repeat(43),
@@ -162,5 +162,49 @@ describe('Function: toWebhookEvent', () => {
       invite: { id: invite.id },
       redemption: { jid: 'j@example.com', kind: 'reset', at: '1970-01-01T00:00:01.000Z' },
     });
+  });
+});
+
+describe('containment notices (lineage, issue 19)', () => {
+  it('turns the INSERT of a NOTE# item into its event, with the account, the actor and the revoked invites', () => {
+    const containment = {
+      type: 'lineage.revoked' as const,
+      at: 1_800_000_000,
+      jid: 'romeo@example.com',
+      actor: 'api-key:abc',
+      revoked: ['id1', 'id2'],
+      subtree: true,
+      complete: false,
+    };
+    const record = {
+      eventID: 'ev-1',
+      eventName: 'INSERT' as const,
+      dynamodb: {
+        NewImage: marshall({ pk: 'NOTE#x', sk: 'NOTICE', kind: 'notice', event: containment, expiresAt: 1_800_600_000 }) as Record<
+          string,
+          unknown
+        >,
+      },
+    };
+
+    const changes = changesFromStreamRecord(record);
+
+    expect(changes).toEqual([{ type: 'lineage.revoked', changeId: 'ev-1', at: 1_800_000_000, containment }]);
+    const event = toWebhookEvent(changes[0]!);
+    expect(event).toEqual({
+      id: 'ev-1',
+      type: 'lineage.revoked',
+      occurredAt: new Date(1_800_000_000 * 1000).toISOString(),
+      data: {
+        account: { jid: 'romeo@example.com', domain: 'example.com' },
+        actor: 'api-key:abc',
+        revokedInvites: ['id1', 'id2'],
+        subtree: true,
+        complete: false,
+      },
+    });
+    expect(eventDomain(event)).toBe('example.com');
+    // Its REMOVE (TTL) says nothing.
+    expect(changesFromStreamRecord({ ...record, eventName: 'REMOVE', dynamodb: { OldImage: record.dynamodb.NewImage } })).toEqual([]);
   });
 });

@@ -33,6 +33,8 @@ import {
 } from './conditions.js';
 import { AUDIT_RETENTION_SECONDS, type Item, auditItem, fromItem, lockKey, reservationItem, toClaim } from './inviteItems.js';
 import { contactKey, inviteKey } from './tableKeys.js';
+import type { LineageRecord } from '../../lineage/Lineage.js';
+import { lineagePut } from './lineageItems.js';
 import { cancellationReasons, reasonItem, transact } from './transactions.js';
 
 /** The error a failed "live invite" condition stands for, from the item it saw. */
@@ -169,7 +171,7 @@ export class DynamoDBClaims {
     }
   }
 
-  public async complete(claim: ClaimRecord, kind: ClaimKind, now: number): Promise<void> {
+  public async complete(claim: ClaimRecord, kind: ClaimKind, now: number, lineage?: LineageRecord): Promise<void> {
     try {
       await transact(this.#db, [
         {
@@ -194,6 +196,8 @@ export class DynamoDBClaims {
           },
         },
         { Put: { TableName: this.#table, Item: auditItem(claim.inviteId, claim.jid, kind, now) } },
+        // The new account's lineage record: it exists exactly when the account's claim completed.
+        ...(lineage ? [lineagePut(this.#table, lineage)] : []),
       ]);
     } catch (e) {
       const [lockReason] = cancellationReasons(e);

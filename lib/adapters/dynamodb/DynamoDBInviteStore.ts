@@ -14,6 +14,7 @@ import type {
   RedemptionRecord,
   UnreadClaimRequest,
 } from '../../ports/InviteStore.js';
+import type { LineageRecord } from '../../lineage/Lineage.js';
 import { DynamoDBClaims } from './DynamoDBClaims.js';
 import { documentClient } from './client.js';
 import { EXISTING_ITEM, NAME_FREE, NEW_ITEM, RESERVATION_OF_INVITE, lockValues } from './conditions.js';
@@ -163,8 +164,8 @@ export class DynamoDBInviteStore implements InviteStore {
     return this.#claims.renewLease(claim, kind, now, leaseSeconds);
   }
 
-  public complete(claim: ClaimRecord, kind: ClaimKind, now: number): Promise<void> {
-    return this.#claims.complete(claim, kind, now);
+  public complete(claim: ClaimRecord, kind: ClaimKind, now: number, lineage?: LineageRecord): Promise<void> {
+    return this.#claims.complete(claim, kind, now, lineage);
   }
 
   public release(claim: ClaimRecord, kind: ClaimKind, invite: Invite, options?: { onlyIfLeaseUnchanged?: boolean }): Promise<boolean> {

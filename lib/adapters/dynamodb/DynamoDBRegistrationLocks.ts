@@ -6,6 +6,9 @@ import type { RegistrationLocks } from '../../ports/RegistrationLocks.js';
 import { documentClient } from './client.js';
 import { NAME_FREE, REGISTRATION_HELD, lockValues } from './conditions.js';
 import { accountLockKey } from './tableKeys.js';
+import type { LineageRecord } from '../../lineage/Lineage.js';
+import { lineagePut } from './lineageItems.js';
+import { transact } from './transactions.js';
 
 /**
  * The lock is the JID#<jid>/ACCOUNT item that reservations and redemption
@@ -42,17 +45,21 @@ export class DynamoDBRegistrationLocks implements RegistrationLocks {
     }
   }
 
-  public async complete(jid: string, lockToken: string, now: number): Promise<void> {
-    await this.#db.send(
-      new UpdateCommand({
-        TableName: this.#table,
-        Key: accountLockKey(jid),
-        UpdateExpression: 'SET #status = :completed, completedAt = :now REMOVE expiresAt, lockToken',
-        ConditionExpression: REGISTRATION_HELD,
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':completed': 'completed', ':now': now, ':registration': 'registration', ':token': lockToken },
-      })
-    );
+  public async complete(jid: string, lockToken: string, now: number, lineage?: LineageRecord): Promise<void> {
+    const update = {
+      TableName: this.#table,
+      Key: accountLockKey(jid),
+      UpdateExpression: 'SET #status = :completed, completedAt = :now REMOVE expiresAt, lockToken',
+      ConditionExpression: REGISTRATION_HELD,
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: { ':completed': 'completed', ':now': now, ':registration': 'registration', ':token': lockToken },
+    };
+    if (!lineage) {
+      await this.#db.send(new UpdateCommand(update));
+      return;
+    }
+    // The account's lineage record, in the same transaction as the lock that makes the name its own.
+    await transact(this.#db, [{ Update: update }, lineagePut(this.#table, lineage)]);
   }
 
   public async release(jid: string, lockToken: string): Promise<void> {

@@ -18,7 +18,7 @@ import { IndexPrefix, TableSchema, type TableKey } from './tableKeys.js';
 const BATCH_GET_MAX = 100;
 
 /** The table's items for these keys, in the keys' order; one that is gone meanwhile (TTL) is left out. */
-const readItems = async (db: DynamoDBDocumentClient, table: string, keys: TableKey[]): Promise<Item[]> => {
+export const readItems = async (db: DynamoDBDocumentClient, table: string, keys: TableKey[]): Promise<Item[]> => {
   const found = new Map<string, Item>();
   const id = (k: { pk?: unknown; sk?: unknown }) => `${k.pk as string}\u0000${k.sk as string}`;
   for (let i = 0; i < keys.length; i += BATCH_GET_MAX) {
@@ -35,10 +35,10 @@ const readItems = async (db: DynamoDBDocumentClient, table: string, keys: TableK
   return keys.map((k) => found.get(id(k))).filter((item): item is Item => item !== undefined);
 };
 
-const encodeCursor = (key: Record<string, unknown>): string => Buffer.from(JSON.stringify(key), 'utf8').toString('base64url');
+export const encodeCursor = (key: Record<string, unknown>): string => Buffer.from(JSON.stringify(key), 'utf8').toString('base64url');
 
 /** Cursors are opaque to clients but checked here: a forged one must not reach DynamoDB. */
-const decodeCursor = (cursor: string, pkName: string, skName: string, partition: string): Item => {
+export const decodeCursor = (cursor: string, pkName: string, skName: string, partition: string): Item => {
   let key: unknown;
   try {
     key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));

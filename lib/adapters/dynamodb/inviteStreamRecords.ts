@@ -2,7 +2,8 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { ClaimKind } from '../../ports/InviteStore.js';
 import type { InviteChange } from '../../webhooks/events.js';
 import { fromItem } from './inviteItems.js';
-import { inviteIdOf, isAuditItem, isBrakeTripItem, isInviteItem } from './tableKeys.js';
+import { inviteIdOf, isAuditItem, isBrakeTripItem, isInviteItem, isNoticeItem } from './tableKeys.js';
+import type { ContainmentEvent } from '../../ports/ContainmentEvents.js';
 
 /**
  * The parts of a DynamoDB Streams record we read; the Lambda event's records
@@ -40,6 +41,7 @@ const isTtlRemoval = (record: StreamRecord): boolean =>
  *   or still pending claim is never announced;
  * - REMOVE of an invite item by TTL: expired;
  * - INSERT of a brake trip record (BRAKE#domain/TRIP#hour): registration.brake.
+ * - INSERT of a containment notice (NOTE#id/NOTICE): its event.
  * Everything else (use counters, JID locks, API keys, dedupe records) is silent.
  */
 export const changesFromStreamRecord = (record: StreamRecord): InviteChange[] => {
@@ -77,6 +79,11 @@ export const changesFromStreamRecord = (record: StreamRecord): InviteChange[] =>
           windowSeconds: Number(trip.windowSeconds),
         };
         return [{ type: 'registration.brake', changeId, at: Number(trip.at), brake }];
+      }
+      if (isNoticeItem(newItem)) {
+        // A containment action (lib/adapters/dynamodb/DynamoDBContainmentEvents.ts).
+        const containment = (newItem as Item).event as ContainmentEvent;
+        return [{ type: containment.type, changeId, at: containment.at, containment }];
       }
       return [];
     case 'MODIFY':

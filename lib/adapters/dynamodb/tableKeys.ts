@@ -17,6 +17,9 @@
  *   ALLOW#<inviter>     H#<hour>      invites issued by one inviter in that hour (policy allowance, TTL)
  *   BRAKE#<domain>      H#<hour>      accounts created on one domain in that hour (registration brake, TTL)
  *   BRAKE#<domain>      TRIP#<hour>   the brake tripped in that hour: the stream makes it a registration.brake event
+ *   ACCT#<jid>          LINEAGE       who brought an account in (never expires); in byInviter
+ *                                     under INVITEES#<inviter or source>, so "whom did X invite" is one Query
+ *   NOTE#<id>           NOTICE        a containment event for the notifier's stream (TTL)
  */
 export const TableSchema = {
   partitionKey: 'pk',
@@ -39,6 +42,9 @@ export const KeyPrefix = {
   // The invitation policy (lib/invites/policy.ts).
   allowance: 'ALLOW#',
   brake: 'BRAKE#',
+  // Lineage (lib/lineage/).
+  account: 'ACCT#',
+  notice: 'NOTE#',
 } as const;
 
 /** Sort keys and their prefixes. */
@@ -55,6 +61,9 @@ export const SortKey = {
   // The invitation policy (lib/invites/policy.ts).
   bucket: 'H#',
   brakeTrip: 'TRIP#',
+  // Lineage (lib/lineage/).
+  lineage: 'LINEAGE',
+  notice: 'NOTICE',
 } as const;
 
 /** Index partition prefixes (gsi*pk values). */
@@ -64,6 +73,8 @@ export const IndexPrefix = {
   source: 'SOURCE#',
   /** All API keys share one byDomain partition: there are few and listing is rare. */
   apiKeys: 'APIKEYS',
+  /** Lineage records of the accounts one inviter (a JID, or a source) brought in. */
+  invitees: 'INVITEES#',
 } as const;
 
 export type TableKey = { pk: string; sk: string };
@@ -112,6 +123,12 @@ export const isBrakeTripItem = (item: Record<string, unknown> | undefined): bool
   item.pk.startsWith(KeyPrefix.brake) &&
   typeof item.sk === 'string' &&
   item.sk.startsWith(SortKey.brakeTrip);
+
+export const lineageKey = (jid: string): TableKey => ({ pk: `${KeyPrefix.account}${jid}`, sk: SortKey.lineage });
+
+export const noticeKey = (id: string): TableKey => ({ pk: `${KeyPrefix.notice}${id}`, sk: SortKey.notice });
+export const isNoticeItem = (item: Record<string, unknown> | undefined): boolean =>
+  item !== undefined && typeof item.pk === 'string' && item.pk.startsWith(KeyPrefix.notice) && item.sk === SortKey.notice;
 
 export const isInviteItem = (item: Record<string, unknown> | undefined): boolean =>
   item !== undefined && typeof item.pk === 'string' && item.pk.startsWith(KeyPrefix.invite) && item.sk === SortKey.invite;

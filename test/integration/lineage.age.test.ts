@@ -1,0 +1,78 @@
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDBApiKeyStore } from '../../lib/adapters/dynamodb/DynamoDBApiKeyStore.js';
+import { createApiKey } from '../../lib/apiKeys/apiKeys.js';
+import { systemClock } from '../../lib/ports/Clock.js';
+import { invoke } from '../support/lambda.js';
+import { api, documentClientForStack, issue, stack, uniqueName, useStackEnv } from '../support/stack.js';
+
+/**
+ * MIN_ACCOUNT_AGE_TO_INVITE (issue 19's policy), with the handlers in this
+ * process (configuration read at import); accounts made through the shared stack.
+ */
+const AGE = 3600;
+let issueHandler: unknown;
+let appInvitesHandler: unknown;
+let serverKey: string;
+
+beforeAll(async () => {
+  useStackEnv();
+  Object.assign(process.env, { MIN_ACCOUNT_AGE_TO_INVITE: String(AGE) });
+  ({ handler: issueHandler } = await import('../../functions/issueInvite.js'));
+  ({ handler: appInvitesHandler } = await import('../../functions/xmppInvites.js'));
+  const keys = new DynamoDBApiKeyStore({ tableName: stack().env.INVITES_TABLE as string, client: documentClientForStack() });
+  serverKey = (
+    await createApiKey({ store: keys, clock: systemClock }, { name: uniqueName('prosody-'), domains: ['localhost'], kind: 'xmpp-server' })
+  ).secret;
+});
+
+const newMember = async () => {
+  const username = uniqueName('young');
+  const res = await api('POST', `/invites/${(await issue({})).token}/redeem`, {
+    body: { username, password: 'correct horse battery' },
+    auth: false,
+  });
+  expect(res.status).toBe(201);
+  return `${username}@localhost`;
+};
+
+const joinedAgo = (jid: string, seconds: number) =>
+  documentClientForStack().send(
+    new UpdateCommand({
+      TableName: stack().env.INVITES_TABLE as string,
+      Key: { pk: `ACCT#${jid}`, sk: 'LINEAGE' },
+      UpdateExpression: 'SET joinedAt = :t',
+      ExpressionAttributeValues: { ':t': Math.floor(Date.now() / 1000) - seconds },
+    })
+  );
+
+const issueAs = (inviter: string) =>
+  invoke(issueHandler, { method: 'POST', path: '/invites', headers: { authorization: `Bearer ${stack().apiKey}` }, body: { inviter } });
+const appInvite = (inviter: string) =>
+  invoke(appInvitesHandler, {
+    method: 'POST',
+    path: '/xmpp/invites',
+    headers: { authorization: `Bearer ${serverKey}` },
+    body: { domain: 'localhost', inviter, type: 'contact', maxLiveInvites: 5 },
+  });
+
+describe(`MIN_ACCOUNT_AGE_TO_INVITE=${AGE}`, () => {
+  it('refuses a new account until it is old enough (saying when), on the API and in-app; allows it from then on', async () => {
+    const jid = await newMember();
+
+    const fresh = [await issueAs(jid), await appInvite(jid)];
+    await joinedAgo(jid, AGE - 10);
+    const almost = await issueAs(jid);
+    await joinedAgo(jid, AGE);
+    const oldEnough = [await issueAs(jid), await appInvite(jid)];
+
+    for (const r of [...fresh, almost])
+      expect([r.status, r.body.error, r.body.details?.reason]).toEqual([403, 'quota-exceeded', 'account-age']);
+    expect(Date.parse(fresh[0]?.body.details.nextAllowedAt)).toBeGreaterThan(Date.now() + (AGE - 60) * 1000);
+    expect(oldEnough.map((r) => r.status)).toEqual([201, 201]);
+  });
+
+  it('does not hold back an account this service did not make (no join time here)', async () => {
+    expect((await issueAs(`${uniqueName('elder')}@localhost`)).status).toBe(201);
+  });
+});
