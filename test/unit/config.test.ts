@@ -171,14 +171,14 @@ describe('Function: loadConfig, SIGNUP_SOURCES', () => {
 describe('Function: loadConfig, WEBHOOK_ENDPOINTS', () => {
   const endpoints = (value: unknown) => refusal({ WEBHOOK_ENDPOINTS: JSON.stringify(value) });
 
-  it('defaults endpoints to every invite event (containment events only when named) and checks their URL and event names', () => {
+  it('defaults endpoints to every invite event (containment and brake events only when named) and checks their URL and event names', () => {
     expect(loadConfig({ WEBHOOK_ENDPOINTS: '{"a":{"url":"https://example.com/h","secretParameter":"/x/y"}}' }).webhooks.endpoints).toEqual([
       {
         name: 'a',
         url: 'https://example.com/h',
         secret: undefined,
         secretParameter: '/x/y',
-        events: ['invite.created', 'invite.redeemed', 'invite.revoked', 'invite.expired', 'registration.brake'],
+        events: ['invite.created', 'invite.redeemed', 'invite.revoked', 'invite.expired'],
         domains: undefined,
       },
     ]);
