@@ -12,6 +12,7 @@ import { assertInviteOfDomain, servedDomain } from '../../lib/invites/domains.js
 import { issueInvite } from '../../lib/invites/issue.js';
 import { redeemInvite } from '../../lib/invites/redeem.js';
 import { registerAccount } from '../../lib/invites/registerAccount.js';
+import { intParam } from '../../lib/queryParams.js';
 import { submitInviteForm } from '../../lib/web/landing.js';
 import { FakeProvisioner } from '../support/fakeProvisioner.js';
 import { MemoryInviteStore, MemoryRegistrationLocks } from '../support/memoryInviteStore.js';
@@ -116,7 +117,18 @@ describe('each domain rule once', () => {
   });
 });
 
-describe('the page size, checked once (listInvites)', () => {
+describe('the page size, checked once (listInvites, showLineage)', () => {
+  it('intParam: digits or a number in range, the fallback when absent, invalid-request otherwise', () => {
+    expect(intParam(undefined, 'depth', 1, 5, 1)).toBe(1);
+    expect(intParam('3', 'depth', 1, 5, 1)).toBe(3);
+    expect(intParam(5, 'depth', 1, 5, 1)).toBe(5);
+    for (const raw of ['6', '0', '-1', '1e1', '0x2', ' 2', '', 1.5]) {
+      expect(() => intParam(raw, 'depth', 1, 5, 1), String(raw)).toThrow(
+        expect.objectContaining({ code: 'invalid-request', message: 'depth must be an integer from 1 to 5' })
+      );
+    }
+  });
+
   it('takes the query string digits or a number from 1 to 200, 50 by default', async () => {
     const w = world();
     for (let i = 0; i < 3; i++) await w.issue();
