@@ -1,4 +1,4 @@
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDBApiKeyStore } from '../../lib/adapters/dynamodb/DynamoDBApiKeyStore.js';
 import { DynamoDBLineageStore } from '../../lib/adapters/dynamodb/DynamoDBLineageStore.js';
@@ -108,6 +108,23 @@ describe(`MIN_ACCOUNT_AGE_TO_INVITE=${AGE}`, () => {
     expect(stored).toMatchObject({ source: 'external', recorded: true });
     for (const r of records) expect(r.joinedAt).toBe(stored?.joinedAt);
     expect(await lineage.recordFirstSeen(jid, t + 100)).toMatchObject({ joinedAt: stored?.joinedAt });
+  });
+
+  it('gives an account made before lineage records the join time and source its completed claim says, not the first sighting', async () => {
+    const lineage = new DynamoDBLineageStore({ tableName: stack().env.INVITES_TABLE as string, client: documentClientForStack() });
+    const jid = await newMember();
+    const made = await lineage.get(jid, { recordOnly: true });
+    await documentClientForStack().send(
+      new DeleteCommand({ TableName: stack().env.INVITES_TABLE as string, Key: { pk: `ACCT#${jid}`, sk: 'LINEAGE' } })
+    );
+
+    const seen = await lineage.recordFirstSeen(jid, (made?.joinedAt ?? 0) + 1000);
+
+    expect(seen.source).not.toBe('external');
+    expect(seen).toMatchObject({ source: made?.source, inviteId: made?.inviteId, recorded: true });
+    expect(seen.joinedAt).toBeGreaterThan(0);
+    expect(seen.joinedAt).toBeLessThanOrEqual(made?.joinedAt ?? 0);
+    expect(await lineage.get(jid, { recordOnly: true })).toMatchObject({ joinedAt: seen.joinedAt, source: made?.source });
   });
 
   it('keeps the join time of an account made here: its record is not replaced by a first sighting', async () => {
