@@ -46,8 +46,11 @@ export interface IssueDeps {
   newToken?: () => string;
   /** The invitation policy (lib/invites/policy.ts): the weekly allowance per inviter. */
   policy?: InvitePolicy;
-  /** Lineage records: a suspended or deleted inviter issues nothing (lib/lineage/containment.ts). */
-  lineage?: Pick<LineageStore, 'get'>;
+  /**
+   * Lineage records: a suspended or deleted inviter issues nothing (lib/lineage/containment.ts);
+   * with MIN_ACCOUNT_AGE_TO_INVITE, an inviter without a record gets one when first seen.
+   */
+  lineage?: Pick<LineageStore, 'get' | 'recordFirstSeen'>;
 }
 
 const MAX_USES_LIMIT = 1_000_000;
