@@ -15,6 +15,8 @@ const AGE = 3600;
 let issueHandler: unknown;
 let appInvitesHandler: unknown;
 let serverKey: string;
+/** A quota'd key that may name any inviter, like a signup form's: the age and depth rules apply to it (admin keys are exempt). */
+let formKey: string;
 
 beforeAll(async () => {
   useStackEnv();
@@ -24,6 +26,12 @@ beforeAll(async () => {
   const keys = new DynamoDBApiKeyStore({ tableName: stack().env.INVITES_TABLE as string, client: documentClientForStack() });
   serverKey = (
     await createApiKey({ store: keys, clock: systemClock }, { name: uniqueName('prosody-'), domains: ['localhost'], kind: 'xmpp-server' })
+  ).secret;
+  formKey = (
+    await createApiKey(
+      { store: keys, clock: systemClock },
+      { name: uniqueName('form-'), domains: ['localhost'], maxLiveInvites: 1000, inviters: 'any' }
+    )
   ).secret;
 });
 
@@ -47,8 +55,8 @@ const joinedAgo = (jid: string, seconds: number) =>
     })
   );
 
-const issueAs = (inviter: string) =>
-  invoke(issueHandler, { method: 'POST', path: '/invites', headers: { authorization: `Bearer ${stack().apiKey}` }, body: { inviter } });
+const issueAs = (inviter: string, key = formKey) =>
+  invoke(issueHandler, { method: 'POST', path: '/invites', headers: { authorization: `Bearer ${key}` }, body: { inviter } });
 const appInvite = (inviter: string) =>
   invoke(appInvitesHandler, {
     method: 'POST',
@@ -62,6 +70,8 @@ describe(`MIN_ACCOUNT_AGE_TO_INVITE=${AGE}`, () => {
     const jid = await newMember();
 
     const fresh = [await issueAs(jid), await appInvite(jid)];
+    // An admin key is the operator: not held back by the age rule.
+    const byAdmin = await issueAs(jid, stack().apiKey);
     await joinedAgo(jid, AGE - 10);
     const almost = await issueAs(jid);
     await joinedAgo(jid, AGE);
@@ -71,6 +81,7 @@ describe(`MIN_ACCOUNT_AGE_TO_INVITE=${AGE}`, () => {
       expect([r.status, r.body.error, r.body.details?.reason]).toEqual([403, 'quota-exceeded', 'account-age']);
     expect(Date.parse(fresh[0]?.body.details.nextAllowedAt)).toBeGreaterThan(Date.now() + (AGE - 60) * 1000);
     expect(oldEnough.map((r) => r.status)).toEqual([201, 201]);
+    expect(byAdmin.status).toBe(201);
   });
 
   it('counts an account this service did not make from when it first saw it invite (source external), and keeps that first sighting', async () => {
