@@ -10,7 +10,7 @@ import { DynamoDBInviteStore } from '../lib/adapters/dynamodb/DynamoDBInviteStor
 import { DynamoDBLineageStore } from '../lib/adapters/dynamodb/DynamoDBLineageStore.js';
 import { showLineage } from '../lib/lineage/showLineage.js';
 import { lineageTree } from '../lib/lineage/tree.js';
-import { revokeSourceInvites } from '../lib/lineage/containment.js';
+import { revokeSignupSourceInvites, revokeSourceInvites } from '../lib/lineage/containment.js';
 import { keySource } from '../lib/apiKeys/apiKeys.js';
 import { loadConfig } from '../lib/config.js';
 import { isInviteError } from '../lib/errors.js';
@@ -33,6 +33,9 @@ const USAGE = `usage:
   invites-admin invites create [--type account|contact|reset] [--domain D] [--inviter JID] [--username U]
                                [--max-uses N|unlimited] [--ttl SECONDS] [--note TEXT] [--group G...]
   invites-admin invites revoke INVITE_ID
+  invites-admin sources revoke-invites NAME [--dry-run]
+      Revokes every live invite the signup source NAME (SIGNUP_SOURCES) issued, e.g. after
+      removing it; --dry-run lists them and changes nothing.
   invites-admin lineage JID [--depth N]
       Who invited the account, and the accounts it brought in, as a tree (N up to 5).
 Environment: INVITES_TABLE, AWS_REGION, AWS credentials; AWS_ENDPOINT_URL_DYNAMODB for DynamoDB Local.`;
@@ -57,7 +60,7 @@ const keyView = (k: ApiKey, secret?: string) => ({
 export const main = async (argv: string[], out: (s: string) => void = console.log): Promise<number> => {
   // Ids are base64url and may start with '-': after `revoke`, the next
   // argument is the id, never an option.
-  const revokedId = argv[1] === 'revoke' ? argv[2] : undefined;
+  const revokedId = argv[1] === 'revoke' || argv[1] === 'revoke-invites' ? argv[2] : undefined;
   const args = revokedId === undefined ? argv : [...argv.slice(0, 2), ...argv.slice(3)];
   const { values, positionals } = parseArgs({
     args,
@@ -79,6 +82,7 @@ export const main = async (argv: string[], out: (s: string) => void = console.lo
       group: { type: 'string', multiple: true },
       depth: { type: 'string' },
       'revoke-invites': { type: 'boolean' },
+      'dry-run': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -165,6 +169,16 @@ export const main = async (argv: string[], out: (s: string) => void = console.lo
         out(`revoked ${arg}`);
         return 0;
       }
+    }
+    if (area === 'sources' && verb === 'revoke-invites' && arg) {
+      const invites = new DynamoDBInviteStore({ tableName: config.tableName });
+      const dryRun = values['dry-run'] === true;
+      const ids = await revokeSignupSourceInvites({ store: invites, clock }, arg, { dryRun });
+      out(
+        `${dryRun ? 'would revoke' : 'revoked'} ${ids.length} live invite(s) of signup source ${arg}${ids.length > 0 ? `: ${ids.join(' ')}` : ''}`
+      );
+      if (config.signupSources[arg]) out(`note: ${arg} is still in SIGNUP_SOURCES: its deliveries still issue invites until it is removed`);
+      return 0;
     }
     if (area === 'lineage') {
       const lineage = new DynamoDBLineageStore({ tableName: config.tableName });

@@ -47,8 +47,11 @@ export interface IssueDeps {
   newToken?: () => string;
   /** The invitation policy (lib/invites/policy.ts): the weekly allowance per inviter. */
   policy?: InvitePolicy;
-  /** Lineage records: a suspended or deleted inviter issues nothing (lib/lineage/containment.ts). */
-  lineage?: Pick<LineageStore, 'get'>;
+  /**
+   * Lineage records: a suspended or deleted inviter issues nothing (lib/lineage/containment.ts);
+   * with MIN_ACCOUNT_AGE_TO_INVITE, an inviter without a record gets one when first seen.
+   */
+  lineage?: Pick<LineageStore, 'get' | 'recordFirstSeen'>;
 }
 
 const MAX_USES_LIMIT = 1_000_000;
@@ -151,12 +154,16 @@ export const issueInvite = async (deps: IssueDeps, actor: Actor, input: IssueInp
 
   const now = clock.now();
   // A suspended or deleted inviter issues nothing, whoever asks (lineage containment).
+  // The age and depth rules hold back users growing the tree, not the
+  // operator: an admin key, or an inviter that is a provisioning account or
+  // in PROTECTED_JIDS (what signup sources usually name), is exempt from them.
   if (deps.lineage) {
-    await assertMayInvite(deps.lineage, inviter, {
-      depthLimit: config.inviteDepthLimit,
-      minAccountAgeSeconds: config.minAccountAgeToInvite,
-      now,
-    });
+    const operator = actor.admin || (inviter !== undefined && config.protectedJids.includes(inviter));
+    await assertMayInvite(
+      deps.lineage,
+      inviter,
+      operator ? {} : { depthLimit: config.inviteDepthLimit, minAccountAgeSeconds: config.minAccountAgeToInvite, now }
+    );
   }
   // Quotas (admins exempt), like ejabberd's max_invites. Count-then-write is
   // not atomic: parallel issues by one actor may overshoot by a few.

@@ -219,9 +219,9 @@ const provisionAndComplete = async (deps: RedeemDeps, held: HeldClaim, via: Join
   } catch (cause) {
     // Nothing of ours exists on the server: give the use back. When the
     // server may have acted before the failure (a lost reply), give it back
-    // only once the server says the account is not there; otherwise the
-    // claim stays for the retry, or for releaseStaleClaims after its lease.
-    if (kind === 'account' && mayHaveActed(cause) && !(await knownAbsent(provisioner, jid))) throw cause;
+    // only once the server says the account is not there, or is someone
+    // else's; otherwise the claim stays for the retry of this request.
+    if (kind === 'account' && mayHaveActed(cause) && (await mayBeOurs(provisioner, jid, password))) throw cause;
     return releaseAndThrow(store, claim, kind, invite, cause);
   }
   let warnings: string[] = [];
@@ -342,11 +342,17 @@ export const releaseStaleClaims = async (deps: Pick<RedeemDeps, 'store' | 'xmpp'
 /** A refusal the server answered is definite; a timeout or a dropped connection may hide a success. */
 const mayHaveActed = (cause: unknown): boolean => !wasNotSent(cause) && (!isInviteError(cause) || cause.code === 'xmpp-unavailable');
 
-const knownAbsent = async (provisioner: XmppProvisioner, jid: string): Promise<boolean> => {
+/**
+ * After a failure that may hide a success: could the account be the one this
+ * request made? Not when the server says there is no such account, nor when
+ * the account there refuses this request's password (someone else's, made
+ * outside this service). When the server cannot answer, it could.
+ */
+const mayBeOurs = async (provisioner: XmppProvisioner, jid: string, password: string): Promise<boolean> => {
   try {
-    return !(await provisioner.accountExists(jid));
+    return (await provisioner.accountExists(jid)) && (await provisioner.verifyPassword(jid, password));
   } catch {
-    return false;
+    return true;
   }
 };
 

@@ -24,7 +24,7 @@ export interface LineageRecord {
   inviteId: string | null;
   /** The invite's source (`api-key:<id>`, `webhook:<source>`, `cli`, `xmpp-server:<key>:<user>`) or `open-registration`. */
   source: string;
-  /** Epoch seconds; 0 when unknown (EXTERNAL). */
+  /** Epoch seconds; for EXTERNAL, when the service first saw it invite (MIN_ACCOUNT_AGE_TO_INVITE), else 0 (unknown). */
   joinedAt: number;
   via: JoinedVia | null;
   status: LineageStatus;

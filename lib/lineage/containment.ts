@@ -9,6 +9,7 @@ import { formatJid, parseBareJid } from '../jid.js';
 import { type Actor, assertDomainInScope } from '../invites/actor.js';
 import { moduleDomain } from '../invites/serverModule.js';
 import type { Clock } from '../ports/Clock.js';
+import type { Invite } from '../invites/Invite.js';
 import type { InviteStore } from '../ports/InviteStore.js';
 import type { LineageStore } from '../ports/LineageStore.js';
 import type { ContainmentEvents } from '../ports/ContainmentEvents.js';
@@ -291,23 +292,55 @@ export const unsuspendAccount = async (deps: ContainmentDeps, actor: Actor, rawJ
  * its cost grows with the domains' live invites.
  */
 export const revokeSourceInvites = async (
-  { store, clock }: Pick<ContainmentDeps, 'store' | 'clock'>,
+  deps: Pick<ContainmentDeps, 'store' | 'clock'>,
   source: string,
   domains: readonly string[],
   options: { dryRun?: boolean } = {}
 ): Promise<string[]> => {
   const ids: string[] = [];
-  for (const domain of domains) {
-    let cursor: string | undefined;
-    do {
-      const now = clock.now();
-      const page = await store.list({ domain, status: 'valid', limit: 200, cursor, now });
-      for (const invite of page.items.filter((i) => i.source === source)) {
-        if (!options.dryRun) await store.revoke(invite.id, now);
-        ids.push(invite.id);
-      }
-      cursor = page.cursor;
-    } while (cursor);
-  }
+  for (const domain of domains) ids.push(...(await revokeListed(deps, { domain }, (i) => i.source === source, options)));
+  return ids;
+};
+
+const SIGNUP_SOURCE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** The source of the invites a signup form (SIGNUP_SOURCES) issues: its deliveries' actor (lib/webhooks/signup.ts). */
+export const signupInviteSource = (name: string): string => {
+  if (!SIGNUP_SOURCE_NAME.test(name)) throw new InviteError('invalid-request', 'a signup source name is 1-64 of A-Z a-z 0-9 _ -');
+  return `webhook:${name}`;
+};
+
+/**
+ * The live invites of a signup source, revoked unless `dryRun`: `invites-admin
+ * sources revoke-invites NAME`, for a form that is removed or abused. A signup
+ * source always has a live-invite cap, so every invite it issued is counted by
+ * source: a Query of the sparse bySource index per page, never a Scan. The
+ * source need not be configured any more. Revokes with the same path as
+ * revokeSourceInvites.
+ */
+export const revokeSignupSourceInvites = async (
+  deps: Pick<ContainmentDeps, 'store' | 'clock'>,
+  name: string,
+  options: { dryRun?: boolean } = {}
+): Promise<string[]> => revokeListed(deps, { source: signupInviteSource(name) }, () => true, options);
+
+/** Every live invite of one listing (page by page, by Query), those `keep` picks revoked unless `dryRun`. */
+const revokeListed = async (
+  { store, clock }: Pick<ContainmentDeps, 'store' | 'clock'>,
+  by: { domain: string } | { source: string },
+  keep: (invite: Invite) => boolean,
+  options: { dryRun?: boolean }
+): Promise<string[]> => {
+  const ids: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const now = clock.now();
+    const page = await store.list({ ...by, status: 'valid', limit: 200, cursor, now });
+    for (const invite of page.items.filter(keep)) {
+      if (!options.dryRun) await store.revoke(invite.id, now);
+      ids.push(invite.id);
+    }
+    cursor = page.cursor;
+  } while (cursor);
   return ids;
 };

@@ -3,17 +3,21 @@ import type { LineageStore } from '../ports/LineageStore.js';
 
 /** A suspended or deleted account issues no invite, on any route (API, signup webhook, app). */
 export const assertMayInvite = async (
-  lineage: Pick<LineageStore, 'get'>,
+  lineage: Pick<LineageStore, 'get' | 'recordFirstSeen'>,
   inviter: string | undefined,
   policy: { depthLimit?: number; minAccountAgeSeconds?: number; now?: number } = {}
 ): Promise<void> => {
   if (inviter === undefined) return;
   // Suspending or deleting writes the record: only the record needs reading.
-  const record = await lineage.get(inviter, { recordOnly: true });
+  let record = await lineage.get(inviter, { recordOnly: true });
+  // With an age rule, an inviter without a record gets one the first time it is seen (nothing is written otherwise).
+  if (record === undefined && policy.minAccountAgeSeconds !== undefined && policy.now !== undefined) {
+    record = await lineage.recordFirstSeen(inviter, policy.now);
+  }
   if (record?.status === 'suspended' || record?.status === 'deleted') {
     throw new InviteError('inviter-suspended', `${inviter} may not invite: the account is ${record.status}`);
   }
-  // A new account waits before it may invite (MIN_ACCOUNT_AGE_TO_INVITE); accounts this service did not make have no join time here.
+  // A new account waits before it may invite (MIN_ACCOUNT_AGE_TO_INVITE); an account this service did not make, from when it was first seen.
   if (policy.minAccountAgeSeconds !== undefined && policy.now !== undefined && record && record.joinedAt > 0) {
     const allowedAt = record.joinedAt + policy.minAccountAgeSeconds;
     if (policy.now < allowedAt) {

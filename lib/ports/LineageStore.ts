@@ -21,4 +21,12 @@ export interface LineageStore {
    * did not make gets a record with source `external`. Returns the record as stored.
    */
   setStatus(jid: string, status: LineageStatus, now: number): Promise<LineageRecord>;
+  /**
+   * The record of an inviter that has none (MIN_ACCOUNT_AGE_TO_INVITE): for
+   * an account made before lineage records, what its completed claim says;
+   * for one this service did not make, source `external` and `joinedAt: now`
+   * (when the service first saw it). A conditional put: the first sighting
+   * wins, and an existing record is returned unchanged.
+   */
+  recordFirstSeen(jid: string, now: number): Promise<LineageRecord>;
 }

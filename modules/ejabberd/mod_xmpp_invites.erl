@@ -605,6 +605,10 @@ create_invite(Host, From, Cmd, Fields) ->
                     {error, xmpp:err_bad_request(<<"The requested username is not allowed">>, Lang)};
                 <<"forbidden">> ->
                     {error, xmpp:err_forbidden(<<"You are not allowed to create invites">>, Lang)};
+                <<"inviter-suspended">> ->
+                    {error, xmpp:err_forbidden(<<"Your account may not create invites at the moment">>, Lang)};
+                <<"invite-depth-exceeded">> ->
+                    {error, xmpp:err_forbidden(<<"Your account may not create invites">>, Lang)};
                 <<"rate-limited">> ->
                     {error, xmpp:err_resource_constraint(?TXT_WAIT, Lang)};
                 unavailable ->

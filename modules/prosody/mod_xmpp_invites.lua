@@ -606,6 +606,8 @@ local adhoc_errors = {
 	["username-invalid"] = "That username is not valid";
 	["username-required"] = "Choose a username";
 	["forbidden"] = "You are not allowed to create invites";
+	["inviter-suspended"] = "Your account may not create invites at the moment";
+	["invite-depth-exceeded"] = "Your account may not create invites";
 	["rate-limited"] = "Too many invites in a short time, try again later";
 };
 

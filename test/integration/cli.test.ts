@@ -2,7 +2,10 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { signatureHeader } from '../../lib/webhooks/signature.js';
 import { api, stack } from '../support/stack.js';
+import { sourceSecret } from '../support/webhooks.js';
 
 const run = promisify(execFile);
 const bin = fileURLToPath(new URL('../../bin/invites-admin.js', import.meta.url));
@@ -50,6 +53,48 @@ describe('invites-admin', () => {
     expect((await api('GET', `/invites/${invite.token}`, { auth: false })).status).toBe(200);
     expect((await cli('invites', 'revoke', invite.id)).code).toBe(0);
     expect((await api('GET', `/invites/${invite.token}`, { auth: false })).body.error).toBe('token-revoked');
+  });
+
+  it('revokes every live invite of a signup source (issued by signed deliveries), after a dry run that changes nothing', async () => {
+    const deliver = async () => {
+      const raw = JSON.stringify({ id: randomUUID() });
+      const headers = {
+        'content-type': 'application/json',
+        'x-signature': signatureHeader(sourceSecret('cli-form'), Math.floor(Date.now() / 1000), raw),
+      };
+      const res = await api('POST', '/hooks/signup/cli-form', { raw, headers, auth: false });
+      expect(res.status).toBe(201);
+      return { id: res.body.id as string, token: res.body.token as string };
+    };
+    const status = async (token: string) => {
+      const res = await api('GET', `/invites/${token}`, { auth: false });
+      return res.status === 200 ? 'valid' : res.body.error;
+    };
+    const signups = [await deliver(), await deliver(), await deliver()];
+    const already = await deliver();
+    await cli('invites', 'revoke', already.id);
+    const others = JSON.parse((await cli('invites', 'create', '--note', 'not from the form')).out);
+
+    const dry = await cli('sources', 'revoke-invites', 'cli-form', '--dry-run');
+    const afterDry = await Promise.all(signups.map((s) => status(s.token)));
+    const real = await cli('sources', 'revoke-invites', 'cli-form');
+    const again = await cli('sources', 'revoke-invites', 'cli-form');
+
+    expect(dry.code).toBe(0);
+    expect(dry.out).toContain('would revoke 3 live invite(s) of signup source cli-form');
+    for (const s of signups) expect(dry.out).toContain(s.id);
+    expect(afterDry).toEqual(['valid', 'valid', 'valid']);
+    expect(real.code).toBe(0);
+    expect(real.out).toContain('revoked 3 live invite(s) of signup source cli-form');
+    expect(real.out).not.toContain(already.id);
+    for (const s of signups) expect(await status(s.token)).toBe('token-revoked');
+    expect(await status(others.token)).toBe('valid');
+    expect(again.out).toContain('revoked 0 live invite(s) of signup source cli-form');
+  });
+
+  it('refuses a signup source name that cannot be one, changing nothing', async () => {
+    const bad = await cli('sources', 'revoke-invites', 'no/such:form');
+    expect([bad.code, bad.out.trim()]).toEqual([1, 'error: invalid-request: a signup source name is 1-64 of A-Z a-z 0-9 _ -']);
   });
 
   it('explains bad input and usage', async () => {

@@ -55,6 +55,8 @@ export interface NativeServer {
   revoke(id: string): Promise<void>;
   /** The lineage of an account (`GET /lineage/{jid}?depth=N`). */
   lineage(jid: string, depth: number): Promise<any>;
+  /** Suspends an account (`POST /lineage/{jid}/suspend`): it may invite no one until lifted. */
+  suspend(jid: string): Promise<void>;
   /** Makes the invite expired the way time would (expiresAt in the past). */
   expire(id: string): Promise<void>;
   /** The module's wait for the service (its configured timeout), in ms. */
@@ -95,7 +97,7 @@ export const stackServiceParts = (
   baseUrl: string = stack().baseUrl,
   apiKey: string = stack().apiKey,
   defaults: Record<string, unknown> = {}
-): Pick<NativeServer, 'issue' | 'webRedeem' | 'invite' | 'revoke' | 'expire' | 'lineage'> => {
+): Pick<NativeServer, 'issue' | 'webRedeem' | 'invite' | 'revoke' | 'expire' | 'lineage' | 'suspend'> => {
   const call = (method: string, path: string, body?: unknown, auth = true) => api(method, path, { body, auth: auth && apiKey, baseUrl });
   return {
     issue: async (body) => {
@@ -121,6 +123,10 @@ export const stackServiceParts = (
       const res = await call('GET', `/lineage/${encodeURIComponent(jid)}?depth=${depth}`);
       if (res.status !== 200) throw new Error(`lineage failed: ${res.status} ${res.text}`);
       return res.body;
+    },
+    suspend: async (jid) => {
+      const res = await call('POST', `/lineage/${encodeURIComponent(jid)}/suspend`, {});
+      if (res.status !== 200) throw new Error(`suspend failed: ${res.status} ${res.text}`);
     },
   };
 };
@@ -857,6 +863,24 @@ export const nativeAppContract = (serverName: string, setup: () => Promise<Nativ
           const note = over.notes.find((n) => n.type === 'error');
           // Either an IQ error with a text or a completed command with an error note: both are shown to the user.
           expect(error?.text ?? note?.text ?? '').toMatch(/limit|quota|too many/i);
+        } finally {
+          app.close();
+        }
+      });
+
+      it('a suspended account: told it may not create invites (not "try later"), no invite', async () => {
+        // Prepare
+        const user = await newUser('suspended');
+        await s.suspend(user.jid);
+        const app = await LoggedInApp.login(target, user.jid, user.password);
+        try {
+          // Act
+          const refused = await app.adhoc('urn:xmpp:invite#invite');
+
+          // Assess
+          expect(refused.fields.uri).toBeUndefined();
+          const text = refused.outcome.error?.text ?? refused.notes.find((n) => n.type === 'error')?.text ?? '';
+          expect(text).toMatch(/may not create invites/i);
         } finally {
           app.close();
         }

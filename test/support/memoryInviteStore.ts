@@ -267,12 +267,23 @@ export class MemoryInviteStore implements InviteStore {
 
   public async list(query: ListQuery): Promise<Page<Invite>> {
     await this.#latency();
-    const partition = query.inviter ? `${IndexPrefix.inviter}${query.inviter}` : `${IndexPrefix.domain}${query.domain}`;
+    // By source: the sparse bySource index, only invites created with countBySource (domain and inviter narrow it).
+    const partition = query.source
+      ? `${IndexPrefix.source}${query.source}`
+      : query.inviter
+        ? `${IndexPrefix.inviter}${query.inviter}`
+        : `${IndexPrefix.domain}${query.domain}`;
     const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, partition);
     const matching = [...this.table.invites.values()]
-      .filter((i) => (query.inviter ? i.inviter === query.inviter : i.domain === query.domain))
+      .filter((i) =>
+        query.source
+          ? i.countedBySource === true && i.source === query.source && (!query.inviter || i.inviter === query.inviter)
+          : query.inviter
+            ? i.inviter === query.inviter
+            : i.domain === query.domain
+      )
       .filter((i) => !query.status || Conditions.STATUS_FILTERS[query.status](i, query.now))
-      .filter((i) => !(query.inviter && query.domain) || i.domain === query.domain)
+      .filter((i) => !((query.inviter || query.source) && query.domain) || i.domain === query.domain)
       .map((i) => ({ item: i, sk: sortKey(i.createdAt, i.id) }))
       .sort((a, b) => byteOrder(b.sk, a.sk))
       .filter((e) => after === undefined || byteOrder(e.sk, after) < 0);

@@ -106,7 +106,12 @@ describe('the functions', () => {
  */
 const P = KeyPrefix;
 const EXPECTED_ITEM_ACCESS: Record<string, Record<string, string[]>> = {
-  IssueInviteRole: { GetItem: [P.apiKey, P.account], PutItem: [P.invite, P.jid], UpdateItem: [P.allowance], Query: [P.allowance] },
+  IssueInviteRole: {
+    GetItem: [P.apiKey, P.account, P.jid, P.invite],
+    PutItem: [P.invite, P.jid, P.account],
+    UpdateItem: [P.allowance],
+    Query: [P.allowance],
+  },
   CheckInviteRole: { GetItem: [P.invite], UpdateItem: [P.rate] },
   ListInvitesRole: { GetItem: [P.apiKey], BatchGetItem: [P.invite] },
   ShowInviteRole: { GetItem: [P.apiKey], Query: [P.invite] },
@@ -127,7 +132,7 @@ const EXPECTED_ITEM_ACCESS: Record<string, Record<string, string[]>> = {
   RegisterRole: { PutItem: [P.jid, P.brake, P.account], DeleteItem: [P.jid], UpdateItem: [P.jid, P.rate, P.brake] },
   SignupWebhookRole: {
     GetItem: [P.invite, P.jid, P.signupEvent, P.account],
-    PutItem: [P.invite, P.jid, P.signupEvent],
+    PutItem: [P.invite, P.jid, P.signupEvent, P.account],
     UpdateItem: [P.allowance],
     Query: [P.allowance],
   },
@@ -141,7 +146,12 @@ const EXPECTED_ITEM_ACCESS: Record<string, Record<string, string[]>> = {
     UpdateItem: [P.invite, P.jid, P.rate, P.brake],
   },
   XmppSubscribeRole: { GetItem: [P.apiKey, P.invite, P.jid], PutItem: [P.invite, P.jid], UpdateItem: [P.invite, P.rate] },
-  XmppInvitesRole: { GetItem: [P.apiKey, P.account], PutItem: [P.invite, P.jid], UpdateItem: [P.rate, P.allowance], Query: [P.allowance] },
+  XmppInvitesRole: {
+    GetItem: [P.apiKey, P.account, P.jid, P.invite],
+    PutItem: [P.invite, P.jid, P.account],
+    UpdateItem: [P.rate, P.allowance],
+    Query: [P.allowance],
+  },
   // Lineage (lib/lineage).
   ShowLineageRole: { GetItem: [P.apiKey, P.account, P.jid, P.invite], BatchGetItem: [P.account] },
   XmppAccountDeletedRole: {

@@ -62,6 +62,10 @@ class MemoryLineage implements LineageStore {
   public async setStatus(): Promise<LineageRecord> {
     throw new Error('not used here');
   }
+
+  public async recordFirstSeen(): Promise<LineageRecord> {
+    throw new Error('not used here');
+  }
 }
 
 type Op =

@@ -350,6 +350,16 @@ describe.each(['read first', 'claim first'] as const)('redeem, %s', (path) => {
       expect(await w.state(view.id)).toEqual({ uses: 1, pending: 0, redeemed: [`xena@${DOMAIN}`] });
     });
 
+    it('when creating the account may have reached the server but the name is an account of someone else: the use comes back', async () => {
+      const w = world(path);
+      const view = await w.issue();
+      w.xmpp.accounts.set(`xavier@${DOMAIN}`, 'not this password');
+      w.xmpp.failNext('createAccount');
+      expect(await codeOf(w.redeem(view.token, { username: 'xavier', password: PASSWORD }))).toBe('xmpp-unavailable');
+      expect(await w.state(view.id)).toEqual({ uses: 0, pending: 0, redeemed: [] });
+      expect(w.xmpp.accounts.get(`xavier@${DOMAIN}`)).toBe('not this password');
+    });
+
     it('when creating the account fails and the server cannot say whether it exists: held until the lease ends', async () => {
       const w = world(path);
       const view = await w.issue();

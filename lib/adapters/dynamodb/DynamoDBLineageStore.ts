@@ -126,4 +126,19 @@ export class DynamoDBLineageStore implements LineageStore {
       throw e;
     }
   }
+
+  public async recordFirstSeen(jid: string, now: number): Promise<LineageRecord> {
+    const legacy = await this.#fromClaim(jid);
+    const record: LineageRecord = { ...(legacy ?? { ...externalLineage(jid), joinedAt: now }), recorded: true };
+    try {
+      await this.#db.send(
+        new PutCommand({ TableName: this.#table, Item: lineageItem(record), ConditionExpression: 'attribute_not_exists(pk)' })
+      );
+      return record;
+    } catch (e) {
+      if (!isConditionFailure(e)) throw e;
+    }
+    // Seen (or made) meanwhile: that record stands.
+    return (await this.get(jid, { recordOnly: true })) ?? record;
+  }
 }
