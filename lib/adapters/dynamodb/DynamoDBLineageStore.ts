@@ -4,7 +4,7 @@ import { type LineageRecord, type LineageStatus, OPEN_REGISTRATION, externalLine
 import type { Page } from '../../ports/InviteStore.js';
 import type { LineageStore } from '../../ports/LineageStore.js';
 import { documentClient } from './client.js';
-import { NEW_ITEM } from './conditions.js';
+import { EXISTING_ITEM, LIVE_ACCOUNT_RECORD, NEW_ITEM } from './conditions.js';
 import { fromItem } from './inviteItems.js';
 import { decodeCursor, encodeCursor, readItems } from './inviteQueries.js';
 import { fromLineageItem, lineageItem } from './lineageItems.js';
@@ -80,7 +80,7 @@ export class DynamoDBLineageStore implements LineageStore {
           ? 'SET #status = :status, suspendedAt = if_not_exists(suspendedAt, :now)'
           : 'SET #status = :status REMOVE suspendedAt';
     // A deleted account stays deleted: suspending or lifting changes nothing.
-    const condition = status === 'deleted' ? 'attribute_exists(pk)' : 'attribute_exists(pk) AND #status <> :deleted';
+    const condition = status === 'deleted' ? EXISTING_ITEM : LIVE_ACCOUNT_RECORD;
     try {
       const { Attributes } = await this.#db.send(
         new UpdateCommand({
@@ -131,9 +131,7 @@ export class DynamoDBLineageStore implements LineageStore {
     const legacy = await this.#fromClaim(jid);
     const record: LineageRecord = { ...(legacy ?? { ...externalLineage(jid), joinedAt: now }), recorded: true };
     try {
-      await this.#db.send(
-        new PutCommand({ TableName: this.#table, Item: lineageItem(record), ConditionExpression: 'attribute_not_exists(pk)' })
-      );
+      await this.#db.send(new PutCommand({ TableName: this.#table, Item: lineageItem(record), ConditionExpression: NEW_ITEM }));
       return record;
     } catch (e) {
       if (!isConditionFailure(e)) throw e;

@@ -67,5 +67,8 @@ export const NEW_OR_EXPIRED = 'attribute_not_exists(pk) OR expiresAt <= :now';
 /** An open registration's lock still held by this request (`:token`). */
 export const REGISTRATION_HELD = 'kind = :registration AND lockToken = :token';
 
+/** A lineage record of an account not deleted (`:deleted`, `#status`): suspending or lifting changes nothing on a deleted one. */
+export const LIVE_ACCOUNT_RECORD = 'attribute_exists(pk) AND #status <> :deleted';
+
 /** The values every name condition above refers to. */
 export const lockValues = (now: number) => ({ ':reservation': 'reservation', ':registration': 'registration', ':now': now });
