@@ -17,7 +17,7 @@ import { CONSOLE_CONTENT_SECURITY_POLICY } from '../lib/web/consoleStyles.js';
 import { PAGE_HEADERS } from '../lib/web/headers.js';
 import { isInviteError } from '../lib/errors.js';
 import { formBody } from './http/landingRoute.js';
-import { httpRoute, pathParam, STATUS, type HttpEvent, type HttpResult } from './http/route.js';
+import { httpRoute, STATUS, type HttpEvent, type HttpResult } from './http/route.js';
 import { apiKeyStore, cfg, clock, lineage, store } from './wiring/deps.js';
 import { logger } from './wiring/observability.js';
 import { policy } from './wiring/policy.js';
@@ -103,9 +103,8 @@ const route = async (event: HttpEvent): Promise<ConsoleResult> => {
       return { status: STATUS[error.code], html: await invitesPage(deps, admin, {}, { error: error.message }) };
     }
   }
-  const revokeMatch = /^\/admin\/invites\/([^/]+)\/revoke$/.exec(path);
-  if (revokeMatch) {
-    await revoke(deps, admin, pathParam({ ...event, pathParameters: { id: revokeMatch[1] as string } }, 'id'));
+  if (path === '/admin/invites/revoke') {
+    await revoke(deps, admin, form(event).invite);
     return { status: 303, location: '/admin/invites?revoked=1' };
   }
   return { status: 404, html: consoleErrorPage('not-found', 'No such page.') };

@@ -11,7 +11,7 @@ import { InviteStatuses, InviteTypes, type InviteType } from '../invites/Invite.
 import type { ApiKeyStore } from '../ports/ApiKeyStore.js';
 import type { Clock } from '../ports/Clock.js';
 import type { RateLimiter } from '../ports/RateLimiter.js';
-import { csrfToken, csrfValid, signSession, verifySession, type ConsoleSession } from './consoleSession.js';
+import { csrfToken, csrfValid, seal, signSession, unseal, verifySession, type ConsoleSession } from './consoleSession.js';
 import { CONSOLE_CSS } from './consoleStyles.js';
 import { html, trusted, type Html, type Part } from './html.js';
 import { sha256 } from '../token.js';
@@ -45,6 +45,9 @@ export interface SignedIn {
   session: ConsoleSession;
   actor: Actor;
   csrf: string;
+  /** Seals an invite id or a cursor for this session's pages; `open` undoes it (undefined when not this session's). */
+  seal: (text: string) => string;
+  open: (handle: unknown) => string | undefined;
 }
 
 const SIGN_IN_ERRORS: Partial<Record<ErrorCode, string>> = {
@@ -91,7 +94,13 @@ export const currentAdmin = async (deps: ConsoleDeps, cookie: string | undefined
   try {
     const actor = await authenticateKeyId(deps.keys, session.keyId);
     if (!actor.admin) return undefined;
-    return { session, actor, csrf: csrfToken(key, session) };
+    return {
+      session,
+      actor,
+      csrf: csrfToken(key, session),
+      seal: (text) => seal(key, session, text),
+      open: (handle) => unseal(key, session, handle),
+    };
   } catch (error) {
     if (isInviteError(error) && (error.code === 'unauthorized' || error.code === 'forbidden')) return undefined;
     throw error;
@@ -158,8 +167,9 @@ export const createInvite = async (deps: ConsoleDeps, admin: SignedIn, form: Rec
   return { landingUrl: view.landingUrl, uri: view.uri, qr: await qrSvg(view.landingUrl), type: invite.type, domain: invite.domain };
 };
 
-export const revoke = async (deps: ConsoleDeps, admin: SignedIn, id: unknown): Promise<void> => {
-  await revokeInvite({ store: deps.issue.store, clock: deps.clock, config: deps.config }, admin.actor, id);
+/** Revokes the invite of a sealed handle from this session's list (an unknown handle is an unknown invite). */
+export const revoke = async (deps: ConsoleDeps, admin: SignedIn, handle: unknown): Promise<void> => {
+  await revokeInvite({ store: deps.issue.store, clock: deps.clock, config: deps.config }, admin.actor, admin.open(handle) ?? '');
 };
 
 /** The domains this key may act on, of those this deployment serves. */
@@ -182,9 +192,9 @@ const createForm = (admin: SignedIn, domains: string[], error?: string): Html =>
   )}</select></div><div><label for="inviter">Inviter (optional)</label><input type="text" id="inviter" name="inviter" placeholder="alice@example.org"></div><div><label for="username">Username (optional)</label><input type="text" id="username" name="username"></div><div><label for="maxUses">Uses</label><input type="text" inputmode="numeric" id="maxUses" name="maxUses" placeholder="1"></div><div><label for="expiresInDays">Expires in (days)</label><input type="text" inputmode="numeric" id="expiresInDays" name="expiresInDays" placeholder="7"></div><div class="full"><label for="note">Note (optional)</label><input type="text" id="note" name="note" maxlength="100"></div><div class="full"><button class="button" type="submit">Create invite</button></div></form></section>`;
 
 const row = (admin: SignedIn, i: Awaited<ReturnType<typeof listInvites>>['items'][number]): Html =>
-  html`<tr data-invite-id="${i.id}" data-status="${i.status}"><td>${i.type}</td><td class="jid">${i.inviter ?? '—'}</td><td class="jid">${i.username ?? '—'}</td><td><span class="tag status-${i.status}">${i.status}</span></td><td>${i.completed}/${i.maxUses ?? '∞'}</td><td>${i.expiresAt.slice(0, 10)}</td><td>${i.note ?? ''}</td><td>${
+  html`<tr data-status="${i.status}"><td>${i.type}</td><td class="jid">${i.inviter ?? '—'}</td><td class="jid">${i.username ?? '—'}</td><td><span class="tag status-${i.status}">${i.status}</span></td><td>${i.completed}/${i.maxUses ?? '∞'}</td><td>${i.expiresAt.slice(0, 10)}</td><td>${i.note ?? ''}</td><td>${
     i.status === 'valid'
-      ? html`<form method="post" action="/admin/invites/${encodeURIComponent(i.id)}/revoke" class="inline"><input type="hidden" name="csrf" value="${admin.csrf}"><button class="link danger" type="submit" aria-label="Revoke invite ${i.id.slice(0, 8)}">Revoke</button></form>`
+      ? html`<form method="post" action="/admin/invites/revoke" class="inline"><input type="hidden" name="csrf" value="${admin.csrf}"><input type="hidden" name="invite" value="${admin.seal(i.id)}"><button class="link danger" type="submit">Revoke</button></form>`
       : ''
   }</td></tr>`;
 
@@ -200,11 +210,11 @@ export const invitesPage = async (
   const page = await listInvites({ store: deps.issue.store, clock: deps.clock, config: deps.config }, admin.actor, {
     domain,
     status: query.status,
-    cursor: query.cursor,
+    cursor: query.cursor === undefined ? undefined : (admin.open(query.cursor) ?? '!'),
     limit: 25,
   });
   const next = page.cursor
-    ? `/admin/invites?${new URLSearchParams({ ...(domain ? { domain } : {}), ...(query.status ? { status: query.status } : {}), cursor: page.cursor })}`
+    ? `/admin/invites?${new URLSearchParams({ ...(domain ? { domain } : {}), ...(query.status ? { status: query.status } : {}), cursor: admin.seal(page.cursor) })}`
     : undefined;
   const body: Part[] = [
     extra.notice ? html`<p class="success" role="status">${extra.notice}</p>` : '',

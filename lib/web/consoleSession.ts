@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /**
  * The admin console's session (#21): a cookie `v1.<key id>.<expiry>.<mac>`,
@@ -65,4 +65,33 @@ export const readSessionCookie = (cookies: readonly string[] | undefined, header
     if (c.startsWith(`${SESSION_COOKIE}=`)) return c.slice(SESSION_COOKIE.length + 1);
   }
   return undefined;
+};
+
+/**
+ * Invite ids are the SHA-256 of their tokens, and list cursors hold them:
+ * the console's pages never show either. Its links and forms carry them
+ * sealed (AES-256-GCM under a key derived from the session), useless
+ * outside the session that rendered them.
+ */
+const sealKey = (key: string, session: ConsoleSession): Buffer =>
+  createHmac('sha256', key).update(`seal\n${session.value}`, 'utf8').digest();
+
+export const seal = (key: string, session: ConsoleSession, text: string): string => {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', sealKey(key, session), iv);
+  const data = Buffer.concat([cipher.update(text, 'utf8'), cipher.final()]);
+  return Buffer.concat([iv, cipher.getAuthTag(), data]).toString('base64url');
+};
+
+/** The sealed text, or undefined when the handle is not one of this session's. */
+export const unseal = (key: string, session: ConsoleSession, handle: unknown): string | undefined => {
+  if (typeof handle !== 'string' || !/^[A-Za-z0-9_-]{38,2000}$/.test(handle)) return undefined;
+  const raw = Buffer.from(handle, 'base64url');
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', sealKey(key, session), raw.subarray(0, 12));
+    decipher.setAuthTag(raw.subarray(12, 28));
+    return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8');
+  } catch {
+    return undefined;
+  }
 };
