@@ -1,3 +1,4 @@
+import type { MiddlewareObj } from '@middy/core';
 import { consoleSessionKeyResolver } from '../lib/adapters/aws/secrets.js';
 import { DynamoDBRateLimiter } from '../lib/adapters/dynamodb/DynamoDBRateLimiter.js';
 import {
@@ -54,6 +55,13 @@ const respond = (r: ConsoleResult): HttpResult =>
 
 const form = (event: HttpEvent): Record<string, unknown> =>
   event.body && typeof event.body === 'object' ? (event.body as Record<string, unknown>) : {};
+
+/** Form posts are parsed (415 for any other body); the GET pages have none. */
+const postedForm: MiddlewareObj<HttpEvent, HttpResult> = {
+  before: async (request) => {
+    if (request.event.requestContext?.http?.method?.toUpperCase() === 'POST') return formBody.before?.(request);
+  },
+};
 
 /** One function for the console's routes (serverless.yml); each route is one call into lib/web/console.ts. */
 const route = async (event: HttpEvent): Promise<ConsoleResult> => {
@@ -119,5 +127,5 @@ export const handler = httpRoute(async (event) => respond(await route(event)), {
     ...page(status, consoleErrorPage(error.code, error.message)),
     headers: { ...page(status, '').headers, ...headers },
   }),
-  use: [formBody],
+  use: [postedForm],
 });
