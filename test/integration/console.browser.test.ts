@@ -6,7 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signSession } from '../../lib/web/consoleSession.js';
 import { sha256 } from '../../lib/token.js';
 import { launchChromium, newPage, screenshot } from '../support/browser.js';
-import { stack, uniqueName } from '../support/stack.js';
+import { createApiKey } from '../../lib/apiKeys/apiKeys.js';
+import { DynamoDBApiKeyStore } from '../../lib/adapters/dynamodb/DynamoDBApiKeyStore.js';
+import { systemClock } from '../../lib/ports/Clock.js';
+import { documentClientForStack, stack, uniqueName } from '../support/stack.js';
 
 /**
  * The admin console (#21) in a real Chromium against the shared stack
@@ -22,6 +25,8 @@ const pages: Page[] = [];
 /** Every HTML body this file saw: none may hold the key, its id or an invite id. */
 const seen: string[] = [];
 const inviteIds: string[] = [];
+/** Other keys' secrets and ids made here. */
+const secrets: string[] = [];
 
 const base = () => stack().baseUrl;
 
@@ -167,6 +172,31 @@ describe('admin console refusals', () => {
     inviteIds.push(sha256(link.slice(link.lastIndexOf('/') + 1)));
   });
 
+  it('ends the session when its key is revoked, and refuses a quota-limited key', SLOW, async () => {
+    const keys = new DynamoDBApiKeyStore({ tableName: stack().env.INVITES_TABLE as string, client: documentClientForStack() });
+    const admin = await createApiKey({ store: keys, clock: systemClock }, { name: uniqueName('console-admin-'), domains: ['localhost'] });
+    const cookie = await signIn(admin.secret);
+    const page = await get('/admin/invites', cookie);
+    expect(page.res.status).toBe(200);
+    // Scoped to the key's domains: other.example is served, but not this key's.
+    expect(page.text).not.toContain('other.example');
+    const foreign = await get('/admin/invites?domain=other.example', cookie);
+    expect(foreign.res.status).toBe(403);
+    await keys.revoke(admin.apiKey.id, systemClock.now());
+    const after = await get('/admin/invites', cookie);
+    expect(after.res.status).toBe(303);
+    expect(after.res.headers.get('location')).toBe('/admin');
+
+    const quota = await createApiKey(
+      { store: keys, clock: systemClock },
+      { name: uniqueName('console-quota-'), domains: ['localhost'], maxLiveInvites: 3 }
+    );
+    const refused = await post('/admin/session', { key: quota.secret });
+    expect(refused.res.status).toBe(403);
+    expect(refused.res.headers.getSetCookie()).toEqual([]);
+    secrets.push(admin.secret, admin.apiKey.id, quota.secret, quota.apiKey.id);
+  });
+
   it('shows no API key, key id or invite id in any page', () => {
     const key = stack().apiKey;
     expect(seen.length).toBeGreaterThan(5);
@@ -174,7 +204,7 @@ describe('admin console refusals', () => {
     for (const text of seen) {
       expect(text).not.toContain(key);
       expect(text).not.toContain(sha256(key));
-      for (const id of inviteIds) expect(text).not.toContain(id);
+      for (const id of [...inviteIds, ...secrets]) expect(text).not.toContain(id);
     }
   });
 
