@@ -83,6 +83,13 @@ export interface Config {
   inviteDepthLimit?: number;
   /** Seconds an account made by this service must exist before it may invite (`MIN_ACCOUNT_AGE_TO_INVITE`); undefined = none. */
   minAccountAgeToInvite?: number;
+  /**
+   * The admin console (lib/web/console*.ts, #21): the HMAC key of its session
+   * cookies, `CONSOLE_SESSION_KEY` (local) or the SSM SecureString named by
+   * `CONSOLE_SESSION_KEY_PARAMETER` (cloud); sign-in attempts per client
+   * address and rate-limit window (`CONSOLE_SIGNINS_PER_IP`, default 10).
+   */
+  console?: { sessionKey?: string; sessionKeyParameter?: string; signInsPerIp: number };
 }
 
 export type PublicRoute = 'check' | 'redeem' | 'landing';
@@ -180,6 +187,7 @@ export const SecretPaths = {
   claims: '/claims/',
   signup: '/hooks/signup/',
   webhooksOut: '/hooks/out/',
+  console: '/console/',
 } as const;
 
 const checkSecretPaths = (env: Env, config: Config): void => {
@@ -195,6 +203,7 @@ const checkSecretPaths = (env: Env, config: Config): void => {
   for (const s of Object.values(config.xmpp))
     check(`adminPasswordParameter of the XMPP server for ${s.domain}`, s.adminPasswordParameter, SecretPaths.xmpp);
   check('CLAIM_KEY_PARAMETER', config.claimKeyParameter, SecretPaths.claims);
+  check('CONSOLE_SESSION_KEY_PARAMETER', config.console?.sessionKeyParameter, SecretPaths.console);
   for (const [name, s] of Object.entries(config.signupSources))
     check(`SIGNUP_SOURCES[${JSON.stringify(name)}].secretParameter`, s.secretParameter, SecretPaths.signup);
   for (const e of config.webhooks.endpoints)
@@ -207,6 +216,17 @@ const invitePolicy = (env: Env): PolicySettings => {
   return {
     invitesPerInviterPerWeek: limit('INVITES_PER_INVITER_PER_WEEK'),
     maxRegistrationsPerHour: limit('MAX_REGISTRATIONS_PER_HOUR'),
+  };
+};
+
+/** The admin console's settings (#21). */
+const consoleSettings = (env: Env): NonNullable<Config['console']> => {
+  const sessionKey = env.CONSOLE_SESSION_KEY || undefined;
+  if (sessionKey !== undefined && sessionKey.length < 32) fail('CONSOLE_SESSION_KEY must be at least 32 characters of random text');
+  return {
+    sessionKey,
+    sessionKeyParameter: env.CONSOLE_SESSION_KEY_PARAMETER || undefined,
+    signInsPerIp: int(env, 'CONSOLE_SIGNINS_PER_IP', 10, 0),
   };
 };
 
@@ -273,6 +293,7 @@ export const loadConfig = (env: Env = process.env): Config => {
     moduleInvitesPerHour: int(env, 'MODULE_INVITES_PER_HOUR', 300),
     inviteDepthLimit: env.INVITE_DEPTH_LIMIT ? int(env, 'INVITE_DEPTH_LIMIT', 0, 0) : undefined,
     minAccountAgeToInvite: env.MIN_ACCOUNT_AGE_TO_INVITE ? int(env, 'MIN_ACCOUNT_AGE_TO_INVITE', 0, 1) : undefined,
+    console: consoleSettings(env),
     rateLimits: {
       windowSeconds: int(env, 'RATE_LIMIT_WINDOW_SECONDS', 60, 1),
       // Checks and landing pages are cheap reads; redeems create accounts.

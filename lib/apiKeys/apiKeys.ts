@@ -83,7 +83,16 @@ export const authenticate = async (store: ApiKeyStore, authorization: string | u
   if (!match || !KEY_PATTERN.test(match[1] as string)) {
     throw new InviteError('unauthorized', 'send an API key as Authorization: Bearer <key>');
   }
-  const apiKey = await store.get(sha256(match[1] as string));
+  return authenticateKeyId(store, sha256(match[1] as string), kind);
+};
+
+/**
+ * The same check by the key's id (the SHA-256 of its secret): the admin
+ * console's session carries the id and re-checks the key on every request,
+ * so revoking the key ends the session.
+ */
+export const authenticateKeyId = async (store: ApiKeyStore, id: string, kind: ApiKeyKind = 'api'): Promise<Actor> => {
+  const apiKey = await store.get(id);
   if (!apiKey || apiKey.revokedAt !== undefined) {
     throw new InviteError('unauthorized', 'unknown or revoked API key');
   }

@@ -173,6 +173,14 @@ const EXPECTED_ITEM_ACCESS: Record<string, Record<string, string[]>> = {
     PutItem: [P.account, P.notice],
   },
   UnsuspendAccountRole: { GetItem: [P.apiKey, P.account, P.jid, P.invite], UpdateItem: [P.account], PutItem: [P.account, P.notice] },
+  // The admin console (#21): its session's key, the sign-in limit, list / issue / revoke.
+  AdminConsoleRole: {
+    GetItem: [P.apiKey, P.invite, P.jid, P.account],
+    PutItem: [P.invite, P.jid, P.account],
+    UpdateItem: [P.invite, P.jid, P.rate, P.allowance],
+    Query: [P.allowance],
+    BatchGetItem: [P.invite],
+  },
 };
 /** Which secrets (paths below secretsPath) each role may read. */
 const EXPECTED_SECRETS: Record<string, string[]> = {
@@ -185,6 +193,7 @@ const EXPECTED_SECRETS: Record<string, string[]> = {
   IssueInviteRole: [SecretPaths.xmpp],
   XmppInvitesRole: [SecretPaths.xmpp],
   NotifierRole: [SecretPaths.webhooksOut],
+  AdminConsoleRole: [SecretPaths.console],
 };
 const ITEM_ACTIONS = ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query', 'ConditionCheckItem', 'BatchGetItem', 'BatchWriteItem'];
 

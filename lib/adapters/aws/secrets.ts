@@ -42,3 +42,22 @@ export const claimKeyResolver = (config: { claimKey?: string; claimKeyParameter?
       throw new InviteError('internal', 'the claim fingerprint key could not be read', { cause });
     });
 };
+
+/**
+ * The HMAC key of the admin console's session cookies (lib/web/consoleSession.ts):
+ * `CONSOLE_SESSION_KEY` locally, the SSM parameter `CONSOLE_SESSION_KEY_PARAMETER`
+ * in the cloud. Changing it ends every console session.
+ */
+export const consoleSessionKeyResolver = (config: { sessionKey?: string; sessionKeyParameter?: string } = {}): (() => Promise<string>) => {
+  if (!config.sessionKey && !config.sessionKeyParameter) {
+    return () =>
+      Promise.reject(
+        new InviteError('internal', 'configuration: set CONSOLE_SESSION_KEY or CONSOLE_SESSION_KEY_PARAMETER (the console session key)')
+      );
+  }
+  const resolve = secretResolver(config.sessionKey, config.sessionKeyParameter);
+  return () =>
+    resolve().catch((cause: unknown) => {
+      throw new InviteError('internal', 'the console session key could not be read', { cause });
+    });
+};

@@ -1,0 +1,131 @@
+import type { MiddlewareObj } from '@middy/core';
+import { consoleSessionKeyResolver } from '../lib/adapters/aws/secrets.js';
+import { DynamoDBRateLimiter } from '../lib/adapters/dynamodb/DynamoDBRateLimiter.js';
+import {
+  assertCsrf,
+  consoleErrorPage,
+  createInvite,
+  currentAdmin,
+  invitesPage,
+  revoke,
+  signIn,
+  signInPage,
+  type ConsoleDeps,
+  type ConsoleResult,
+} from '../lib/web/console.js';
+import { clearedSessionCookie, readSessionCookie, sessionCookie } from '../lib/web/consoleSession.js';
+import { CONSOLE_CONTENT_SECURITY_POLICY } from '../lib/web/consoleStyles.js';
+import { PAGE_HEADERS } from '../lib/web/headers.js';
+import { isInviteError } from '../lib/errors.js';
+import { formBody } from './http/landingRoute.js';
+import { httpRoute, STATUS, type HttpEvent, type HttpResult } from './http/route.js';
+import { apiKeyStore, cfg, clock, lineage, store } from './wiring/deps.js';
+import { logger } from './wiring/observability.js';
+import { policy } from './wiring/policy.js';
+
+const deps: ConsoleDeps = {
+  keys: apiKeyStore,
+  clock,
+  limiter: new DynamoDBRateLimiter({ tableName: cfg.tableName }),
+  config: cfg,
+  sessionKey: consoleSessionKeyResolver(cfg.console),
+  // As functions/issueInvite.ts, but without the XMPP server (no VPC, no admin password): see docs/_incoming/console.md.
+  issue: {
+    store,
+    clock,
+    config: cfg,
+    quota: { perInviter: cfg.quotaLiveInvitesPerInviter },
+    warn: (message, details) => logger.warn(message, details),
+    policy,
+    lineage,
+  },
+};
+
+const page = (status: number, html: string, cookie?: string): HttpResult => ({
+  statusCode: status,
+  headers: { ...PAGE_HEADERS, 'content-security-policy': CONSOLE_CONTENT_SECURITY_POLICY },
+  ...(cookie ? { cookies: [cookie] } : {}),
+  body: html,
+});
+
+const respond = (r: ConsoleResult): HttpResult =>
+  r.location
+    ? { statusCode: r.status, headers: { location: r.location, 'cache-control': 'no-store' }, ...(r.cookie ? { cookies: [r.cookie] } : {}) }
+    : page(r.status, r.html ?? '', r.cookie);
+
+const form = (event: HttpEvent): Record<string, unknown> =>
+  event.body && typeof event.body === 'object' ? (event.body as Record<string, unknown>) : {};
+
+/** Form posts are parsed (415 for any other body); the GET pages have none. */
+const postedForm: MiddlewareObj<HttpEvent, HttpResult> = {
+  before: async (request) => {
+    if (request.event.requestContext?.http?.method?.toUpperCase() === 'POST') return formBody.before?.(request);
+  },
+};
+
+/** One function for the console's routes (serverless.yml); each route is one call into lib/web/console.ts. */
+const route = async (event: HttpEvent): Promise<ConsoleResult> => {
+  const method = event.requestContext?.http?.method?.toUpperCase();
+  const path = (event.rawPath ?? event.requestContext?.http?.path ?? '').replace(/\/+$/, '') || '/';
+  const admin = await currentAdmin(deps, readSessionCookie(event.cookies, event.headers?.cookie));
+
+  if (path === '/admin' && method === 'GET') {
+    return admin ? { status: 303, location: '/admin/invites' } : { status: 200, html: signInPage() };
+  }
+  if (path === '/admin/session' && method === 'POST') {
+    try {
+      const value = await signIn(deps, form(event), event.requestContext?.http?.sourceIp);
+      return { status: 303, location: '/admin/invites', cookie: sessionCookie(value) };
+    } catch (error) {
+      if (!isInviteError(error) || !['unauthorized', 'forbidden', 'rate-limited'].includes(error.code)) throw error;
+      return { status: STATUS[error.code], html: signInPage(error.code) };
+    }
+  }
+  // Everything else needs a session: a page asks to sign in, a form post is refused.
+  if (!admin) {
+    return method === 'GET'
+      ? { status: 303, location: '/admin', cookie: clearedSessionCookie() }
+      : { status: 401, html: signInPage('unauthorized'), cookie: clearedSessionCookie() };
+  }
+  const query = event.queryStringParameters ?? {};
+  if (path === '/admin/invites' && method === 'GET') {
+    return {
+      status: 200,
+      html: await invitesPage(
+        deps,
+        admin,
+        { domain: query.domain, status: query.status || undefined, cursor: query.cursor },
+        query.revoked ? { notice: 'Invite revoked.' } : {}
+      ),
+    };
+  }
+  if (method !== 'POST') return { status: 404, html: consoleErrorPage('not-found', 'No such page.') };
+  await assertCsrf(deps, admin, form(event));
+  if (path === '/admin/signout') return { status: 303, location: '/admin', cookie: clearedSessionCookie() };
+  if (path === '/admin/invites') {
+    try {
+      const issued = await createInvite(deps, admin, form(event));
+      return { status: 201, html: await invitesPage(deps, admin, { domain: issued.domain }, { issued }) };
+    } catch (error) {
+      if (!isInviteError(error) || error.code === 'internal') throw error;
+      return { status: STATUS[error.code], html: await invitesPage(deps, admin, {}, { error: error.message }) };
+    }
+  }
+  if (path === '/admin/invites/revoke') {
+    await revoke(deps, admin, form(event).invite);
+    return { status: 303, location: '/admin/invites?revoked=1' };
+  }
+  return { status: 404, html: consoleErrorPage('not-found', 'No such page.') };
+};
+
+/** `GET /admin`, `POST /admin/session` and the console's pages below /admin (lib/web/console.ts). */
+export const handler = httpRoute(async (event) => respond(await route(event)), {
+  cors: false,
+  // The page brings its own CSP (no script, one hashed stylesheet); no referrer leaves the console.
+  securityHeaders: { contentSecurityPolicy: false, permissionsPolicy: false, referrerPolicy: { policy: 'no-referrer' } },
+  errorResponse: (error, status, headers) => ({
+    ...page(status, consoleErrorPage(error.code, error.message)),
+    headers: { ...page(status, '').headers, ...headers },
+  }),
+  use: [postedForm],
+});
