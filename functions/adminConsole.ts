@@ -1,4 +1,3 @@
-import type { MiddlewareObj } from '@middy/core';
 import { consoleSessionKeyResolver } from '../lib/adapters/aws/secrets.js';
 import { DynamoDBRateLimiter } from '../lib/adapters/dynamodb/DynamoDBRateLimiter.js';
 import {
@@ -18,7 +17,8 @@ import { CONSOLE_CONTENT_SECURITY_POLICY } from '../lib/web/consoleStyles.js';
 import { PAGE_HEADERS } from '../lib/web/headers.js';
 import { isInviteError } from '../lib/errors.js';
 import { formBody } from './http/landingRoute.js';
-import { httpRoute, STATUS, type HttpEvent, type HttpResult } from './http/route.js';
+import { anyone } from './http/auth.js';
+import { httpRoute, STATUS, type BodyReader, type HttpEvent, type HttpResult } from './http/route.js';
 import { apiKeyStore, cfg, clock, lineage, store } from './wiring/deps.js';
 import { logger } from './wiring/observability.js';
 import { policy } from './wiring/policy.js';
@@ -57,10 +57,13 @@ const form = (event: HttpEvent): Record<string, unknown> =>
   event.body && typeof event.body === 'object' ? (event.body as Record<string, unknown>) : {};
 
 /** Form posts are parsed (415 for any other body); the GET pages have none. */
-const postedForm: MiddlewareObj<HttpEvent, HttpResult> = {
-  before: async (request) => {
-    if (request.event.requestContext?.http?.method?.toUpperCase() === 'POST') return formBody.before?.(request);
+const postedForm: BodyReader<Record<string, unknown>> = {
+  parser: {
+    before: async (request) => {
+      if (request.event.requestContext?.http?.method?.toUpperCase() === 'POST') return formBody.parser?.before?.(request);
+    },
   },
+  read: form,
 };
 
 /** One function for the console's routes (serverless.yml); each route is one call into lib/web/console.ts. */
@@ -119,7 +122,9 @@ const route = async (event: HttpEvent): Promise<ConsoleResult> => {
 };
 
 /** `GET /admin`, `POST /admin/session` and the console's pages below /admin (lib/web/console.ts). */
-export const handler = httpRoute(async (event) => respond(await route(event)), {
+export const handler = httpRoute(async ({ event }) => respond(await route(event)), {
+  auth: anyone,
+  body: postedForm,
   cors: false,
   // The page brings its own CSP (no script, one hashed stylesheet); no referrer leaves the console.
   securityHeaders: { contentSecurityPolicy: false, permissionsPolicy: false, referrerPolicy: { policy: 'no-referrer' } },
@@ -127,5 +132,4 @@ export const handler = httpRoute(async (event) => respond(await route(event)), {
     ...page(status, consoleErrorPage(error.code, error.message)),
     headers: { ...page(status, '').headers, ...headers },
   }),
-  use: [postedForm],
 });
