@@ -58,7 +58,9 @@ export const judge = (m: Measured): { results: Results; targets: Target[]; leaks
   const { redeem, issue, check, check10k, bundles, importFloor, cost, rateLimits } = m;
   const inAppResult = m.inApp;
   // The functions that create accounts; every other one must not bundle xmpp.js.
-  const xmppFree = bundles.filter((b) => !['redeemInvite', 'register', 'landingSubmit', 'xmppRegister'].includes(b.name));
+  // Those that create accounts, and those that ask whether a preset username exists when issuing.
+  const talksXmpp = ['redeemInvite', 'register', 'landingSubmit', 'xmppRegister', 'issueInvite', 'signupWebhook', 'xmppInvites'];
+  const xmppFree = bundles.filter((b) => !talksXmpp.includes(b.name));
   const leaks = xmppFree.filter((b) => b.loadsXmpp).map((b) => b.name);
   const checkCost = cost['check: lookup'] as Consumed;
   const issueCost = cost['issue: invite (admin key)'] as Consumed;
