@@ -1,19 +1,20 @@
 import { consoleSessionKeyResolver } from '../lib/adapters/aws/secrets.js';
+import { DynamoDBAdminAudit } from '../lib/adapters/dynamodb/DynamoDBAdminAudit.js';
+import { DynamoDBContainmentEvents } from '../lib/adapters/dynamodb/DynamoDBContainmentEvents.js';
 import { DynamoDBRateLimiter } from '../lib/adapters/dynamodb/DynamoDBRateLimiter.js';
+import { moduleSources } from '../lib/lineage/containment.js';
 import {
   assertCsrf,
   consoleErrorPage,
-  createInvite,
   currentAdmin,
-  invitesPage,
-  revoke,
   signIn,
   signInPage,
   type ConsoleDeps,
   type ConsoleResult,
-} from '../lib/web/console.js';
-import { clearedSessionCookie, readSessionCookie, sessionCookie } from '../lib/web/consoleSession.js';
-import { CONSOLE_CONTENT_SECURITY_POLICY } from '../lib/web/consoleStyles.js';
+} from '../lib/web/console/core.js';
+import { findRoute } from '../lib/web/console/routes.js';
+import { clearedSessionCookie, readSessionCookie, sessionCookie } from '../lib/web/console/session.js';
+import { CONSOLE_CONTENT_SECURITY_POLICY } from '../lib/web/console/styles.js';
 import { PAGE_HEADERS } from '../lib/web/headers.js';
 import { isInviteError } from '../lib/errors.js';
 import { formBody } from './http/landingRoute.js';
@@ -29,7 +30,7 @@ const deps: ConsoleDeps = {
   limiter: new DynamoDBRateLimiter({ tableName: cfg.tableName }),
   config: cfg,
   sessionKey: consoleSessionKeyResolver(cfg.console),
-  // As functions/issueInvite.ts, but without the XMPP server (no VPC, no admin password): see docs/_incoming/console.md.
+  // As functions/issueInvite.ts, but without the XMPP server (no VPC, no admin password): see docs/console.md.
   issue: {
     store,
     clock,
@@ -39,6 +40,15 @@ const deps: ConsoleDeps = {
     policy,
     lineage,
   },
+  // As functions/lineageContainment.ts.
+  containment: {
+    store,
+    lineage,
+    clock,
+    events: new DynamoDBContainmentEvents({ tableName: cfg.tableName }),
+    appSources: moduleSources(apiKeyStore),
+  },
+  audit: new DynamoDBAdminAudit({ tableName: cfg.tableName }),
 };
 
 const page = (status: number, html: string, cookie?: string): HttpResult => ({
@@ -48,10 +58,12 @@ const page = (status: number, html: string, cookie?: string): HttpResult => ({
   body: html,
 });
 
-const respond = (r: ConsoleResult): HttpResult =>
-  r.location
-    ? { statusCode: r.status, headers: { location: r.location, 'cache-control': 'no-store' }, ...(r.cookie ? { cookies: [r.cookie] } : {}) }
-    : page(r.status, r.html ?? '', r.cookie);
+const respond = (r: ConsoleResult): HttpResult => {
+  const status = typeof r.status === 'number' ? r.status : STATUS[r.status];
+  return r.location
+    ? { statusCode: status, headers: { location: r.location, 'cache-control': 'no-store' }, ...(r.cookie ? { cookies: [r.cookie] } : {}) }
+    : page(status, r.html ?? '', r.cookie);
+};
 
 const form = (event: HttpEvent): Record<string, unknown> =>
   event.body && typeof event.body === 'object' ? (event.body as Record<string, unknown>) : {};
@@ -66,7 +78,7 @@ const postedForm: BodyReader<Record<string, unknown>> = {
   read: form,
 };
 
-/** One function for the console's routes (serverless.yml); each route is one call into lib/web/console.ts. */
+/** One function for the console (serverless.yml: /admin and /admin/{proxy+}); its pages' routes are in lib/web/console/routes.ts. */
 const route = async (event: HttpEvent): Promise<ConsoleResult> => {
   const method = event.requestContext?.http?.method?.toUpperCase();
   const path = (event.rawPath ?? event.requestContext?.http?.path ?? '').replace(/\/+$/, '') || '/';
@@ -81,7 +93,7 @@ const route = async (event: HttpEvent): Promise<ConsoleResult> => {
       return { status: 303, location: '/admin/invites', cookie: sessionCookie(value) };
     } catch (error) {
       if (!isInviteError(error) || !['unauthorized', 'forbidden', 'rate-limited'].includes(error.code)) throw error;
-      return { status: STATUS[error.code], html: signInPage(error.code) };
+      return { status: error.code, html: signInPage(error.code) };
     }
   }
   // Everything else needs a session: a page asks to sign in, a form post is refused.
@@ -90,38 +102,22 @@ const route = async (event: HttpEvent): Promise<ConsoleResult> => {
       ? { status: 303, location: '/admin', cookie: clearedSessionCookie() }
       : { status: 401, html: signInPage('unauthorized'), cookie: clearedSessionCookie() };
   }
-  const query = event.queryStringParameters ?? {};
-  if (path === '/admin/invites' && method === 'GET') {
-    return {
-      status: 200,
-      html: await invitesPage(
-        deps,
-        admin,
-        { domain: query.domain, status: query.status || undefined, cursor: query.cursor },
-        query.revoked ? { notice: 'Invite revoked.' } : {}
-      ),
-    };
+  if (method === 'POST') {
+    await assertCsrf(deps, admin, form(event));
+    if (path === '/admin/signout') return { status: 303, location: '/admin', cookie: clearedSessionCookie() };
   }
-  if (method !== 'POST') return { status: 404, html: consoleErrorPage('not-found', 'No such page.') };
-  await assertCsrf(deps, admin, form(event));
-  if (path === '/admin/signout') return { status: 303, location: '/admin', cookie: clearedSessionCookie() };
-  if (path === '/admin/invites') {
-    try {
-      const issued = await createInvite(deps, admin, form(event));
-      return { status: 201, html: await invitesPage(deps, admin, { domain: issued.domain }, { issued }) };
-    } catch (error) {
-      if (!isInviteError(error) || error.code === 'internal') throw error;
-      return { status: STATUS[error.code], html: await invitesPage(deps, admin, {}, { error: error.message }) };
-    }
-  }
-  if (path === '/admin/invites/revoke') {
-    await revoke(deps, admin, form(event).invite);
-    return { status: 303, location: '/admin/invites?revoked=1' };
-  }
-  return { status: 404, html: consoleErrorPage('not-found', 'No such page.') };
+  const found = findRoute(method, path);
+  if (!found) return { status: 404, html: consoleErrorPage('not-found', 'No such page.') };
+  return found.handle(deps, {
+    method: found.method,
+    path,
+    query: event.queryStringParameters ?? {},
+    form: method === 'POST' ? form(event) : {},
+    admin,
+  });
 };
 
-/** `GET /admin`, `POST /admin/session` and the console's pages below /admin (lib/web/console.ts). */
+/** `GET /admin`, `POST /admin/session` and the console's pages below /admin (lib/web/console/). */
 export const handler = httpRoute(async ({ event }) => respond(await route(event)), {
   auth: anyone,
   body: postedForm,

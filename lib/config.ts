@@ -84,7 +84,7 @@ export interface Config {
   /** Seconds an account made by this service must exist before it may invite (`MIN_ACCOUNT_AGE_TO_INVITE`); undefined = none. */
   minAccountAgeToInvite?: number;
   /**
-   * The admin console (lib/web/console*.ts, #21): the HMAC key of its session
+   * The admin console (lib/web/console/, #21): the HMAC key of its session
    * cookies, `CONSOLE_SESSION_KEY` (local) or the SSM SecureString named by
    * `CONSOLE_SESSION_KEY_PARAMETER` (cloud); sign-in attempts per client
    * address and rate-limit window (`CONSOLE_SIGNINS_PER_IP`, default 10).

@@ -102,6 +102,7 @@ export const authenticateKeyId = async (store: ApiKeyStore, id: string, kind: Ap
   const admin = kind === 'api' && apiKey.maxLiveInvites === undefined;
   return {
     source: keySource(apiKey),
+    keyName: apiKey.name,
     domains: apiKey.domains,
     admin,
     maxLiveInvites: apiKey.maxLiveInvites,

@@ -20,6 +20,8 @@ export interface Actor {
    * person's roster): `any`, or a list. Undefined: `any` for admins, none otherwise.
    */
   inviters?: 'any' | readonly string[];
+  /** The API key's name, for the audit trail (lib/ports/AdminAudit.ts). */
+  keyName?: string;
   /** The user an actor acts for (an app's invite): the invitation policy counts that user's invites (lib/invites/policy.ts). */
   onBehalfOf?: string;
 }

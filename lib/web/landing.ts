@@ -1,4 +1,3 @@
-import QRCode from 'qrcode';
 import { inAppInvites, type Config } from '../config.js';
 import { isInviteError, type ErrorCode } from '../errors.js';
 import { findLiveInvite, lookupInvite } from '../invites/lookup.js';
@@ -11,7 +10,7 @@ import { normalizeLocalpart, usernamePolicy } from '../jid.js';
 import type { Clock } from '../ports/Clock.js';
 import type { InviteStore } from '../ports/InviteStore.js';
 import type { ProvisionerRegistry } from '../ports/XmppProvisioner.js';
-import { escapeHtml } from './html.js';
+import { qrSvg } from './qr.js';
 import { donePage, invitePage, statusPage, type FieldName, type FormState, type StatusKind } from './pages.js';
 import { en, type Texts } from './texts.js';
 
@@ -50,16 +49,6 @@ export interface LandingForm {
 
 const STATUS_PAGES: readonly ErrorCode[] = ['token-invalid', 'token-expired', 'token-used', 'token-revoked'];
 
-/**
- * The QR code holds the https landing URL, not the xmpp: URI: a phone camera
- * without an XMPP app opens this page (which offers the apps), and an app that
- * scans it asks the URL and follows the page's `Link: <xmpp:…>; rel="alternate"`.
- */
-const qrSvg = async (texts: Texts, url: string): Promise<string> => {
-  const svg = await QRCode.toString(url, { type: 'svg', errorCorrectionLevel: 'M', margin: 4 });
-  return svg.trim().replace('<svg ', `<svg class="qr" role="img" aria-label="${escapeHtml(texts.qrLabel)}" focusable="false" `);
-};
-
 const renderInvite = async (deps: LandingDeps, invite: Invite, token: string, form?: FormState, error?: ErrorCode): Promise<WebPage> => {
   const texts = deps.texts ?? en;
   const uri = inviteUri(invite, token);
@@ -73,7 +62,7 @@ const renderInvite = async (deps: LandingDeps, invite: Invite, token: string, fo
       expiresAt: invite.expiresAt,
       usesLeft: usesLeft(invite),
       uri,
-      qrSvg: inApp ? await qrSvg(texts, landingUrl(deps.config.baseUrl, token)) : '',
+      qrSvg: inApp ? await qrSvg(landingUrl(deps.config.baseUrl, token), texts.qrLabel) : '',
       inApp,
       clients: deps.config.webClients,
       passwordMinLength: deps.config.passwordMinLength,

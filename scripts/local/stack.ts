@@ -121,7 +121,7 @@ export const startStack = async (options: StackOptions = {}): Promise<Stack> => 
       INVITES_TABLE: tableName,
       // The claim fingerprint key (lib/invites/password.ts): one per stack, shared by its functions.
       CLAIM_KEY: randomBytes(32).toString('base64url'),
-      // The admin console's session key (lib/web/consoleSession.ts, #21).
+      // The admin console's session key (lib/web/console/session.ts, #21).
       CONSOLE_SESSION_KEY: randomBytes(32).toString('base64url'),
       POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
     };

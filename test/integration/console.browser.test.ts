@@ -3,7 +3,7 @@ import jsqr from 'jsqr';
 import { PNG } from 'pngjs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signSession } from '../../lib/web/consoleSession.js';
+import { signSession } from '../../lib/web/console/session.js';
 import { sha256 } from '../../lib/token.js';
 import { launchChromium, newPage, screenshot } from '../support/browser.js';
 import { createApiKey } from '../../lib/apiKeys/apiKeys.js';

@@ -9,14 +9,14 @@ import {
   signSession,
   unseal,
   verifySession,
-} from '../../lib/web/consoleSession.js';
-import { CONSOLE_CONTENT_SECURITY_POLICY } from '../../lib/web/consoleStyles.js';
+} from '../../lib/web/console/session.js';
+import { CONSOLE_CONTENT_SECURITY_POLICY } from '../../lib/web/console/styles.js';
 
 const KEY = 'k'.repeat(32);
 const KEY_ID = 'A'.repeat(43);
 const NOW = 1_800_000_000;
 
-describe('console session cookie (lib/web/consoleSession.ts)', () => {
+describe('console session cookie (lib/web/console/session.ts)', () => {
   it('round-trips a session for 12 hours, then refuses it', () => {
     const value = signSession(KEY, KEY_ID, NOW);
     expect(verifySession(KEY, value, NOW + 60)).toMatchObject({ keyId: KEY_ID, expiresAt: NOW + 12 * 3600 });

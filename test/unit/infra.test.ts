@@ -173,12 +173,12 @@ const EXPECTED_ITEM_ACCESS: Record<string, Record<string, string[]>> = {
     PutItem: [P.account, P.notice],
   },
   UnsuspendAccountRole: { GetItem: [P.apiKey, P.account, P.jid, P.invite], UpdateItem: [P.account], PutItem: [P.account, P.notice] },
-  // The admin console (#21): its session's key, the sign-in limit, list / issue / revoke.
+  // The admin console (#21): its session's key, the sign-in limit, list / issue / revoke, containment, its audit trail.
   AdminConsoleRole: {
     GetItem: [P.apiKey, P.invite, P.jid, P.account],
-    PutItem: [P.invite, P.jid, P.account],
-    UpdateItem: [P.invite, P.jid, P.rate, P.allowance],
-    Query: [P.allowance],
+    PutItem: [P.invite, P.jid, P.account, P.notice, P.adminAudit],
+    UpdateItem: [P.invite, P.jid, P.rate, P.allowance, P.account],
+    Query: [P.allowance, P.adminAudit],
     BatchGetItem: [P.invite],
   },
 };

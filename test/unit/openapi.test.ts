@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { ErrorCodes } from '../../lib/errors.js';
 import { STATUS } from '../../functions/http/route.js';
+import { CONSOLE_ROUTES } from '../../lib/web/console/routes.js';
 
 const root = new URL('../../', import.meta.url);
 const openapi = parse(readFileSync(new URL('openapi.yaml', root), 'utf8'));
@@ -22,7 +23,7 @@ const routesInServerless = (): string[] =>
     .map((e) => `${e.httpApi!.method.toUpperCase()} ${e.httpApi!.path}`)
     .sort();
 
-const routesInOpenApi = (): string[] =>
+const operationsInOpenApi = (): string[] =>
   Object.entries(openapi.paths as Record<string, Record<string, unknown>>)
     .flatMap(([path, ops]) =>
       Object.keys(ops)
@@ -31,6 +32,11 @@ const routesInOpenApi = (): string[] =>
     )
     .sort();
 
+/** The console's pages below /admin are one catch-all route in serverless.yml (lib/web/console/routes.ts routes them). */
+const CONSOLE_PAGE = /^(GET|POST) \/admin\/.+$/;
+const routesInOpenApi = (): string[] =>
+  [...new Set(operationsInOpenApi().map((op) => (CONSOLE_PAGE.test(op) ? `${op.split(' ')[0]} /admin/{proxy+}` : op)))].sort();
+
 describe('openapi.yaml', () => {
   it('is OpenAPI 3.1', () => {
     expect(openapi.openapi).toBe('3.1.0');
@@ -38,6 +44,12 @@ describe('openapi.yaml', () => {
 
   it('documents exactly the routes serverless.yml deploys', () => {
     expect(routesInOpenApi()).toEqual(routesInServerless());
+  });
+
+  it('documents every page of the console, and no other /admin path', () => {
+    const documented = operationsInOpenApi().filter((op) => CONSOLE_PAGE.test(op));
+    const routed = [...CONSOLE_ROUTES.map((r) => `${r.method} ${r.path}`), 'POST /admin/session', 'POST /admin/signout'].sort();
+    expect(documented).toEqual(routed);
   });
 
   it('lists every stable error code the API can answer', () => {

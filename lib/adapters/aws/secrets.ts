@@ -44,7 +44,7 @@ export const claimKeyResolver = (config: { claimKey?: string; claimKeyParameter?
 };
 
 /**
- * The HMAC key of the admin console's session cookies (lib/web/consoleSession.ts):
+ * The HMAC key of the admin console's session cookies (lib/web/console/session.ts):
  * `CONSOLE_SESSION_KEY` locally, the SSM parameter `CONSOLE_SESSION_KEY_PARAMETER`
  * in the cloud. Changing it ends every console session.
  */

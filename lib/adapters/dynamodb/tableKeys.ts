@@ -20,6 +20,7 @@
  *   ACCT#<jid>          LINEAGE       who brought an account in (never expires); in byInviter
  *                                     under INVITEES#<inviter or source>, so "whom did X invite" is one Query
  *   NOTE#<id>           NOTICE        a containment event for the notifier's stream (TTL)
+ *   AUDIT#<domain>      T#<time>#<r>  one admin action on that domain (lib/ports/AdminAudit.ts, TTL)
  */
 export const TableSchema = {
   partitionKey: 'pk',
@@ -45,6 +46,8 @@ export const KeyPrefix = {
   // Lineage (lib/lineage/).
   account: 'ACCT#',
   notice: 'NOTE#',
+  // The admin audit trail (lib/ports/AdminAudit.ts).
+  adminAudit: 'AUDIT#',
 } as const;
 
 /** Sort keys and their prefixes. */
@@ -64,6 +67,7 @@ export const SortKey = {
   // Lineage (lib/lineage/).
   lineage: 'LINEAGE',
   notice: 'NOTICE',
+  adminAudit: 'T#',
 } as const;
 
 /** Index partition prefixes (gsi*pk values). */
@@ -129,6 +133,12 @@ export const lineageKey = (jid: string): TableKey => ({ pk: `${KeyPrefix.account
 export const noticeKey = (id: string): TableKey => ({ pk: `${KeyPrefix.notice}${id}`, sk: SortKey.notice });
 export const isNoticeItem = (item: Record<string, unknown> | undefined): boolean =>
   item !== undefined && typeof item.pk === 'string' && item.pk.startsWith(KeyPrefix.notice) && item.sk === SortKey.notice;
+
+/** Entries sort by time (13-digit milliseconds), then a random suffix: two actions in one millisecond both stay. */
+export const adminAuditKey = (domain: string, atMs: number, suffix: string): TableKey => ({
+  pk: `${KeyPrefix.adminAudit}${domain}`,
+  sk: `${SortKey.adminAudit}${String(atMs).padStart(13, '0')}#${suffix}`,
+});
 
 export const isInviteItem = (item: Record<string, unknown> | undefined): boolean =>
   item !== undefined && typeof item.pk === 'string' && item.pk.startsWith(KeyPrefix.invite) && item.sk === SortKey.invite;

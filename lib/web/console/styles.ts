@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
-import { CSS } from './styles.js';
+import { CSS } from '../styles.js';
 
 /** The landing page's stylesheet plus what the console's tables and forms need; one hashed inline sheet. */
 export const CONSOLE_CSS = `${CSS}
 main.wide{max-width:72rem}
-header.console-nav{max-width:72rem;display:flex;justify-content:space-between;align-items:center;gap:1rem}
+header.console-nav{max-width:72rem;display:flex;flex-wrap:wrap;justify-content:space-between;align-items:center;gap:.5rem 1rem}
+header.console-nav nav{display:flex;flex-wrap:wrap;gap:.25rem 1rem}
+header.console-nav nav a[aria-current=page]{font-weight:700;text-decoration:none}
 form.inline{display:inline;margin:0}
 button.link{background:none;border:0;padding:0;font:inherit;color:var(--accent);text-decoration:underline;cursor:pointer}
 button.link.danger{color:var(--bad)}
