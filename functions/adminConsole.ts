@@ -1,5 +1,4 @@
 import { consoleSessionKeyResolver } from '../lib/adapters/aws/secrets.js';
-import { DynamoDBAdminAudit } from '../lib/adapters/dynamodb/DynamoDBAdminAudit.js';
 import { DynamoDBContainmentEvents } from '../lib/adapters/dynamodb/DynamoDBContainmentEvents.js';
 import { DynamoDBRateLimiter } from '../lib/adapters/dynamodb/DynamoDBRateLimiter.js';
 import { moduleSources } from '../lib/lineage/containment.js';
@@ -20,7 +19,7 @@ import { isInviteError } from '../lib/errors.js';
 import { formBody } from './http/landingRoute.js';
 import { anyone } from './http/auth.js';
 import { httpRoute, STATUS, type BodyReader, type HttpEvent, type HttpResult } from './http/route.js';
-import { apiKeyStore, cfg, clock, lineage, store } from './wiring/deps.js';
+import { apiKeyStore, audit, cfg, clock, lineage, store } from './wiring/deps.js';
 import { logger } from './wiring/observability.js';
 import { policy } from './wiring/policy.js';
 
@@ -48,7 +47,8 @@ const deps: ConsoleDeps = {
     events: new DynamoDBContainmentEvents({ tableName: cfg.tableName }),
     appSources: moduleSources(apiKeyStore),
   },
-  audit: new DynamoDBAdminAudit({ tableName: cfg.tableName }),
+  audit,
+  warn: (message, details) => logger.warn(message, details),
 };
 
 const page = (status: number, html: string, cookie?: string): HttpResult => ({

@@ -1,3 +1,4 @@
+import { DynamoDBAdminAudit } from '../../lib/adapters/dynamodb/DynamoDBAdminAudit.js';
 import { DynamoDBApiKeyStore } from '../../lib/adapters/dynamodb/DynamoDBApiKeyStore.js';
 import { DynamoDBInviteStore } from '../../lib/adapters/dynamodb/DynamoDBInviteStore.js';
 import { DynamoDBLineageStore } from '../../lib/adapters/dynamodb/DynamoDBLineageStore.js';
@@ -11,3 +12,5 @@ export const store = new DynamoDBInviteStore({ tableName: cfg.tableName });
 export const apiKeyStore = new DynamoDBApiKeyStore({ tableName: cfg.tableName });
 /** Lineage records (lib/lineage): read by issue (suspended inviters), written by containment. */
 export const lineage = new DynamoDBLineageStore({ tableName: cfg.tableName });
+/** The admin audit trail (lib/auditTrail.ts): what admin keys did, by the console and the API. */
+export const audit = new DynamoDBAdminAudit({ tableName: cfg.tableName });

@@ -115,7 +115,7 @@ const EXPECTED_ITEM_ACCESS: Record<string, Record<string, string[]>> = {
   CheckInviteRole: { GetItem: [P.invite], UpdateItem: [P.rate] },
   ListInvitesRole: { GetItem: [P.apiKey], BatchGetItem: [P.invite] },
   ShowInviteRole: { GetItem: [P.apiKey], Query: [P.invite] },
-  RevokeInviteRole: { GetItem: [P.apiKey, P.invite], UpdateItem: [P.invite, P.jid] },
+  RevokeInviteRole: { GetItem: [P.apiKey, P.invite], UpdateItem: [P.invite, P.jid], PutItem: [P.adminAudit] },
   RedeemInviteRole: {
     GetItem: [P.invite, P.jid],
     PutItem: [P.invite, P.jid, P.brake, P.account],
@@ -164,15 +164,19 @@ const EXPECTED_ITEM_ACCESS: Record<string, Record<string, string[]>> = {
     GetItem: [P.apiKey],
     BatchGetItem: [P.invite, P.account],
     UpdateItem: [P.invite, P.jid],
-    PutItem: [P.notice],
+    PutItem: [P.notice, P.adminAudit],
   },
   SuspendAccountRole: {
     GetItem: [P.apiKey, P.account, P.jid, P.invite],
     BatchGetItem: [P.invite],
     UpdateItem: [P.invite, P.jid, P.account],
-    PutItem: [P.account, P.notice],
+    PutItem: [P.account, P.notice, P.adminAudit],
   },
-  UnsuspendAccountRole: { GetItem: [P.apiKey, P.account, P.jid, P.invite], UpdateItem: [P.account], PutItem: [P.account, P.notice] },
+  UnsuspendAccountRole: {
+    GetItem: [P.apiKey, P.account, P.jid, P.invite],
+    UpdateItem: [P.account],
+    PutItem: [P.account, P.notice, P.adminAudit],
+  },
   // The admin console (#21): its session's key, the sign-in limit, list / issue / revoke, containment, its audit trail.
   AdminConsoleRole: {
     GetItem: [P.apiKey, P.invite, P.jid, P.account],

@@ -1,6 +1,7 @@
 import { enforceRateLimits } from '../../abuse/rateLimit.js';
 import { sourceAddressKey } from '../../abuse/address.js';
 import { authenticate, authenticateKeyId } from '../../apiKeys/apiKeys.js';
+import { recordAction } from '../../auditTrail.js';
 import type { Config } from '../../config.js';
 import { InviteError, isInviteError, type ErrorCode } from '../../errors.js';
 import type { Actor } from '../../invites/actor.js';
@@ -37,6 +38,8 @@ export interface ConsoleDeps {
   containment: ContainmentDeps;
   /** Where each console action is recorded with the acting key. */
   audit: AdminAudit;
+  /** Where a failure that does not fail the request is reported (an audit write). */
+  warn?: (message: string, details: Record<string, unknown>) => void;
 }
 
 /**
@@ -182,16 +185,8 @@ export interface ConsoleRoute {
 }
 
 /** Writes one console action to the audit trail, with the acting key (its source and name). */
-export const audited = async (
-  deps: Pick<ConsoleDeps, 'audit' | 'clock'>,
+export const audited = (
+  deps: Pick<ConsoleDeps, 'audit' | 'clock' | 'warn'>,
   admin: SignedIn,
   entry: Pick<AuditEntry, 'action' | 'domain' | 'subject' | 'detail'>
-): Promise<void> => {
-  await deps.audit.record({
-    ...entry,
-    at: deps.clock.now(),
-    actor: admin.actor.source,
-    ...(admin.actor.keyName ? { actorName: admin.actor.keyName } : {}),
-    via: 'console',
-  });
-};
+): Promise<void> => recordAction(deps, admin.actor, 'console', entry);

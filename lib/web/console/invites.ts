@@ -1,3 +1,4 @@
+import { inviteSubject } from '../../auditTrail.js';
 import { InviteError, isInviteError } from '../../errors.js';
 import { listInvites, revokeInvite } from '../../invites/adminInvites.js';
 import { issueInvite, type IssueInput } from '../../invites/issue.js';
@@ -39,18 +40,12 @@ export const issueInputOf = (form: Record<string, unknown>): IssueInput => {
   };
 };
 
-/** Who an invite is for, in an operator's words (the audit trail's subject): never its token or id. */
-const described = (invite: { type: string; inviter?: string | null; username?: string | null }): string =>
-  [`${invite.type} invite`, invite.username ? `for ${invite.username}` : '', invite.inviter ? `from ${invite.inviter}` : '']
-    .filter(Boolean)
-    .join(' ');
-
 export const createInvite = async (deps: ConsoleDeps, admin: SignedIn, form: Record<string, unknown>): Promise<Issued> => {
   const { view, invite } = await issueInvite(deps.issue, admin.actor, issueInputOf(form));
   await audited(deps, admin, {
     action: 'invite.created',
     domain: invite.domain,
-    subject: described(invite),
+    subject: inviteSubject(invite),
     detail: { maxUses: invite.maxUses ?? 0 },
   });
   return {
@@ -69,7 +64,7 @@ export const revoke = async (deps: ConsoleDeps, admin: SignedIn, handle: unknown
     admin.actor,
     admin.open(handle) ?? ''
   );
-  await audited(deps, admin, { action: 'invite.revoked', domain: invite.domain, subject: described(invite) });
+  await audited(deps, admin, { action: 'invite.revoked', domain: invite.domain, subject: inviteSubject(invite) });
 };
 
 const issuedCard = (issued: Issued): Html =>
