@@ -22,6 +22,7 @@ import { httpRoute, STATUS, type BodyReader, type HttpEvent, type HttpResult } f
 import { apiKeyStore, audit, cfg, clock, lineage, store } from './wiring/deps.js';
 import { logger } from './wiring/observability.js';
 import { policy } from './wiring/policy.js';
+import { xmpp } from './wiring/xmpp.js';
 
 const deps: ConsoleDeps = {
   keys: apiKeyStore,
@@ -29,11 +30,12 @@ const deps: ConsoleDeps = {
   limiter: new DynamoDBRateLimiter({ tableName: cfg.tableName }),
   config: cfg,
   sessionKey: consoleSessionKeyResolver(cfg.console),
-  // As functions/issueInvite.ts, but without the XMPP server (no VPC, no admin password): see docs/console.md.
+  // As functions/issueInvite.ts: a preset username is refused when the account exists on the server already.
   issue: {
     store,
     clock,
     config: cfg,
+    xmpp,
     quota: { perInviter: cfg.quotaLiveInvitesPerInviter },
     warn: (message, details) => logger.warn(message, details),
     policy,

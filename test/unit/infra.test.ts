@@ -197,7 +197,7 @@ const EXPECTED_SECRETS: Record<string, string[]> = {
   IssueInviteRole: [SecretPaths.xmpp],
   XmppInvitesRole: [SecretPaths.xmpp],
   NotifierRole: [SecretPaths.webhooksOut],
-  AdminConsoleRole: [SecretPaths.console],
+  AdminConsoleRole: [SecretPaths.console, SecretPaths.xmpp],
 };
 const ITEM_ACTIONS = ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query', 'ConditionCheckItem', 'BatchGetItem', 'BatchWriteItem'];
 
@@ -390,8 +390,9 @@ describe('the template variants: own domain, VPC, alarms with email', () => {
       .filter(([, f]) => f.Properties.VpcConfig)
       .map(([id]) => id)
       .sort();
-    // Those that create accounts, and those that ask whether a preset name exists when issuing.
+    // Those that create accounts, and those that ask whether a preset name exists when issuing (the console too).
     expect(inVpc).toEqual([
+      'AdminConsoleLambdaFunction',
       'IssueInviteLambdaFunction',
       'LandingSubmitLambdaFunction',
       'RedeemInviteLambdaFunction',
