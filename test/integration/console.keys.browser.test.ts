@@ -67,7 +67,7 @@ const post = async (path: string, form: Record<string, string | string[]>, cooki
 const csrfOf = (text: string) => /name="csrf" value="([^"]+)"/.exec(text)?.[1] as string;
 /** The sealed handle in the revoke form of the row of this key name. */
 const handleOf = (text: string, name: string): string | undefined => {
-  const row = text.split('<tr').find((r) => r.includes(`<td>${name}`));
+  const row = text.split('<tr').find((r) => r.includes(`"Name">${name}`));
   return row ? /name="key" value="([^"]+)"/.exec(row)?.[1] : undefined;
 };
 const unescapeHtml = (s: string) => s.replace(/&amp;/g, '&');
@@ -211,7 +211,7 @@ describe('console keys page in Chromium', () => {
           expect(found, `${action} ${name}`).toHaveLength(1);
           expect(found[0]).toContain(admin.name);
           expect(found[0]).toContain(adminSource);
-          expect(found[0]).toContain('<td>console</td>');
+          expect(found[0]).toContain('>console</td>');
         }
         expect(ofKey(second, 'key.revoked')[0]).toContain('revokedInvites: 1');
         await page.goto(`${base()}/admin/activity?domain=localhost`);

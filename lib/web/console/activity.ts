@@ -36,9 +36,9 @@ const detailOf = (detail: AuditEntry['detail']): string =>
     .join(', ');
 
 const row = (e: AuditEntry): Html =>
-  html`<tr data-action="${e.action}"><td>${when(e.at)}</td><td><code>${e.action}</code></td><td>${e.subject ?? '—'}${
+  html`<tr data-action="${e.action}"><td data-label="Time" class="nowrap">${when(e.at)}</td><td data-label="Action"><code>${e.action}</code></td><td data-label="Subject">${e.subject ?? '—'}${
     e.detail && Object.keys(e.detail).length > 0 ? html`<br><span class="hint">${detailOf(e.detail)}</span>` : ''
-  }</td><td>${e.actorName ?? '—'}<br><code>${e.actor}</code></td><td>${e.via}</td></tr>`;
+  }</td><td data-label="Key">${e.actorName ?? '—'}<br><code class="nowrap">${e.actor}</code></td><td data-label="Via">${e.via}</td></tr>`;
 
 export const activityPage = async (deps: ConsoleDeps, admin: SignedIn, query: { domain?: string; cursor?: string }): Promise<string> => {
   const domains = activityDomains(deps, admin.actor);
@@ -57,7 +57,7 @@ export const activityPage = async (deps: ConsoleDeps, admin: SignedIn, query: { 
     )}</select><button class="button small" type="submit">Show</button></form>${
       page.items.length === 0
         ? html`<p class="muted">Nothing recorded yet.</p>`
-        : html`<div class="scroll"><table class="activity"><thead><tr><th>Time (UTC)</th><th>Action</th><th>Subject</th><th>Key</th><th>Via</th></tr></thead><tbody>${page.items.map(
+        : html`<div class="scroll"><table class="activity cards"><thead><tr><th>Time (UTC)</th><th>Action</th><th>Subject</th><th>Key</th><th>Via</th></tr></thead><tbody>${page.items.map(
             row
           )}</tbody></table></div>`
     }${next ? html`<p><a href="${next}">Older</a></p>` : ''}</section>`,

@@ -96,11 +96,11 @@ const revokeForm = (admin: SignedIn, k: ApiKey): Html => {
 };
 
 const row = (admin: SignedIn, k: ApiKey): Html =>
-  html`<tr data-source="${keySource(k)}" data-status="${k.revokedAt === undefined ? 'active' : 'revoked'}"><td>${k.name}${
+  html`<tr data-source="${keySource(k)}" data-status="${k.revokedAt === undefined ? 'active' : 'revoked'}"><td data-label="Name">${k.name}${
     k.id === admin.session.keyId ? html` <span class="tag">this session</span>` : ''
-  }</td><td>${k.kind}</td><td><code>${keySource(k)}</code></td><td>${k.domains.join(', ')}</td><td>${day(k.createdAt)}</td><td>${
+  }</td><td data-label="Kind">${k.kind}</td><td data-label="Source"><code class="nowrap">${keySource(k)}</code></td><td data-label="Domains">${k.domains.join(', ')}</td><td data-label="Created" class="nowrap">${day(k.createdAt)}</td><td data-label="Revoked" class="nowrap">${
     k.revokedAt === undefined ? '—' : html`<span class="tag status-revoked">${day(k.revokedAt)}</span>`
-  }</td><td>${k.maxLiveInvites ?? 'admin (none)'}</td><td>${k.allowReset ? 'yes' : 'no'}</td><td class="jid">${invitersOf(k)}</td><td>${
+  }</td><td data-label="Quota">${k.maxLiveInvites ?? 'admin (none)'}</td><td data-label="Reset">${k.allowReset ? 'yes' : 'no'}</td><td data-label="Inviters" class="jid">${invitersOf(k)}</td><td>${
     k.revokedAt === undefined ? revokeForm(admin, k) : ''
   }</td></tr>`;
 
@@ -131,7 +131,7 @@ export const keysPage = async (
     html`<section class="card" aria-labelledby="keys-title"><h1 id="keys-title">API keys</h1><p class="hint">The keys whose every domain is one of yours. Revoking a key ends its console sessions; its invites stay valid unless you also revoke them.</p>${
       keys.length === 0
         ? html`<p class="muted">No keys.</p>`
-        : html`<div class="scroll"><table class="keys"><thead><tr><th>Name</th><th>Kind</th><th>Source</th><th>Domains</th><th>Created</th><th>Revoked</th><th>Quota</th><th>Reset</th><th>Inviters</th><th></th></tr></thead><tbody>${keys.map(
+        : html`<div class="scroll"><table class="keys cards"><thead><tr><th>Name</th><th>Kind</th><th>Source</th><th>Domains</th><th>Created</th><th>Revoked</th><th>Quota</th><th>Reset</th><th>Inviters</th><th></th></tr></thead><tbody>${keys.map(
             (k) => row(admin, k)
           )}</tbody></table></div>`
     }</section>`,

@@ -32,6 +32,8 @@ label.check input{width:auto;margin:0}
 form.revoke-key{display:flex;flex-direction:column;align-items:flex-start;gap:.15rem;min-width:11rem}
 form.revoke-key label.check{font-size:.9rem}
 .hint.warn{color:var(--bad)}
+.nowrap{white-space:nowrap}
+@media (max-width:40rem){table.cards thead{display:none}table.cards tr{display:block;padding:.5rem 0;border-bottom:1px solid var(--line)}table.cards td{display:flex;flex-wrap:wrap;gap:0 .5rem;border:0;padding:.15rem 0}table.cards td[data-label]::before{content:attr(data-label);color:var(--muted);font-weight:600;min-width:6rem}}
 `;
 
 export const CONSOLE_CSS_HASH = `sha256-${createHash('sha256').update(CONSOLE_CSS, 'utf8').digest('base64')}`;
