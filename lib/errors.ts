@@ -40,6 +40,8 @@ export const ErrorCodes = [
   // Lineage (lib/lineage/containment.ts): a suspended or deleted account issues no invite.
   'inviter-suspended',
   'invite-depth-exceeded',
+  // Key management (lib/apiKeys/manageKeys.ts): no such API key.
+  'key-not-found',
   'internal',
 ] as const;
 

@@ -4,14 +4,14 @@
  * AWS_ENDPOINT_URL_DYNAMODB for DynamoDB Local). The commands: USAGE below.
  */
 import { parseArgs } from 'node:util';
-import { createApiKey } from '../lib/apiKeys/apiKeys.js';
+import { createKey, keyAuditEntries, listKeys, revokeKey } from '../lib/apiKeys/manageKeys.js';
+import { DynamoDBAdminAudit } from '../lib/adapters/dynamodb/DynamoDBAdminAudit.js';
 import { DynamoDBApiKeyStore } from '../lib/adapters/dynamodb/DynamoDBApiKeyStore.js';
 import { DynamoDBInviteStore } from '../lib/adapters/dynamodb/DynamoDBInviteStore.js';
 import { DynamoDBLineageStore } from '../lib/adapters/dynamodb/DynamoDBLineageStore.js';
 import { showLineage } from '../lib/lineage/showLineage.js';
 import { lineageTree } from '../lib/lineage/tree.js';
-import { revokeSignupSourceInvites, revokeSourceInvites } from '../lib/lineage/containment.js';
-import { keySource } from '../lib/apiKeys/apiKeys.js';
+import { revokeSignupSourceInvites } from '../lib/lineage/containment.js';
 import { loadConfig } from '../lib/config.js';
 import { isInviteError } from '../lib/errors.js';
 import { revokeInvite } from '../lib/invites/adminInvites.js';
@@ -97,6 +97,11 @@ export const main = async (argv: string[], out: (s: string) => void = console.lo
   try {
     if (area === 'keys') {
       const store = new DynamoDBApiKeyStore({ tableName: config.tableName });
+      const audit = new DynamoDBAdminAudit({ tableName: config.tableName });
+      // Key actions go to the audit trail as the console's do, as `cli` (lib/apiKeys/manageKeys.ts: which domains).
+      const record = async (entries: ReturnType<typeof keyAuditEntries>) => {
+        for (const entry of entries) await audit.record({ ...entry, at: clock.now(), actor: CLI_ACTOR.source, via: 'cli' });
+      };
       if (verb === 'create') {
         const max = values['max-live-invites'];
         const inviterOptions = [values.inviter !== undefined, values['any-inviter'], values['no-inviters']].filter(Boolean);
@@ -104,23 +109,21 @@ export const main = async (argv: string[], out: (s: string) => void = console.lo
           out('error: invalid-request: give one of --inviter, --any-inviter, --no-inviters');
           return 2;
         }
-        const { apiKey, secret } = await createApiKey(
-          { store, clock },
-          {
-            name: values.name ?? '',
-            domains: values.domain ?? [],
-            kind: values['xmpp-server'] ? 'xmpp-server' : 'api',
-            maxLiveInvites: max === undefined ? undefined : Number(max),
-            allowReset: values['allow-reset'] === true,
-            inviters: values['any-inviter'] ? 'any' : values['no-inviters'] ? [] : values.inviter?.length ? values.inviter : undefined,
-          }
-        );
+        const { apiKey, secret } = await createKey({ store, clock }, CLI_ACTOR, {
+          name: values.name ?? '',
+          domains: values.domain ?? [],
+          kind: values['xmpp-server'] ? 'xmpp-server' : 'api',
+          maxLiveInvites: max === undefined ? undefined : Number(max),
+          allowReset: values['allow-reset'] === true,
+          inviters: values['any-inviter'] ? 'any' : values['no-inviters'] ? [] : values.inviter?.length ? values.inviter : undefined,
+        });
+        await record(keyAuditEntries('key.created', apiKey));
         out(JSON.stringify(keyView(apiKey, secret), null, 2));
         out('Store the key now: it is shown once and only its hash is kept.');
         return 0;
       }
       if (verb === 'list') {
-        const keys = await store.list();
+        const keys = await listKeys({ store }, CLI_ACTOR);
         out(
           JSON.stringify(
             keys.map((k) => keyView(k)),
@@ -131,17 +134,20 @@ export const main = async (argv: string[], out: (s: string) => void = console.lo
         return 0;
       }
       if (verb === 'revoke' && arg) {
-        const key = values['revoke-invites'] ? await store.get(arg) : undefined;
-        if (!(await store.revoke(arg, clock.now()))) {
+        const revokeInvites = values['revoke-invites'] === true;
+        const invites = { store: new DynamoDBInviteStore({ tableName: config.tableName }), clock };
+        let revoked: Awaited<ReturnType<typeof revokeKey>>;
+        try {
+          revoked = await revokeKey({ store, clock, domains: config.domains, invites }, CLI_ACTOR, arg, { revokeInvites });
+        } catch (e) {
+          if (!isInviteError(e) || e.code !== 'key-not-found') throw e;
           out(`no API key ${arg}`);
           return 1;
         }
+        await record(keyAuditEntries('key.revoked', revoked.key, revokeInvites ? { revokedInvites: revoked.revokedInvites.length } : {}));
         out(`revoked ${arg}`);
-        if (key) {
-          // The key is revoked first, so it issues nothing while its invites are revoked.
-          const invites = new DynamoDBInviteStore({ tableName: config.tableName });
-          const domains = key.domains.includes('*') ? config.domains : key.domains;
-          const ids = await revokeSourceInvites({ store: invites, clock }, keySource(key), domains);
+        if (revokeInvites) {
+          const ids = revoked.revokedInvites;
           out(`revoked ${ids.length} live invite(s) of ${arg}${ids.length > 0 ? `: ${ids.join(' ')}` : ''}`);
         }
         return 0;

@@ -47,6 +47,7 @@ export const STATUS: Record<ErrorCode, number> = {
   'event-duplicate': 409,
   'inviter-suspended': 403,
   'invite-depth-exceeded': 403,
+  'key-not-found': 404,
   internal: 500,
 };
 

@@ -286,7 +286,7 @@ export const unsuspendAccount = async (deps: ContainmentDeps, actor: Actor, rawJ
 /**
  * The live invites a source (an API key: `api-key:<id prefix>`) issued on
  * these domains, revoked unless `dryRun`: `invites-admin keys revoke ID
- * --revoke-invites`. A Query per page of each domain's byDomain partition
+ * --revoke-invites` and the console's key revoke (lib/apiKeys/manageKeys.ts). A Query per page of each domain's byDomain partition
  * (filtered to live invites), the page's invites read and kept when their
  * source matches; never a Scan. An operator's command, not a request path:
  * its cost grows with the domains' live invites.
@@ -298,7 +298,9 @@ export const revokeSourceInvites = async (
   options: { dryRun?: boolean } = {}
 ): Promise<string[]> => {
   const ids: string[] = [];
-  for (const domain of domains) ids.push(...(await revokeListed(deps, { domain }, (i) => i.source === source, options)));
+  // A server's key (`xmpp-server:<id prefix>`) issues as `<its source>:<user>`: those are its invites too.
+  const issuedBy = (i: Invite) => i.source === source || i.source.startsWith(`${source}:`);
+  for (const domain of domains) ids.push(...(await revokeListed(deps, { domain }, issuedBy, options)));
   return ids;
 };
 

@@ -25,6 +25,15 @@ th{color:var(--muted);font-weight:600}
 .tag.status-revoked{border-color:var(--bad);color:var(--bad)}
 code{overflow-wrap:anywhere}
 @media (min-width:40rem){form.grid{grid-template-columns:1fr 1fr}form.grid .full{grid-column:1/-1}}
+fieldset{border:1px solid var(--line);border-radius:.4rem;margin:.75rem 0 0;padding:.25rem .75rem .5rem}
+legend{color:var(--muted);padding:0 .25rem}
+label.check{display:flex;align-items:center;gap:.4rem;margin:.35rem 0;font-weight:400}
+label.check input{width:auto;margin:0}
+form.revoke-key{display:flex;flex-direction:column;align-items:flex-start;gap:.15rem;min-width:11rem}
+form.revoke-key label.check{font-size:.9rem}
+.hint.warn{color:var(--bad)}
+.nowrap{white-space:nowrap}
+@media (max-width:40rem){table.cards thead{display:none}table.cards tr{display:block;padding:.5rem 0;border-bottom:1px solid var(--line)}table.cards td{display:flex;flex-wrap:wrap;gap:0 .5rem;border:0;padding:.15rem 0}table.cards td[data-label]::before{content:attr(data-label);color:var(--muted);font-weight:600;min-width:6rem}}
 `;
 
 export const CONSOLE_CSS_HASH = `sha256-${createHash('sha256').update(CONSOLE_CSS, 'utf8').digest('base64')}`;
