@@ -59,7 +59,16 @@ export const judge = (m: Measured): { results: Results; targets: Target[]; leaks
   const inAppResult = m.inApp;
   // The functions that create accounts; every other one must not bundle xmpp.js.
   // Those that create accounts, and those that ask whether a preset username exists when issuing (the console too).
-  const talksXmpp = ['redeemInvite', 'register', 'landingSubmit', 'xmppRegister', 'issueInvite', 'signupWebhook', 'xmppInvites', 'adminConsole'];
+  const talksXmpp = [
+    'redeemInvite',
+    'register',
+    'landingSubmit',
+    'xmppRegister',
+    'issueInvite',
+    'signupWebhook',
+    'xmppInvites',
+    'adminConsole',
+  ];
   const xmppFree = bundles.filter((b) => !talksXmpp.includes(b.name));
   const leaks = xmppFree.filter((b) => b.loadsXmpp).map((b) => b.name);
   const checkCost = cost['check: lookup'] as Consumed;

@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util';
 import { createKey, keyAuditEntries, listKeys, revokeKey } from '../lib/apiKeys/manageKeys.js';
 import { DynamoDBAdminAudit } from '../lib/adapters/dynamodb/DynamoDBAdminAudit.js';
+import { recordAction } from '../lib/auditTrail.js';
 import { DynamoDBApiKeyStore } from '../lib/adapters/dynamodb/DynamoDBApiKeyStore.js';
 import { DynamoDBInviteStore } from '../lib/adapters/dynamodb/DynamoDBInviteStore.js';
 import { DynamoDBLineageStore } from '../lib/adapters/dynamodb/DynamoDBLineageStore.js';
@@ -100,7 +101,8 @@ export const main = async (argv: string[], out: (s: string) => void = console.lo
       const audit = new DynamoDBAdminAudit({ tableName: config.tableName });
       // Key actions go to the audit trail as the console's do, as `cli` (lib/apiKeys/manageKeys.ts: which domains).
       const record = async (entries: ReturnType<typeof keyAuditEntries>) => {
-        for (const entry of entries) await audit.record({ ...entry, at: clock.now(), actor: CLI_ACTOR.source, via: 'cli' });
+        for (const entry of entries)
+          await recordAction({ audit, clock, warn: (m) => process.stderr.write(`warning: ${m}\n`) }, CLI_ACTOR, 'cli', entry);
       };
       if (verb === 'create') {
         const max = values['max-live-invites'];
