@@ -4,7 +4,7 @@ import { cfg, clock, lineage, store } from './wiring/deps.js';
 import { logger } from './wiring/observability.js';
 import { xmpp } from './wiring/xmpp.js';
 import { httpRoute, json } from './http/route.js';
-import { xmppServerRoute } from './http/xmppServerRoute.js';
+import { moduleInput, xmppServerRoute } from './http/xmppServerRoute.js';
 import { emitMetric, MetricName } from './wiring/observability.js';
 import { appInviteBody } from './http/validators.generated.js';
 import { policy } from './wiring/policy.js';
@@ -13,7 +13,7 @@ const limiter = new DynamoDBRateLimiter({ tableName: cfg.tableName });
 
 /** `POST /xmpp/invites`: an invite a user created from their app (XEP-0401 ad-hoc). */
 export const handler = httpRoute(
-  async ({ actor, body }) => {
+  async (request) => {
     const view = await createAppInvite(
       {
         store,
@@ -26,8 +26,8 @@ export const handler = httpRoute(
         policy,
         lineage,
       },
-      actor,
-      body
+      request.actor,
+      moduleInput(request)
     );
     await emitMetric(MetricName.invitesIssued, { via: 'app' });
     // The module hands the URI and landing URL to the user; the token itself stays inside them.
