@@ -21,8 +21,7 @@ import { formBody } from './http/landingRoute.js';
 import { anyone } from './http/auth.js';
 import { httpRoute, STATUS, type BodyReader, type HttpEvent, type HttpResult } from './http/route.js';
 import { apiKeyStore, cfg, clock, lineage, store } from './wiring/deps.js';
-import { logger } from './wiring/observability.js';
-import { policy } from './wiring/policy.js';
+import { inviterQuota, issueDeps } from './wiring/issuing.js';
 
 const deps: ConsoleDeps = {
   keys: apiKeyStore,
@@ -31,15 +30,7 @@ const deps: ConsoleDeps = {
   config: cfg,
   sessionKey: consoleSessionKeyResolver(cfg.console),
   // As functions/issueInvite.ts, but without the XMPP server (no VPC, no admin password): see docs/console.md.
-  issue: {
-    store,
-    clock,
-    config: cfg,
-    quota: { perInviter: cfg.quotaLiveInvitesPerInviter },
-    warn: (message, details) => logger.warn(message, details),
-    policy,
-    lineage,
-  },
+  issue: { ...issueDeps, quota: inviterQuota },
   // As functions/lineageContainment.ts.
   containment: {
     store,

@@ -1,13 +1,12 @@
 import { DynamoDBRateLimiter } from '../lib/adapters/dynamodb/DynamoDBRateLimiter.js';
 import { createAppInvite } from '../lib/invites/serverModule.js';
-import { cfg, clock, lineage, store } from './wiring/deps.js';
-import { logger } from './wiring/observability.js';
+import { cfg } from './wiring/deps.js';
+import { issueDeps } from './wiring/issuing.js';
 import { xmpp } from './wiring/xmpp.js';
 import { httpRoute, json } from './http/route.js';
 import { moduleInput, xmppServerRoute } from './http/xmppServerRoute.js';
 import { emitMetric, MetricName } from './wiring/observability.js';
 import { appInviteBody } from './http/validators.generated.js';
-import { policy } from './wiring/policy.js';
 
 const limiter = new DynamoDBRateLimiter({ tableName: cfg.tableName });
 
@@ -16,15 +15,10 @@ export const handler = httpRoute(
   async (request) => {
     const view = await createAppInvite(
       {
-        store,
-        clock,
-        config: cfg,
+        ...issueDeps,
         limiter,
         // Does the preset account exist already? (create-account)
         xmpp,
-        warn: (message, details) => logger.warn(message, details),
-        policy,
-        lineage,
       },
       request.actor,
       moduleInput(request)
