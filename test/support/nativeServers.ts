@@ -27,7 +27,7 @@ import { ProsodyProvisioner } from '../../lib/adapters/xmpp/ProsodyProvisioner.j
 import { createApiKey } from '../../lib/apiKeys/apiKeys.js';
 import { systemClock } from '../../lib/ports/Clock.js';
 import { startEjabberd, type EjabberdVersion, type LocalEjabberd } from '../../scripts/local/ejabberd.js';
-import { startProsody, type LocalProsody, type ProsodyVersion } from '../../scripts/local/prosody.js';
+import { startProsody, type LocalProsody, type ProsodyAccess, type ProsodyVersion } from '../../scripts/local/prosody.js';
 import { stackServiceParts, type NativeServer } from '../integration/nativeContract.js';
 import { serveBehind, startServiceProxy, type InProcessService, type ServiceBehindProxy, type ServiceProxy } from './serviceProxy.js';
 import { documentClientForStack, stack, uniqueName } from './stack.js';
@@ -76,6 +76,8 @@ export interface EjabberdNative extends NativeServer {
   ej: LocalEjabberd;
   service: InProcessService;
   proxy: ServiceProxy;
+  /** An admin key of the domain (and OTHER_DOMAIN), for the service in this process. */
+  adminKey: string;
   /** Really stops everything (the contract's stop() leaves the server to this file). */
   shutdown(): Promise<void>;
 }
@@ -162,19 +164,14 @@ export const startEjabberdNative = async (
       ej,
       service: served.service,
       proxy,
+      adminKey,
       shutdown: stopAll,
     };
   });
 };
 
-/** A Prosody running the module: the shared stack's (`stack().prosody`) or a private one. */
-export type ProsodyHost = Pick<
-  LocalProsody,
-  'domain' | 'service' | 'adminJid' | 'adminPassword' | 'operatorJid' | 'operatorPassword' | 'caFile' | 'dir' | 'configFile'
->;
-
 /** Where an app reaches the Prosody (its c2s port, from `service`). */
-export const prosodyTarget = (p: ProsodyHost): XmppTarget => ({
+export const prosodyTarget = (p: ProsodyAccess): XmppTarget => ({
   domain: p.domain,
   host: '127.0.0.1',
   port: Number(new URL(p.service.replace(/^xmpp:/, 'http:')).port),
@@ -192,7 +189,7 @@ const luaValue = (v: ModuleOptions[string]): string =>
  * the module (options are read when the module loads) through Prosody's own
  * admin commands, as an operator would. `undefined` restores `original`.
  */
-export const reconfigureProsody = async (p: ProsodyHost, original: string, options: ModuleOptions | undefined) => {
+export const reconfigureProsody = async (p: ProsodyAccess, original: string, options: ModuleOptions | undefined) => {
   const lines = Object.entries(options ?? {}).map(([k, v]) => `  ${k} = ${luaValue(v)}`);
   writeFileSync(
     p.configFile,
@@ -221,7 +218,7 @@ export const reconfigureProsody = async (p: ProsodyHost, original: string, optio
  * always among them; open registration also moves the proxy, `served`).
  * `apply` writes the options as they stand, `restore` the configuration as it was.
  */
-export const prosodyControls = (p: ProsodyHost, served: ServiceBehindProxy, base: ModuleOptions = {}) => {
+export const prosodyControls = (p: ProsodyAccess, served: ServiceBehindProxy, base: ModuleOptions = {}) => {
   const original = readFileSync(p.configFile, 'utf8');
   const target = prosodyTarget(p);
   let current = { inviteOnly: true, createAccountForEveryone: false };
