@@ -20,8 +20,8 @@ import { formBody } from './http/landingRoute.js';
 import { anyone } from './http/auth.js';
 import { httpRoute, STATUS, type BodyReader, type HttpEvent, type HttpResult } from './http/route.js';
 import { apiKeyStore, audit, cfg, clock, lineage, store } from './wiring/deps.js';
+import { inviterQuota, issueDeps } from './wiring/issuing.js';
 import { logger } from './wiring/observability.js';
-import { policy } from './wiring/policy.js';
 import { xmpp } from './wiring/xmpp.js';
 
 const deps: ConsoleDeps = {
@@ -31,16 +31,7 @@ const deps: ConsoleDeps = {
   config: cfg,
   sessionKey: consoleSessionKeyResolver(cfg.console),
   // As functions/issueInvite.ts: a preset username is refused when the account exists on the server already.
-  issue: {
-    store,
-    clock,
-    config: cfg,
-    xmpp,
-    quota: { perInviter: cfg.quotaLiveInvitesPerInviter },
-    warn: (message, details) => logger.warn(message, details),
-    policy,
-    lineage,
-  },
+  issue: { ...issueDeps, xmpp, quota: inviterQuota },
   // As functions/lineageContainment.ts.
   containment: {
     store,

@@ -1,26 +1,16 @@
 import { issueInvite } from '../lib/invites/issue.js';
-import { cfg, clock, lineage, store } from './wiring/deps.js';
+import { inviterQuota, issueDeps } from './wiring/issuing.js';
 import { adminAuth } from './http/auth.js';
 import { httpRoute, json } from './http/route.js';
 import { emitMetric, logger, MetricName } from './wiring/observability.js';
-import { policy } from './wiring/policy.js';
 import { xmpp } from './wiring/xmpp.js';
 import { issueBody } from './http/validators.generated.js';
 
 export const handler = httpRoute(
   async ({ actor, body }) => {
     const { view, invite } = await issueInvite(
-      {
-        store,
-        clock,
-        config: cfg,
-        quota: { perInviter: cfg.quotaLiveInvitesPerInviter },
-        // A preset username is refused when the account exists on the server already.
-        xmpp,
-        warn: (message, details) => logger.warn(message, details),
-        policy,
-        lineage,
-      },
+      // A preset username is refused when the account exists on the server already.
+      { ...issueDeps, quota: inviterQuota, xmpp },
       actor,
       body
     );

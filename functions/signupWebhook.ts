@@ -1,23 +1,18 @@
 import { DynamoDBSignupEventStore } from '../lib/adapters/dynamodb/DynamoDBSignupEventStore.js';
 import { webhookSecrets } from '../lib/adapters/aws/webhookSecrets.js';
 import { handleSignup, type SignupDeps } from '../lib/webhooks/signup.js';
-import { cfg, clock, lineage, store } from './wiring/deps.js';
+import { cfg } from './wiring/deps.js';
+import { inviterQuota, issueDeps } from './wiring/issuing.js';
 import { anyone } from './http/auth.js';
 import { errorBody, httpRoute, json, noBody, pathParam } from './http/route.js';
-import { emitMetric, logger, MetricName } from './wiring/observability.js';
-import { policy } from './wiring/policy.js';
+import { emitMetric, MetricName } from './wiring/observability.js';
 import { xmpp } from './wiring/xmpp.js';
 
 const deps: SignupDeps = {
-  store,
-  clock,
-  config: cfg,
-  quota: { perInviter: cfg.quotaLiveInvitesPerInviter },
+  ...issueDeps,
+  quota: inviterQuota,
   // A preset username is refused when the account exists on the server already.
   xmpp,
-  warn: (message, details) => logger.warn(message, details),
-  policy,
-  lineage,
   sources: cfg.signupSources,
   secret: webhookSecrets(cfg.signupSources),
   events: new DynamoDBSignupEventStore({ tableName: cfg.tableName }),

@@ -1,33 +1,27 @@
 import { DynamoDBRateLimiter } from '../lib/adapters/dynamodb/DynamoDBRateLimiter.js';
 import { createAppInvite } from '../lib/invites/serverModule.js';
-import { cfg, clock, lineage, store } from './wiring/deps.js';
-import { logger } from './wiring/observability.js';
+import { cfg } from './wiring/deps.js';
+import { issueDeps } from './wiring/issuing.js';
 import { xmpp } from './wiring/xmpp.js';
 import { httpRoute, json } from './http/route.js';
-import { xmppServerRoute } from './http/xmppServerRoute.js';
+import { moduleInput, xmppServerRoute } from './http/xmppServerRoute.js';
 import { emitMetric, MetricName } from './wiring/observability.js';
 import { appInviteBody } from './http/validators.generated.js';
-import { policy } from './wiring/policy.js';
 
 const limiter = new DynamoDBRateLimiter({ tableName: cfg.tableName });
 
 /** `POST /xmpp/invites`: an invite a user created from their app (XEP-0401 ad-hoc). */
 export const handler = httpRoute(
-  async ({ actor, body }) => {
+  async (request) => {
     const view = await createAppInvite(
       {
-        store,
-        clock,
-        config: cfg,
+        ...issueDeps,
         limiter,
         // Does the preset account exist already? (create-account)
         xmpp,
-        warn: (message, details) => logger.warn(message, details),
-        policy,
-        lineage,
       },
-      actor,
-      body
+      request.actor,
+      moduleInput(request)
     );
     await emitMetric(MetricName.invitesIssued, { via: 'app' });
     // The module hands the URI and landing URL to the user; the token itself stays inside them.

@@ -5,7 +5,7 @@ import { httpRoute, json, type HttpEvent, type HttpResult } from './http/route.j
 import { logger } from './wiring/observability.js';
 import { notARedeem, redeemMetrics } from './http/redeemMetrics.js';
 import { claimKey, registrationLocks as locks, xmpp, warmUpXmpp } from './wiring/xmpp.js';
-import { xmppServerRoute } from './http/xmppServerRoute.js';
+import { moduleInput, xmppServerRoute } from './http/xmppServerRoute.js';
 import { xmppRegisterBody } from './http/validators.generated.js';
 import { policy } from './wiring/policy.js';
 
@@ -14,8 +14,9 @@ warmUpXmpp();
 
 /** `POST /xmpp/register`: in-band registration, handed to redeem (with a token) or open registration. */
 export const handler = httpRoute(
-  async ({ context, actor, body }) => {
-    const result = await moduleRegister({ store, xmpp, clock, config: cfg, claimKey, locks, policy }, actor, body);
+  async (request) => {
+    const { context } = request;
+    const result = await moduleRegister({ store, xmpp, clock, config: cfg, claimKey, locks, policy }, moduleInput(request));
     // Open registration (no invite) and a retry answered again are no new redeem.
     if (result.inviteId === undefined || result.replayed) notARedeem(context);
     logger.info('in-band registration', { inviteId: result.inviteId, jid: result.jid, outcome: result.outcome, replayed: result.replayed });

@@ -21,20 +21,14 @@
  * new function gets its own without an edit here.
  */
 
-/** Names shared with functions/wiring/observability.ts (the infra test checks they agree). */
-const NAMESPACE = 'xmpp-invites';
-const SERVICE_DIMENSION = { Name: 'service', Value: 'xmpp-invites' };
-const METRIC = {
-  invitesIssued: 'InvitesIssued',
-  invitesRedeemed: 'InvitesRedeemed',
-  redeemRefused: 'RedeemRefused',
-  redeemDuration: 'RedeemDuration',
-  inAppRegistrationDuration: 'InAppRegistrationDuration',
-  xmppLoginFailed: 'XmppLoginFailed',
-  serverErrors: 'ServerErrors',
-  failedTokenLookup: 'FailedTokenLookup',
-  registrationBrakeTripped: 'RegistrationBrakeTripped',
-};
+/**
+ * The metrics' namespace, `service` dimension and names: the one list the functions emit from
+ * (functions/wiring/observability.ts imports the same file).
+ */
+const metrics = require('../functions/wiring/metrics.json');
+const NAMESPACE = metrics.namespace;
+const SERVICE_DIMENSION = { Name: 'service', Value: metrics.service };
+const METRIC = metrics.names;
 const REDEEM_PATHS = ['web', 'app', 'api'];
 const PERIOD = 300;
 
@@ -386,7 +380,7 @@ class Operations {
           NAMESPACE,
           metric,
           'service',
-          'xmpp-invites',
+          metrics.service,
           ...(d ? ['path', d] : []),
           { stat, label: `${d ? `${d} ` : ''}${stat}` },
         ])
@@ -402,8 +396,8 @@ class Operations {
         widget(
           'XMPP login failures and registration brake',
           [
-            [NAMESPACE, METRIC.xmppLoginFailed, 'service', 'xmpp-invites', { stat: 'Sum', label: 'XMPP login failures' }],
-            [NAMESPACE, METRIC.registrationBrakeTripped, 'service', 'xmpp-invites', { stat: 'Sum', label: 'brake tripped' }],
+            [NAMESPACE, METRIC.xmppLoginFailed, 'service', metrics.service, { stat: 'Sum', label: 'XMPP login failures' }],
+            [NAMESPACE, METRIC.registrationBrakeTripped, 'service', metrics.service, { stat: 'Sum', label: 'brake tripped' }],
           ],
           0,
           18

@@ -5,14 +5,30 @@
  */
 import type { PublicRoute } from '../../lib/config.js';
 import type { Actor } from '../../lib/invites/actor.js';
-import { moduleDomain } from '../../lib/invites/serverModule.js';
+import { moduleDomain, type ModuleDomain } from '../../lib/invites/serverModule.js';
 import { xmppServerAuth } from './auth.js';
 import { failedLookupMetric, moduleRateLimit } from './rateLimit.js';
-import type { RouteCheck } from './route.js';
+import type { RouteCheck, RouteRequest } from './route.js';
 
-/** After parsing: the body's domain is one of the key's, before anything is counted or read. */
-const domainInScope: RouteCheck<{ domain: string }, Actor> = ({ actor, body }) => {
-  moduleDomain(actor, body.domain);
+/** What the domain check found, per request, for the handler. */
+const checked = new WeakMap<object, ModuleDomain>();
+
+/**
+ * After parsing: the body's domain is one of the key's, before anything is
+ * counted or read. The one check of it (`moduleDomain`); the handler hands
+ * what it found to its use case (`moduleInput`).
+ */
+const domainInScope: RouteCheck<{ domain: string }, Actor> = (request) => {
+  checked.set(request, moduleDomain(request.actor, request.body.domain));
+};
+
+/** The request's body with its domain as checked (normalized, in the key's scope): a module use case's input. */
+export const moduleInput = <B extends { domain: string }>(
+  request: RouteRequest<B, Actor>
+): Omit<B, 'domain'> & { domain: ModuleDomain } => {
+  const domain = checked.get(request);
+  if (domain === undefined) throw new Error('xmppServerRoute: the domain was not checked (a handler outside xmppServerRoute?)');
+  return { ...request.body, domain };
 };
 
 /**

@@ -1,6 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics, MetricUnit as MetricUnitType } from '@aws-lambda-powertools/metrics';
 import { isInviteError, type ErrorCode } from '../../lib/errors.js';
+import metricNames from './metrics.json' with { type: 'json' };
 
 /**
  * One structured logger per container. Events are never logged: they carry
@@ -10,37 +11,27 @@ import { isInviteError, type ErrorCode } from '../../lib/errors.js';
 export const logger = new Logger({ serviceName: 'xmpp-invites' });
 
 /** The CloudWatch namespace of every metric below. */
-export const METRICS_NAMESPACE = 'xmpp-invites';
+export const METRICS_NAMESPACE = metricNames.namespace;
 
 /**
  * Every metric the functions emit (CloudWatch EMF through Powertools Metrics,
  * namespace `xmpp-invites`, dimension `service=xmpp-invites` on all). The
- * alarms and the dashboard (infra/operations.cjs) read these names: change
- * one here, change it there (test/unit/infra.variants.test.ts checks both agree).
+ * names live in one data file, ./metrics.json, which the alarms and the
+ * dashboard (infra/operations.cjs) read too; a new metric is a line there
+ * and its entry here:
+ *
+ * - invitesIssued: an invite was made; dimension `via`: api, app (a server module), signup (a signup webhook).
+ * - invitesRedeemed: an account was made or reset with an invite; dimension `path`: web, app, api.
+ * - redeemRefused: a redeem that made no account; dimension `reason`: the error code (xmpp-unavailable alarms).
+ * - redeemDuration: milliseconds of a successful redeem; dimension `path`.
+ * - inAppRegistrationDuration: milliseconds of an in-band registration through a server module (with or without an invite).
+ * - xmppLoginFailed: the XMPP server refused the provisioning account's login (a wrong or rotated admin password).
+ * - serverErrors: a request answered 5xx; dimension `function`: the Lambda function's name.
+ * - failedTokenLookup: a failed token lookup; dimensions `route` and `reason` (functions/http/rateLimit.ts).
+ * - registrationBrakeTripped: the registration brake stopped registrations, once per domain and hour
+ *   (functions/wiring/policy.ts): one data point with no dimension but `service` (the alarm), one with `domain`.
  */
-export const MetricName = {
-  /** An invite was made; dimension `via`: api, app (a server module), signup (a signup webhook). */
-  invitesIssued: 'InvitesIssued',
-  /** An account was made or reset with an invite; dimension `path`: web, app, api. */
-  invitesRedeemed: 'InvitesRedeemed',
-  /** A redeem that made no account; dimension `reason`: the error code (xmpp-unavailable alarms). */
-  redeemRefused: 'RedeemRefused',
-  /** Milliseconds of a successful redeem; dimension `path`. */
-  redeemDuration: 'RedeemDuration',
-  /** Milliseconds of an in-band registration through a server module (with or without an invite). */
-  inAppRegistrationDuration: 'InAppRegistrationDuration',
-  /** The XMPP server refused the provisioning account's login (a wrong or rotated admin password). */
-  xmppLoginFailed: 'XmppLoginFailed',
-  /** A request answered 5xx; dimension `function`: the Lambda function's name. */
-  serverErrors: 'ServerErrors',
-  /** A failed token lookup; dimensions `route` and `reason` (functions/http/rateLimit.ts). */
-  failedTokenLookup: 'FailedTokenLookup',
-  /**
-   * The registration brake stopped registrations, once per domain and hour (functions/wiring/policy.ts):
-   * one data point with no dimension but `service` (the alarm), one with `domain`.
-   */
-  registrationBrakeTripped: 'RegistrationBrakeTripped',
-} as const;
+export const MetricName: Readonly<typeof metricNames.names> = metricNames.names;
 export type MetricNameValue = (typeof MetricName)[keyof typeof MetricName];
 
 export type RedeemPath = 'web' | 'app' | 'api';
@@ -54,7 +45,7 @@ export type RedeemPath = 'web' | 'app' | 'api';
 let metrics: Promise<{ metrics: Metrics; MetricUnit: typeof MetricUnitType }> | undefined;
 const loadMetrics = () =>
   (metrics ??= import('@aws-lambda-powertools/metrics').then(({ Metrics, MetricUnit }) => ({
-    metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'xmpp-invites' }),
+    metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: metricNames.service }),
     MetricUnit,
   })));
 

@@ -3,8 +3,8 @@
  * check a token, register (through the same redeem and open-registration use
  * cases as the web), spend a contact invite for an existing account
  * (XEP-0379), and create an invite on behalf of one of its users (XEP-0401
- * ad-hoc). Every call names the domain it acts for; the actor is the module's
- * `xmpp-server` key.
+ * ad-hoc). Every call acts for one domain, checked once against the module's
+ * `xmpp-server` key (`moduleDomain`) before its use case runs.
  */
 import type { Config } from '../config.js';
 import { InviteError } from '../errors.js';
@@ -24,20 +24,32 @@ import { assertMayInvite } from '../lineage/mayInvite.js';
 import { lookupInvite } from './lookup.js';
 import { assertInviteOfDomain } from './domains.js';
 
-/** The domain a module call acts for: one the key is scoped to. */
-export const moduleDomain = (actor: Actor, raw: unknown): string => {
+declare const inScope: unique symbol;
+/**
+ * The domain a module call acts for, once checked against its key: only
+ * `moduleDomain` makes one, so a use case below that takes it cannot be
+ * handed a domain nobody checked.
+ */
+export type ModuleDomain = string & { readonly [inScope]: true };
+
+/**
+ * The one check of a module call's domain: normalized, and one the key is
+ * scoped to. Every `/xmpp/*` route runs it before anything is counted or read
+ * (functions/http/xmppServerRoute.ts) and hands the result to its use case.
+ */
+export const moduleDomain = (actor: Actor, raw: unknown): ModuleDomain => {
   const domain = normalizeDomain(raw);
   if (actor.domains.includes('*')) {
     // createApiKey never makes such a key; refuse rather than trust it.
     throw new InviteError('forbidden', 'an xmpp-server key must name its domains');
   }
   assertDomainInScope(actor, domain);
-  return domain;
+  return domain as ModuleDomain;
 };
 
 /** `POST /xmpp/preauth`: the token's invite, never consumed. */
-export const preauth = async (deps: { store: InviteStore; clock: Clock }, actor: Actor, input: { token?: unknown; domain?: unknown }) => {
-  const domain = moduleDomain(actor, input.domain);
+export const preauth = async (deps: { store: InviteStore; clock: Clock }, input: { token?: unknown; domain: ModuleDomain }) => {
+  const { domain } = input;
   // The domain before the status: a dead token of another domain is no token here either.
   const { invite, status } = await lookupInvite(deps, input.token);
   assertInviteOfDomain(invite, domain);
@@ -48,7 +60,7 @@ export const preauth = async (deps: { store: InviteStore; clock: Clock }, actor:
 
 export interface ModuleRegisterInput {
   token?: unknown;
-  domain?: unknown;
+  domain: ModuleDomain;
   username?: unknown;
   password?: unknown;
 }
@@ -61,10 +73,9 @@ export interface ModuleRegisterInput {
  */
 export const moduleRegister = async (
   deps: RedeemDeps & Pick<RegisterDeps, 'locks'> & { config: RegisterDeps['config'] },
-  actor: Actor,
   input: ModuleRegisterInput
 ): Promise<{ jid: string; outcome: 'created' | 'reset'; inviteId?: string; replayed?: boolean; warnings: string[] }> => {
-  const domain = moduleDomain(actor, input.domain);
+  const { domain } = input;
   if (input.token === undefined) {
     const { jid } = await registerAccount(deps, { username: input.username, password: input.password, domain }, 'app');
     return { jid, outcome: 'created', warnings: [] };
@@ -85,10 +96,9 @@ export const moduleRegister = async (
  */
 export const spendContactInvite = async (
   deps: { store: InviteStore; clock: Clock },
-  actor: Actor,
-  input: { token?: unknown; domain?: unknown; contact?: unknown; subscriber?: unknown }
+  input: { token?: unknown; domain: ModuleDomain; contact?: unknown; subscriber?: unknown }
 ) => {
-  const domain = moduleDomain(actor, input.domain);
+  const { domain } = input;
   const contact = formatJid(parseBareJid(input.contact));
   const subscriber = formatJid(parseBareJid(input.subscriber));
   const { invite, status } = await lookupInvite(deps, input.token);
@@ -112,7 +122,7 @@ export const spendContactInvite = async (
 const alreadyApproved = () => new InviteError('token-used', 'this invite already approved this subscriber once');
 
 export interface AppInviteInput {
-  domain?: unknown;
+  domain: ModuleDomain;
   /** The user who ran the ad-hoc command. */
   inviter?: unknown;
   type?: unknown;
@@ -137,7 +147,7 @@ export const createAppInvite = async (
   actor: Actor,
   input: AppInviteInput
 ) => {
-  const domain = moduleDomain(actor, input.domain);
+  const { domain } = input;
   const user = formatJid(parseBareJid(input.inviter));
   if (parseBareJid(user).domain !== domain) {
     throw new InviteError('forbidden', `${user} is not a user of ${domain}`);

@@ -7,7 +7,7 @@
 import { InviteError } from '../errors.js';
 import { formatJid, parseBareJid } from '../jid.js';
 import { type Actor, assertDomainInScope } from '../invites/actor.js';
-import { moduleDomain } from '../invites/serverModule.js';
+import type { ModuleDomain } from '../invites/serverModule.js';
 import type { Clock } from '../ports/Clock.js';
 import type { Invite } from '../invites/Invite.js';
 import type { InviteStore } from '../ports/InviteStore.js';
@@ -91,8 +91,8 @@ export const revokeAllLive = async (
  * lineage record is kept, marked deleted, so the tree stays whole.
  * Idempotent.
  */
-export const accountDeleted = async (deps: ContainmentDeps, actor: Actor, input: { domain?: unknown; jid?: unknown }) => {
-  const domain = moduleDomain(actor, input.domain);
+export const accountDeleted = async (deps: ContainmentDeps, actor: Actor, input: { domain: ModuleDomain; jid?: unknown }) => {
+  const { domain } = input;
   const jid = formatJid(parseBareJid(input.jid));
   if (parseBareJid(jid).domain !== domain) throw new InviteError('forbidden', `${jid} is not an account of ${domain}`);
   // Marked first: from here no new invite names it (assertMayInvite), then the live ones go.

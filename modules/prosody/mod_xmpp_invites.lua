@@ -92,27 +92,33 @@ local http_client = http.new({
 	};
 });
 
+-- Every request to the service: a JSON POST with the module's key. Tokens
+-- travel in the body only, and the client is told to keep the URL out of
+-- its log.
+local function service_request(path, body, callback)
+	return http_client:request(service_url .. path, {
+		method = "POST";
+		body = json.encode(body);
+		headers = {
+			["Content-Type"] = "application/json";
+			["Accept"] = "application/json";
+			["Authorization"] = "Bearer " .. service_key;
+		};
+		suppress_url = true;
+		suppress_errors = true;
+	}, callback);
+end
+
 -- POSTs JSON to the service and waits (only this session's runner pauses)
 -- at most `seconds`. Returns the HTTP status (0 for no answer) and the
--- decoded body. Tokens travel in the body only, and the client is told to
--- keep the URL out of its log.
+-- decoded body.
 local function call(path, body, seconds)
 	if not configured then return 0, nil, "not configured"; end
 	if not async.ready() then return 0, nil, "not in an async context"; end
 	local settled = false;
 	local request, deadline;
 	local answer = promise.new(function (resolve)
-		request = http_client:request(service_url .. path, {
-			method = "POST";
-			body = json.encode(body);
-			headers = {
-				["Content-Type"] = "application/json";
-				["Accept"] = "application/json";
-				["Authorization"] = "Bearer " .. service_key;
-			};
-			suppress_url = true;
-			suppress_errors = true;
-		}, function (response_body, code)
+		request = service_request(path, body, function (response_body, code)
 			if settled then return; end
 			settled = true;
 			if deadline then timer.stop(deadline); end
@@ -182,16 +188,24 @@ end, -10);
 
 -- Preauth (XEP-0401 / XEP-0445) ---------------------------------------------
 
-local throttles = new_cache(1000);
+-- A rate per key and minute (0 or less: none), the keys' throttles in a
+-- bounded cache. Returns whether one more is allowed for `key`.
+local function rate_per_minute(per_minute)
+	local throttles = new_cache(1000);
+	return function (key)
+		if per_minute <= 0 then return true; end
+		local throttle = throttles:get(key);
+		if not throttle then
+			throttle = new_throttle(per_minute, 60);
+			throttles:set(key, throttle);
+		end
+		return throttle:poll(1);
+	end;
+end
+
+local preauth_rate = rate_per_minute(preauth_per_minute);
 local function preauth_allowed(ip)
-	if preauth_per_minute <= 0 then return true; end
-	ip = ip or "unknown";
-	local throttle = throttles:get(ip);
-	if not throttle then
-		throttle = new_throttle(preauth_per_minute, 60);
-		throttles:set(ip, throttle);
-	end
-	return throttle:poll(1);
+	return preauth_rate(ip or "unknown");
 end
 
 -- Refuses what this module must not serve: authenticated or plaintext
@@ -418,16 +432,9 @@ end, 10);
 -- the service is not asked: the request is left to the user, as for any
 -- unknown subscription, so tokens cannot be guessed through this server.
 local subscribe_per_minute = module:get_option_number("xmpp_invites_subscribe_per_minute", 6);
-local subscribe_throttles = new_cache(1000);
+local subscribe_rate = rate_per_minute(subscribe_per_minute);
 local function subscribe_allowed(origin, subscriber)
-	if subscribe_per_minute <= 0 then return true; end
-	local key = (origin and origin.type == "c2s") and subscriber or select(2, jid_util.split(subscriber));
-	local throttle = subscribe_throttles:get(key);
-	if not throttle then
-		throttle = new_throttle(subscribe_per_minute, 60);
-		subscribe_throttles:set(key, throttle);
-	end
-	return throttle:poll(1);
+	return subscribe_rate((origin and origin.type == "c2s") and subscriber or select(2, jid_util.split(subscriber)));
 end
 
 module:hook("presence/bare", function (event)
@@ -719,17 +726,7 @@ local deleted_retries = module:get_option_number("xmpp_invites_deleted_retries",
 
 local function report_deleted(jid, attempt)
 	if not configured then return; end
-	http_client:request(service_url .. "/xmpp/account-deleted", {
-		method = "POST";
-		body = json.encode({ domain = module.host; jid = jid });
-		headers = {
-			["Content-Type"] = "application/json";
-			["Accept"] = "application/json";
-			["Authorization"] = "Bearer " .. service_key;
-		};
-		suppress_url = true;
-		suppress_errors = true;
-	}, function (response_body, code)
+	service_request("/xmpp/account-deleted", { domain = module.host; jid = jid }, function (response_body, code)
 		if code == 200 then
 			local body = type(response_body) == "string" and json.decode(response_body) or nil;
 			module:log("info", "Reported the deletion of %s: %s live invite(s) revoked", jid, tostring(type(body) == "table" and body.revoked or "?"));

@@ -17,36 +17,20 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureEjabberd24, readableBy, type Ejabberd24 } from './backports.js';
 import { freePort, portOpen, sleep, startChild, waitFor, type Child, selfSignedCertificate } from './process.js';
+import type { LocalXmppServer } from './xmppServer.js';
 
-export interface LocalEjabberd {
+export interface LocalEjabberd extends LocalXmppServer {
   /** `23.01` (the system's package) or `24.12` (bookworm-backports, scripts/local/backports.ts). */
   version: EjabberdVersion;
-  /** What runs, e.g. "ejabberd 24.12". */
-  label: string;
-  domain: string;
-  /** c2s with STARTTLS (required) and a self-signed certificate. */
-  service: string;
-  c2sPort: number;
   /** With `optionalTlsListener`: a c2s port where clients may stay in plaintext. */
   optionalTlsPort?: number;
-  httpPort: number;
   /** mod_http_api base URL. */
   apiUrl: string;
-  adminJid: string;
-  adminPassword: string;
-  /** A second admin of the server, not the provisioning account: how a person administers it. */
-  operatorJid: string;
-  operatorPassword: string;
-  /** PEM of the self-signed certificate, to trust as a CA. */
-  caFile: string;
-  dir: string;
   node: string;
-  log: () => string;
   /** Runs ejabberdctl against this instance. */
   ctl: (...args: string[]) => string;
   /** Changes mod_xmpp_invites' settings of the running server (rewrites the config, then reload_config). */
   setInvites: (changes: Partial<InvitesModuleSettings>) => void;
-  stop: () => Promise<void>;
 }
 
 /** The settings of modules/ejabberd/mod_xmpp_invites (see its mod_options). */

@@ -5,32 +5,26 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureProsody13, readableBy } from './backports.js';
 import { freePort, portOpen, startChild, waitFor, selfSignedCertificate } from './process.js';
+import type { LocalXmppServer } from './xmppServer.js';
 
-export interface LocalProsody {
+export interface LocalProsody extends LocalXmppServer {
   /** `0.12` (the system's package) or `13` (bookworm-backports, scripts/local/backports.ts). */
   version: ProsodyVersion;
-  /** What runs, e.g. "Prosody 13.0.1". */
-  label: string;
-  domain: string;
-  service: string;
-  c2sPort: number;
-  httpPort: number;
-  adminJid: string;
-  adminPassword: string;
-  /** A second admin of the server, not the provisioning account: how a person administers it. */
-  operatorJid: string;
-  operatorPassword: string;
-  /** PEM of the self-signed certificate, to trust as a CA. */
-  caFile: string;
-  dir: string;
   configFile: string;
-  log: () => string;
   /** The service settings of mod_xmpp_invites, when this instance loads it. */
   xmppInvites?: XmppInvitesModuleOptions;
   /** Runs prosodyctl against this instance. */
   ctl: (...args: string[]) => string;
-  stop: () => Promise<void>;
 }
+
+/**
+ * What a test needs to reach a running Prosody and change its configuration:
+ * plain data, handed from the global setup to the test files (test/support).
+ */
+export type ProsodyAccess = Pick<
+  LocalProsody,
+  'domain' | 'service' | 'adminJid' | 'adminPassword' | 'operatorJid' | 'operatorPassword' | 'caFile' | 'dir' | 'configFile'
+>;
 
 /** Settings of modules/prosody/mod_xmpp_invites.lua (docs/prosody.md, "In-app invites"). */
 export interface XmppInvitesModuleOptions {

@@ -12,6 +12,7 @@ import { freePort, startChild, waitFor, type Child } from './process.js';
 import type { LocalXmpp } from './backports.js';
 import { startEjabberd, type LocalEjabberd } from './ejabberd.js';
 import { startProsody, type LocalProsody } from './prosody.js';
+import type { LocalXmppServer } from './xmppServer.js';
 import { createTableFromInfra, localClient } from './table.js';
 import { startLocalNotifier } from './streamPoller.js';
 
@@ -42,19 +43,13 @@ export const ejabberdEnv = (e: LocalEjabberd): Record<string, string> => ({
 });
 
 /** What `npm start` prints about the private XMPP server, whichever it is. */
-export interface LocalServer {
-  /** e.g. "Prosody 13.0.1", "ejabberd 24.12". */
-  label: string;
-  domain: string;
-  service: string;
-  c2sPort: number;
-  adminJid: string;
-  adminPassword: string;
-  caFile: string;
-  dir: string;
+export type LocalServer = Pick<
+  LocalXmppServer,
+  'label' | 'domain' | 'service' | 'c2sPort' | 'adminJid' | 'adminPassword' | 'caFile' | 'dir'
+> & {
   /** It runs this repository's mod_xmpp_invites (in-app invites on). */
   xmppInvites: boolean;
-}
+};
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -139,42 +134,31 @@ export const startStack = async (options: StackOptions = {}): Promise<Stack> => 
     let server: LocalServer | undefined;
     let prosodyKey: string | undefined;
     const xmpp = options.xmpp ?? 'prosody';
+    const domain = 'localhost';
+    // The module's own credential: only the /xmpp/* routes, only this domain.
+    const moduleKey = async (name: string) =>
+      (await createApiKey({ store: keys, clock: systemClock }, { name: `${name}-${domain}`, domains: [domain], kind: 'xmpp-server' }))
+        .secret;
+    // The module's settings: pointed at serverless-offline, when it runs.
+    const moduleSettings = (key: string) =>
+      port ? { url: `http://127.0.0.1:${port}`, key, preauthPerMinute: options.prosodyOptions?.preauthPerMinute } : undefined;
     if (options.prosody !== false && xmpp.startsWith('ejabberd')) {
       const version = xmpp === 'ejabberd-24' ? '24.12' : '23.01';
       log(`starting a private ejabberd ${version} with mod_xmpp_invites`);
-      const domain = 'localhost';
-      const created = await createApiKey(
-        { store: keys, clock: systemClock },
-        { name: `ejabberd-${domain}`, domains: [domain], kind: 'xmpp-server' }
-      );
-      prosodyKey = created.secret;
-      ejabberd = await startEjabberd({
-        version,
-        domain,
-        invites: port
-          ? { url: `http://127.0.0.1:${port}`, key: created.secret, preauthPerMinute: options.prosodyOptions?.preauthPerMinute }
-          : undefined,
-      });
+      prosodyKey = await moduleKey('ejabberd');
+      ejabberd = await startEjabberd({ version, domain, invites: moduleSettings(prosodyKey) });
       stops.push(ejabberd.stop);
       Object.assign(env, ejabberdEnv(ejabberd));
       if (!port) delete env.XMPP_IN_APP_INVITES;
       server = { ...ejabberd, xmppInvites: Boolean(port) };
     } else if (options.prosody !== false) {
       log('starting a private Prosody with mod_xmpp_invites');
-      const domain = 'localhost';
-      // The module's own credential: only the /xmpp/* routes, only this domain.
-      const created = await createApiKey(
-        { store: keys, clock: systemClock },
-        { name: `prosody-${domain}`, domains: [domain], kind: 'xmpp-server' }
-      );
-      prosodyKey = created.secret;
+      prosodyKey = await moduleKey('prosody');
       prosody = await startProsody({
         version: xmpp === 'prosody-13' ? '13' : '0.12',
         domain,
         logLevel: options.prosodyOptions?.logLevel,
-        xmppInvites: port
-          ? { url: `http://127.0.0.1:${port}`, key: prosodyKey, preauthPerMinute: options.prosodyOptions?.preauthPerMinute }
-          : undefined,
+        xmppInvites: moduleSettings(prosodyKey),
       });
       stops.push(prosody.stop);
       Object.assign(env, prosodyEnv(prosody));

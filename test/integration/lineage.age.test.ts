@@ -1,38 +1,19 @@
 import { DeleteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DynamoDBApiKeyStore } from '../../lib/adapters/dynamodb/DynamoDBApiKeyStore.js';
 import { DynamoDBLineageStore } from '../../lib/adapters/dynamodb/DynamoDBLineageStore.js';
-import { createApiKey } from '../../lib/apiKeys/apiKeys.js';
-import { systemClock } from '../../lib/ports/Clock.js';
-import { invoke } from '../support/lambda.js';
-import { api, documentClientForStack, issue, stack, uniqueName, useStackEnv } from '../support/stack.js';
+import { type InviteHandlers, inviteHandlersWith } from '../support/policyHandlers.js';
+import { api, documentClientForStack, issue, stack, uniqueName } from '../support/stack.js';
 
 /**
  * MIN_ACCOUNT_AGE_TO_INVITE (issue 19's policy), with the handlers in this
  * process (configuration read at import); accounts made through the shared stack.
  */
 const AGE = 3600;
-let issueHandler: unknown;
-let appInvitesHandler: unknown;
-let serverKey: string;
-/** A quota'd key that may name any inviter, like a signup form's: the age and depth rules apply to it (admin keys are exempt). */
-let formKey: string;
+let issueAs: InviteHandlers['issueAs'];
+let appInvite: InviteHandlers['appInvite'];
 
 beforeAll(async () => {
-  useStackEnv();
-  Object.assign(process.env, { MIN_ACCOUNT_AGE_TO_INVITE: String(AGE) });
-  ({ handler: issueHandler } = await import('../../functions/issueInvite.js'));
-  ({ handler: appInvitesHandler } = await import('../../functions/xmppInvites.js'));
-  const keys = new DynamoDBApiKeyStore({ tableName: stack().env.INVITES_TABLE as string, client: documentClientForStack() });
-  serverKey = (
-    await createApiKey({ store: keys, clock: systemClock }, { name: uniqueName('prosody-'), domains: ['localhost'], kind: 'xmpp-server' })
-  ).secret;
-  formKey = (
-    await createApiKey(
-      { store: keys, clock: systemClock },
-      { name: uniqueName('form-'), domains: ['localhost'], maxLiveInvites: 1000, inviters: 'any' }
-    )
-  ).secret;
+  ({ issueAs, appInvite } = await inviteHandlersWith({ MIN_ACCOUNT_AGE_TO_INVITE: String(AGE) }));
 });
 
 const newMember = async () => {
@@ -54,16 +35,6 @@ const joinedAgo = (jid: string, seconds: number) =>
       ExpressionAttributeValues: { ':t': Math.floor(Date.now() / 1000) - seconds },
     })
   );
-
-const issueAs = (inviter: string, key = formKey) =>
-  invoke(issueHandler, { method: 'POST', path: '/invites', headers: { authorization: `Bearer ${key}` }, body: { inviter } });
-const appInvite = (inviter: string) =>
-  invoke(appInvitesHandler, {
-    method: 'POST',
-    path: '/xmpp/invites',
-    headers: { authorization: `Bearer ${serverKey}` },
-    body: { domain: 'localhost', inviter, type: 'contact', maxLiveInvites: 5 },
-  });
 
 describe(`MIN_ACCOUNT_AGE_TO_INVITE=${AGE}`, () => {
   it('refuses a new account until it is old enough (saying when), on the API and in-app; allows it from then on', async () => {

@@ -1,9 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DynamoDBApiKeyStore } from '../../lib/adapters/dynamodb/DynamoDBApiKeyStore.js';
-import { createApiKey } from '../../lib/apiKeys/apiKeys.js';
-import { systemClock } from '../../lib/ports/Clock.js';
-import { invoke } from '../support/lambda.js';
-import { api, documentClientForStack, issue, prosodyAdmin, stack, uniqueName, useStackEnv } from '../support/stack.js';
+import { type InviteHandlers, inviteHandlersWith } from '../support/policyHandlers.js';
+import { api, issue, prosodyAdmin, stack, uniqueName } from '../support/stack.js';
 
 /**
  * INVITE_DEPTH_LIMIT (issue 19's policy; the weekly allowance is test/integration/invitePolicy.test.ts's): the handlers in this process with
@@ -13,27 +10,11 @@ import { api, documentClientForStack, issue, prosodyAdmin, stack, uniqueName, us
 const PASSWORD = 'correct horse battery';
 const LIMIT = 1;
 
-let issueHandler: unknown;
-let appInvitesHandler: unknown;
-let serverKey: string;
-/** A quota'd key that may name any inviter, like a signup form's: the age and depth rules apply to it (admin keys are exempt). */
-let formKey: string;
+let issueAs: InviteHandlers['issueAs'];
+let appInvite: InviteHandlers['appInvite'];
 
 beforeAll(async () => {
-  useStackEnv();
-  Object.assign(process.env, { INVITE_DEPTH_LIMIT: String(LIMIT) });
-  ({ handler: issueHandler } = await import('../../functions/issueInvite.js'));
-  ({ handler: appInvitesHandler } = await import('../../functions/xmppInvites.js'));
-  const keys = new DynamoDBApiKeyStore({ tableName: stack().env.INVITES_TABLE as string, client: documentClientForStack() });
-  serverKey = (
-    await createApiKey({ store: keys, clock: systemClock }, { name: uniqueName('prosody-'), domains: ['localhost'], kind: 'xmpp-server' })
-  ).secret;
-  formKey = (
-    await createApiKey(
-      { store: keys, clock: systemClock },
-      { name: uniqueName('form-'), domains: ['localhost'], maxLiveInvites: 1000, inviters: 'any' }
-    )
-  ).secret;
+  ({ issueAs, appInvite } = await inviteHandlersWith({ INVITE_DEPTH_LIMIT: String(LIMIT) }));
 });
 
 /** root (made on the server: depth 0) -> a (depth 1) -> b (depth 2). */
@@ -58,16 +39,6 @@ const tree = async () => {
   const b = await join(a);
   return { root, a, b };
 };
-
-const issueAs = (inviter: string, key = formKey) =>
-  invoke(issueHandler, { method: 'POST', path: '/invites', headers: { authorization: `Bearer ${key}` }, body: { inviter } });
-const appInvite = (inviter: string, body: Record<string, unknown>) =>
-  invoke(appInvitesHandler, {
-    method: 'POST',
-    path: '/xmpp/invites',
-    headers: { authorization: `Bearer ${serverKey}` },
-    body: { domain: 'localhost', inviter, maxLiveInvites: 5, ...body },
-  });
 
 describe(`INVITE_DEPTH_LIMIT=${LIMIT}`, () => {
   it('lets the account at the limit invite and refuses the first one below it, through the API', async () => {

@@ -15,12 +15,13 @@
  * for every other test file.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { prosodyControls, prosodyTarget, reconfigureProsody } from '../support/nativeServers.js';
+import { serveBehind, startServiceProxy } from '../support/serviceProxy.js';
 import { issue, prosodyAdmin, stack, uniqueName } from '../support/stack.js';
-import { startInProcessService, startServiceProxy, type InProcessService } from '../support/serviceProxy.js';
-import { appCanLogin, appPassword, LoggedInApp, registerWithApp, type XmppTarget } from '../support/xmppApp.js';
+import { appCanLogin, appPassword, LoggedInApp, registerWithApp } from '../support/xmppApp.js';
 import { nativeAppContract, stackServiceParts } from './nativeContract.js';
 
 /**
@@ -32,112 +33,31 @@ const MODULE_TIMEOUT_SECONDS = 6;
 /** Live invites per user through the ad-hoc commands, in this file. */
 const ADHOC_QUOTA = 3;
 
-type ModuleOptions = Record<string, string | number | boolean | string[]>;
-
-const luaValue = (v: ModuleOptions[string]): string =>
-  Array.isArray(v) ? `{ ${v.map((e) => JSON.stringify(e)).join('; ')} }` : typeof v === 'string' ? JSON.stringify(v) : String(v);
-
-const stackTarget = (): XmppTarget => {
-  const p = stack().prosody;
-  const c2sPort = Number(new URL(p.service.replace(/^xmpp:/, 'http:')).port);
-  return { domain: p.domain, host: '127.0.0.1', port: c2sPort, caFile: p.caFile };
-};
-
-/**
- * Overrides module options for the stack's host (on top of `original`, the
- * configuration as the stack wrote it), then reloads the configuration and
- * the module (options are read when the module loads) through Prosody's own
- * admin commands. `undefined` restores `original`.
- */
-const reconfigureProsody = async (original: string, options: ModuleOptions | undefined) => {
-  const p = stack().prosody;
-  const lines = Object.entries(options ?? {}).map(([k, v]) => `  ${k} = ${luaValue(v)}`);
-  writeFileSync(
-    p.configFile,
-    options ? `${original}\n-- native.prosody.test.ts (removed when it ends)\nVirtualHost "${p.domain}"\n${lines.join('\n')}\n` : original
-  );
-  const admin = await LoggedInApp.login(stackTarget(), p.adminJid, p.adminPassword);
-  try {
-    const config = await admin.adhoc('http://prosody.im/protocol/config#reload', {});
-    const modules = await admin.adhoc('http://prosody.im/protocol/modules#reload', { modules: 'xmpp_invites' });
-    for (const step of [config, modules]) {
-      if (step.status !== 'completed' || step.notes.some((n) => n.type === 'error')) {
-        throw new Error(`Prosody reload failed: ${JSON.stringify(step.notes)} ${step.outcome.error?.condition ?? ''}`);
-      }
-    }
-  } finally {
-    admin.close();
-  }
-};
+const stackTarget = () => prosodyTarget(stack().prosody);
 
 nativeAppContract('prosody', async () => {
-  const p = stack().prosody;
-  const c2sPort = Number(new URL(p.service.replace(/^xmpp:/, 'http:')).port);
-  const target: XmppTarget = { domain: p.domain, host: '127.0.0.1', port: c2sPort, caFile: p.caFile };
-  const service = await startInProcessService({ ...stack().env });
-  const proxy = await startServiceProxy({ port: service.port });
-  let openService: InProcessService | undefined;
-  const original = readFileSync(p.configFile, 'utf8');
-  const reconfigure = (options: ModuleOptions | undefined) => reconfigureProsody(original, options);
-  let current = { inviteOnly: true, createAccountForEveryone: false };
-  const settings = () => ({
+  const proxy = await startServiceProxy({ port: 9 });
+  const served = await serveBehind(proxy, { ...stack().env });
+  const prosody = prosodyControls(stack().prosody, served, {
     xmpp_invites_url: proxy.url,
     xmpp_invites_timeout: MODULE_TIMEOUT_SECONDS,
     xmpp_invites_max_live_invites: ADHOC_QUOTA,
-    registration_invite_only: current.inviteOnly,
-    // modules/README.md: how an operator lets every user run create-account.
-    ...(current.createAccountForEveryone ? { xmpp_invites_allow_create_account: 'local_users' } : {}),
   });
-  await reconfigure(settings());
+  await prosody.apply();
 
   const admin = prosodyAdmin();
   return {
-    domain: p.domain,
-    c2sHost: target.host,
-    c2sPort,
-    caFile: p.caFile,
-    adminJid: p.adminJid,
-    adminPassword: p.adminPassword,
-    operatorJid: p.operatorJid,
-    operatorPassword: p.operatorPassword,
+    ...prosody.parts,
     otherDomain: 'other.example',
     admin,
-    ...stackServiceParts(service.url),
+    ...stackServiceParts(served.service.url),
     serviceTimeoutMs: MODULE_TIMEOUT_SECONDS * 1000,
     adhocQuota: ADHOC_QUOTA,
-    setOpenRegistration: async (open) => {
-      if (open) {
-        openService ??= await startInProcessService({ ...stack().env, REGISTRATION_INVITE_ONLY: 'false' });
-        proxy.setUpstream(openService.port);
-      } else {
-        proxy.setUpstream(service.port);
-      }
-      current = { ...current, inviteOnly: !open };
-      await reconfigure(settings());
-    },
-    setCreateAccountForEveryone: async (open) => {
-      current = { ...current, createAccountForEveryone: open };
-      await reconfigure(settings());
-    },
-    serverLog: () => readFileSync(join(p.dir, 'prosody.log'), 'utf8'),
     breakService: async (mode) => proxy.setMode(mode),
-    deleteAccount: async (jid) => {
-      // XEP-0133 "Delete a User", as an operator's client does: Prosody fires user-deleted.
-      const operator = await LoggedInApp.login(target, p.operatorJid, p.operatorPassword);
-      try {
-        const done = await operator.adhoc('http://jabber.org/protocol/admin#delete-user', { accountjids: jid });
-        if (done.status !== 'completed' || done.notes.some((n) => n.type === 'error')) {
-          throw new Error(`delete-user failed: ${JSON.stringify(done.notes)} ${done.outcome.error?.condition ?? ''}`);
-        }
-      } finally {
-        operator.close();
-      }
-    },
     stop: async () => {
-      await reconfigure(undefined).catch(() => undefined);
+      await prosody.restore().catch(() => undefined);
       await proxy.stop();
-      await openService?.stop();
-      await service.stop();
+      await served.stop();
       await admin.close();
     },
   };
@@ -154,8 +74,7 @@ describe('a deleted inviter on Prosody', () => {
   it('an app registers with the invite, and the new account has no roster entry for the deleted inviter', async () => {
     // Prepare
     const p = stack().prosody;
-    const c2sPort = Number(new URL(p.service.replace(/^xmpp:/, 'http:')).port);
-    const target: XmppTarget = { domain: p.domain, host: '127.0.0.1', port: c2sPort, caFile: p.caFile };
+    const target = stackTarget();
     const admin = prosodyAdmin();
     const inviter = `${uniqueName('gone')}@${p.domain}`;
     const username = uniqueName('survivor');
@@ -205,7 +124,7 @@ describe('who may run the invite commands on Prosody', () => {
     original = readFileSync(stack().prosody.configFile, 'utf8');
   });
   afterAll(async () => {
-    await reconfigureProsody(original, undefined);
+    await reconfigureProsody(stack().prosody, original, undefined);
   });
 
   it('the obsolete xmpp_invites_allow_create = "admins" is read as xmpp_invites_allow_invite: it closes #invite, with a warning', async () => {
@@ -216,7 +135,7 @@ describe('who may run the invite commands on Prosody', () => {
         .split('\n')
         .filter((l) => l.includes('\twarn\txmpp_invites_allow_create is obsolete')).length;
     const before = warnings();
-    await reconfigureProsody(original, { xmpp_invites_allow_create: 'admins' });
+    await reconfigureProsody(stack().prosody, original, { xmpp_invites_allow_create: 'admins' });
     const app = await LoggedInApp.login(stackTarget(), user.jid, user.password);
     let commands: string[];
     let run;
@@ -238,7 +157,7 @@ describe('who may run the invite commands on Prosody', () => {
     // Prepare
     const listed = await newUser('listed');
     const other = await newUser('unlisted');
-    await reconfigureProsody(original, { xmpp_invites_allow_create_account: [listed.jid] });
+    await reconfigureProsody(stack().prosody, original, { xmpp_invites_allow_create_account: [listed.jid] });
     const listedApp = await LoggedInApp.login(stackTarget(), listed.jid, listed.password);
     const otherApp = await LoggedInApp.login(stackTarget(), other.jid, other.password);
     let seen;

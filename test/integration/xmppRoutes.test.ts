@@ -3,7 +3,7 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDBApiKeyStore } from '../../lib/adapters/dynamodb/DynamoDBApiKeyStore.js';
 import { DynamoDBInviteStore } from '../../lib/adapters/dynamodb/DynamoDBInviteStore.js';
-import { spendContactInvite } from '../../lib/invites/serverModule.js';
+import { moduleDomain, spendContactInvite } from '../../lib/invites/serverModule.js';
 import { createApiKey } from '../../lib/apiKeys/apiKeys.js';
 import { systemClock } from '../../lib/ports/Clock.js';
 import { invoke } from '../support/lambda.js';
@@ -85,11 +85,13 @@ describe('Routes /xmpp/*: who may call them', () => {
       asServer('/xmpp/register', { token: invite.token, domain: 'other.example', username: uniqueName(), password: PASSWORD }),
       asServer('/xmpp/subscribe', { token: invite.token, domain: 'other.example', contact: 'romeo@other.example', subscriber: 'j@x.org' }),
       asServer('/xmpp/invites', { domain: 'other.example', inviter: 'romeo@other.example', type: 'contact' }),
+      // Had it passed, the inviter's live invites would be revoked.
+      asServer('/xmpp/account-deleted', { domain: 'other.example', jid: 'romeo@other.example' }),
     ]);
 
-    expect(answers.map((a) => a.status)).toEqual([403, 403, 403, 403]);
+    expect(answers.map((a) => a.status)).toEqual([403, 403, 403, 403, 403]);
     for (const a of answers) expect(a.body.error).toBe('forbidden');
-    expect((await showInvite(invite.id)).uses).toBe(0);
+    expect(await showInvite(invite.id)).toMatchObject({ uses: 0, status: 'valid' });
   });
 
   it("answers token-invalid for a token of another domain than the body's, even to a key of both", async () => {
@@ -321,12 +323,15 @@ describe('Route POST /xmpp/subscribe (XEP-0379)', () => {
 
     const answers = await Promise.allSettled(
       Array.from({ length: 10 }, () =>
-        spendContactInvite({ store, clock: systemClock }, actor, {
-          token: invite.token,
-          domain: 'localhost',
-          contact: inviter,
-          subscriber: 'juliet@other.org',
-        })
+        spendContactInvite(
+          { store, clock: systemClock },
+          {
+            token: invite.token,
+            domain: moduleDomain(actor, 'localhost'),
+            contact: inviter,
+            subscriber: 'juliet@other.org',
+          }
+        )
       )
     );
 

@@ -1,5 +1,6 @@
 import type { TestProject } from 'vitest/node';
 import { localXmppFrom } from '../../scripts/local/backports.js';
+import type { ProsodyAccess } from '../../scripts/local/prosody.js';
 import { startStack } from '../../scripts/local/stack.js';
 import { signupTestEnv } from './webhookSources.js';
 
@@ -9,17 +10,7 @@ declare module 'vitest' {
       env: Record<string, string>;
       baseUrl: string;
       apiKey: string;
-      prosody: {
-        domain: string;
-        service: string;
-        adminJid: string;
-        adminPassword: string;
-        operatorJid: string;
-        operatorPassword: string;
-        caFile: string;
-        dir: string;
-        configFile: string;
-      };
+      prosody: ProsodyAccess;
     };
   }
 }

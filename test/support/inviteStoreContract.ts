@@ -15,6 +15,7 @@ import type { Invite } from '../../lib/invites/Invite.js';
 import { passwordFingerprint } from '../../lib/invites/password.js';
 import type { ClaimKind, ClaimRecord, InviteStore } from '../../lib/ports/InviteStore.js';
 import type { RegistrationLocks } from '../../lib/ports/RegistrationLocks.js';
+import { newLineage, type LineageRecord } from '../../lib/lineage/Lineage.js';
 import { generateToken, hashToken } from '../../lib/token.js';
 import { randomBytes } from 'node:crypto';
 
@@ -22,6 +23,8 @@ export interface StoreUnderTest {
   store: InviteStore;
   /** Open registration's locks, on the same table as `store`. */
   locks: RegistrationLocks;
+  /** The lineage record on the same table (ACCT#<jid>/LINEAGE) as `complete` wrote it, if any: the record only. */
+  lineageOf: (jid: string) => Promise<LineageRecord | undefined>;
 }
 
 const KEY = 'contract claim key';
@@ -42,7 +45,7 @@ export const inviteStoreContract = (name: string, factory: () => StoreUnderTest 
     const T = Math.floor(Date.now() / 1000);
 
     const setup = async () => {
-      const { store, locks } = await factory();
+      const { store, locks, lineageOf } = await factory();
       const domain = `${unique('d')}.example`;
       const newInvite = (overrides: Partial<Invite> = {}): Invite => ({
         id: hashToken(generateToken()),
@@ -92,7 +95,7 @@ export const inviteStoreContract = (name: string, factory: () => StoreUnderTest 
         const i = await store.get(id, { consistent: true });
         return { uses: i?.uses, pending: i?.pending, pendingJids: [...(i?.pendingJids ?? [])].sort() };
       };
-      return { store, locks, domain, newInvite, issue, jid, claim, claimUnread, claimed, counts };
+      return { store, locks, lineageOf, domain, newInvite, issue, jid, claim, claimUnread, claimed, counts };
     };
 
     describe('create and read', () => {
@@ -425,6 +428,26 @@ export const inviteStoreContract = (name: string, factory: () => StoreUnderTest 
         expect((await store.getWithRedemptions(invite.id))?.redemptions).toEqual([]);
       });
 
+      it("writes the new account's lineage record with the completion; a repeat keeps the first, a lost claim writes none", async () => {
+        const { store, lineageOf, issue, jid, claimed } = await setup();
+        const invite = await issue({ maxUses: 2, inviter: `${unique('parent')}@x.example`, source: 'api-key:contract' });
+        const claim = await claimed(invite, jid());
+        const record = newLineage(claim.jid, 'web', T + 3, invite);
+
+        await store.complete(claim, 'account', T + 3, record);
+        // A retry that finds the claim completed: its own record (another path, later) is not written.
+        await store.complete(claim, 'account', T + 9, newLineage(claim.jid, 'app', T + 9, invite));
+        const lost = await claimed(invite, jid());
+        await store.release(lost, 'account', invite);
+        await expect(store.complete(lost, 'account', T + 4, newLineage(lost.jid, 'web', T + 4, invite))).rejects.toThrow(
+          /lost before completion/
+        );
+
+        expect(await lineageOf(claim.jid)).toEqual(record);
+        expect(record).toMatchObject({ invitedBy: invite.inviter, inviteId: invite.id, source: 'api-key:contract', via: 'web' });
+        expect(await lineageOf(lost.jid)).toBeUndefined();
+      });
+
       it('writes a reset claim and its audit record under its own kind', async () => {
         const { store, issue, domain, claimed } = await setup();
         const invite = await issue({ type: 'reset', username: 'ruth' });
@@ -507,6 +530,21 @@ export const inviteStoreContract = (name: string, factory: () => StoreUnderTest 
         expect(await codeOf(locks.lock(name, T + 1, 30))).toBe('username-taken');
         await locks.release(name, token);
         await locks.lock(name, T + 1, 30);
+      });
+
+      it("writes an open registration's lineage record with its completion, and none for a lock it no longer holds", async () => {
+        const { locks, lineageOf, jid } = await setup();
+        const done = jid('reg');
+        const record = newLineage(done, 'app', T + 1);
+        await locks.complete(done, await locks.lock(done, T, 30), T + 1, record);
+        const abandoned = jid('reg');
+        const old = await locks.lock(abandoned, T, 30);
+        await locks.lock(abandoned, T + 30, 30);
+        await expect(locks.complete(abandoned, old, T + 31, newLineage(abandoned, 'app', T + 31))).rejects.toThrow();
+
+        expect(await lineageOf(done)).toEqual(record);
+        expect(record).toMatchObject({ invitedBy: null, inviteId: null, source: 'open-registration' });
+        expect(await lineageOf(abandoned)).toBeUndefined();
       });
 
       it('holds a completed registration for good, and frees an abandoned one', async () => {

@@ -5,7 +5,7 @@
  *
  * It keeps the DynamoDB adapter's item model (lib/adapters/dynamodb/): one map
  * of items keyed as tableKeys.ts keys them (invites, JID locks, audit and
- * contact records), and each condition of conditions.ts and DynamoDBClaims.ts
+ * contact records, the lineage records a completion writes), and each condition of conditions.ts and DynamoDBClaims.ts
  * written once, under the same name, in `Conditions` below. Every write runs
  * as the adapter's transaction does: all conditions are checked against the
  * items as they are, then all writes are applied, with no await in between,
@@ -37,6 +37,7 @@ import type {
   UnreadClaimRequest,
 } from '../../lib/ports/InviteStore.js';
 import type { RegistrationLocks } from '../../lib/ports/RegistrationLocks.js';
+import type { LineageRecord } from '../../lib/lineage/Lineage.js';
 import { randomBytes } from 'node:crypto';
 import { AUDIT_RETENTION_SECONDS, sortKey } from '../../lib/adapters/dynamodb/inviteItems.js';
 import {
@@ -46,6 +47,7 @@ import {
   auditKey,
   contactKey,
   inviteKey,
+  lineageKey,
   resetLockKey,
 } from '../../lib/adapters/dynamodb/tableKeys.js';
 
@@ -93,6 +95,7 @@ export const Keys = {
   audit: (inviteId: string, jid: string) => flat(auditKey(inviteId, jid)),
   accountLock: (jid: string) => flat(accountLockKey(jid)),
   contact: (subscriber: string, inviteId: string) => flat(contactKey(subscriber, inviteId)),
+  lineage: (jid: string) => flat(lineageKey(jid)),
   /** `account` claims lock the new JID; `reset` claims lock (JID, invite). */
   lock: (kind: ClaimKind, jid: string, inviteId: string) => flat(kind === 'account' ? accountLockKey(jid) : resetLockKey(jid, inviteId)),
 };
@@ -203,6 +206,12 @@ export class MemoryTable {
   public readonly locks = new Map<string, LockItem>();
   public readonly audits = new Map<string, AuditItem>();
   public readonly contacts = new Map<string, ContactSpendItem>();
+  /**
+   * ACCT#<jid>/LINEAGE, as `complete` writes them (a redemption's, an open
+   * registration's); what else writes them (lib/lineage: suspend, deleted,
+   * first seen) goes through the LineageStore port, which this double is not.
+   */
+  public readonly lineage = new Map<string, LineageRecord>();
 }
 
 export interface MemoryStoreOptions {
@@ -386,7 +395,7 @@ export class MemoryInviteStore implements InviteStore {
     return toClaim(copy(lock));
   }
 
-  public async complete(claim: ClaimRecord, kind: ClaimKind, now: number): Promise<void> {
+  public async complete(claim: ClaimRecord, kind: ClaimKind, now: number, lineage?: LineageRecord): Promise<void> {
     await this.#latency();
     const { invites, locks, audits } = this.table;
     const lock = locks.get(Keys.lock(kind, claim.jid, claim.inviteId));
@@ -410,6 +419,15 @@ export class MemoryInviteStore implements InviteStore {
       claimKind: kind,
       expiresAt: now + AUDIT_RETENTION_SECONDS,
     });
+    // The new account's lineage record (a Put: it replaces one there), in the same step.
+    if (lineage) this.table.lineage.set(Keys.lineage(lineage.jid), { ...lineage });
+  }
+
+  /** The lineage record a completion wrote (what DynamoDBLineageStore.get(jid, { recordOnly: true }) reads), if any. */
+  public async lineageRecord(jid: string): Promise<LineageRecord | undefined> {
+    await this.#latency();
+    const record = this.table.lineage.get(Keys.lineage(jid));
+    return record && { ...record };
   }
 
   public async release(
@@ -477,7 +495,7 @@ export class MemoryRegistrationLocks implements RegistrationLocks {
     return lockToken;
   }
 
-  public async complete(jid: string, lockToken: string, now: number): Promise<void> {
+  public async complete(jid: string, lockToken: string, now: number, lineage?: LineageRecord): Promise<void> {
     await this.#latency();
     const lock = this.#table.locks.get(Keys.accountLock(jid));
     if (lock?.kind !== 'registration' || lock.lockToken !== lockToken) throw new ConditionFailed(`registration lock of ${jid}`);
@@ -485,6 +503,8 @@ export class MemoryRegistrationLocks implements RegistrationLocks {
     lock.completedAt = now;
     delete lock.expiresAt;
     delete lock.lockToken;
+    // The account's lineage record, with the lock that makes the name its own.
+    if (lineage) this.#table.lineage.set(Keys.lineage(lineage.jid), { ...lineage });
   }
 
   public async release(jid: string, lockToken: string): Promise<void> {
@@ -521,5 +541,8 @@ const decodeCursor = (cursor: string, partition: string): string => {
  *   full pages, and its last page carries no cursor (DynamoDB may return one more, empty);
  * - `countLive` counts exactly instead of stopping about `atMost`;
  * - the stream (invite.redeemed events from audit items): the audit records are there;
+ * - lineage records beyond the one a completion writes (`lineage`): suspend, deleted and
+ *   first-seen go through the LineageStore port, and nothing here reads them back into a
+ *   tree, nor derives a record from an old completed claim (DynamoDBLineageStore's fallback);
  * - cursors are this double's own (base64url JSON), not exchangeable with the adapter's.
  */

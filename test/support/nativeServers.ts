@@ -12,7 +12,12 @@
  * unreachable or slow. Open registration needs the service configured
  * otherwise (its configuration is read once per container, as on Lambda): a
  * second in-process copy with REGISTRATION_INVITE_ONLY=false, which the proxy
- * points at while a test needs it.
+ * points at while a test needs it (`serveBehind`, test/support/serviceProxy.ts).
+ *
+ * A Prosody's switches are flipped the way an operator does, a VirtualHost
+ * override in its config and Prosody's own reload commands
+ * (`reconfigureProsody`, `prosodyControls`): native.prosody.test.ts does the
+ * same to the shared stack's Prosody.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,11 +27,11 @@ import { ProsodyProvisioner } from '../../lib/adapters/xmpp/ProsodyProvisioner.j
 import { createApiKey } from '../../lib/apiKeys/apiKeys.js';
 import { systemClock } from '../../lib/ports/Clock.js';
 import { startEjabberd, type EjabberdVersion, type LocalEjabberd } from '../../scripts/local/ejabberd.js';
-import { startProsody, type LocalProsody, type ProsodyVersion } from '../../scripts/local/prosody.js';
+import { startProsody, type LocalProsody, type ProsodyAccess, type ProsodyVersion } from '../../scripts/local/prosody.js';
 import { stackServiceParts, type NativeServer } from '../integration/nativeContract.js';
-import { startInProcessService, startServiceProxy, type InProcessService, type ServiceProxy } from './serviceProxy.js';
+import { serveBehind, startServiceProxy, type InProcessService, type ServiceBehindProxy, type ServiceProxy } from './serviceProxy.js';
 import { documentClientForStack, stack, uniqueName } from './stack.js';
-import { LoggedInApp } from './xmppApp.js';
+import { LoggedInApp, type XmppTarget } from './xmppApp.js';
 
 const OTHER_DOMAIN = 'other.example';
 /** The module's wait for the service: short, so the "slow service" cases stay quick. */
@@ -34,10 +39,45 @@ export const MODULE_TIMEOUT_MS = 4000;
 /** The module's max_invites_per_user here. */
 const ADHOC_QUOTA = 3;
 
+/** The module's key (kind xmpp-server) for its domain, and an admin key for that domain and OTHER_DOMAIN. */
+const nativeKeys = async (server: 'ejabberd' | 'prosody', domain: string) => {
+  const deps = {
+    store: new DynamoDBApiKeyStore({ tableName: stack().env.INVITES_TABLE as string, client: documentClientForStack() }),
+    clock: systemClock,
+  };
+  const { secret: moduleKey } = await createApiKey(deps, { name: uniqueName(`${server}-module`), domains: [domain], kind: 'xmpp-server' });
+  const { secret: adminKey } = await createApiKey(deps, {
+    name: uniqueName(`${server}-admin`),
+    domains: [domain, OTHER_DOMAIN],
+    allowReset: true,
+    inviters: 'any',
+  });
+  return { moduleKey, adminKey };
+};
+
+/**
+ * Runs `start` with a list to push each started part's stop to: if it
+ * throws, what was started is stopped (last first). `stopAll` does the same later.
+ */
+const startingAll = async <T>(start: (stops: (() => Promise<void>)[], stopAll: () => Promise<void>) => Promise<T>): Promise<T> => {
+  const stops: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const stop of stops.splice(0).reverse()) await stop().catch(() => undefined);
+  };
+  try {
+    return await start(stops, stopAll);
+  } catch (e) {
+    await stopAll();
+    throw e;
+  }
+};
+
 export interface EjabberdNative extends NativeServer {
   ej: LocalEjabberd;
   service: InProcessService;
   proxy: ServiceProxy;
+  /** An admin key of the domain (and OTHER_DOMAIN), for the service in this process. */
+  adminKey: string;
   /** Really stops everything (the contract's stop() leaves the server to this file). */
   shutdown(): Promise<void>;
 }
@@ -49,22 +89,8 @@ export interface EjabberdNative extends NativeServer {
 export const startEjabberdNative = async (
   { version, domain: DOMAIN }: { version: EjabberdVersion; domain: string } = { version: '23.01', domain: 'ejnative.localhost' }
 ): Promise<EjabberdNative> => {
-  const tableName = stack().env.INVITES_TABLE as string;
-  const db = documentClientForStack();
-  const keys = new DynamoDBApiKeyStore({ tableName, client: db });
-  const { secret: moduleKey } = await createApiKey(
-    { store: keys, clock: systemClock },
-    { name: uniqueName('ejabberd-module'), domains: [DOMAIN], kind: 'xmpp-server' }
-  );
-  const { secret: adminKey } = await createApiKey(
-    { store: keys, clock: systemClock },
-    { name: uniqueName('ejabberd-admin'), domains: [DOMAIN, OTHER_DOMAIN], allowReset: true, inviters: 'any' }
-  );
-  const stops: (() => Promise<void>)[] = [];
-  const stopAll = async () => {
-    for (const stop of stops.splice(0).reverse()) await stop().catch(() => undefined);
-  };
-  try {
+  const { moduleKey, adminKey } = await nativeKeys('ejabberd', DOMAIN);
+  return startingAll(async (stops, stopAll) => {
     const proxy = await startServiceProxy({ port: 9 });
     stops.push(() => proxy.stop());
     const ej = await startEjabberd({
@@ -83,7 +109,7 @@ export const startEjabberdNative = async (
       },
     });
     stops.push(() => ej.stop());
-    const serviceEnv = {
+    const served = await serveBehind(proxy, {
       ...stack().env,
       INVITES_DOMAINS: `${DOMAIN},${OTHER_DOMAIN}`,
       XMPP_SERVERS: JSON.stringify({
@@ -97,12 +123,8 @@ export const startEjabberdNative = async (
           inAppInvites: true,
         },
       }),
-    };
-    const service = await startInProcessService(serviceEnv);
-    stops.push(() => service.stop());
-    proxy.setUpstream(service.port);
-    let openService: InProcessService | undefined;
-    stops.push(async () => openService?.stop());
+    });
+    stops.push(() => served.stop());
 
     const admin = new EjabberdProvisioner({
       server: { adminJid: ej.adminJid, apiUrl: ej.apiUrl, timeoutMs: 5000 },
@@ -121,14 +143,9 @@ export const startEjabberdNative = async (
       admin,
       serviceTimeoutMs: MODULE_TIMEOUT_MS,
       adhocQuota: ADHOC_QUOTA,
-      ...stackServiceParts(service.url, adminKey, { domain: DOMAIN }),
+      ...stackServiceParts(served.service.url, adminKey, { domain: DOMAIN }),
       setOpenRegistration: async (open) => {
-        if (open) {
-          openService ??= await startInProcessService({ ...serviceEnv, REGISTRATION_INVITE_ONLY: 'false' });
-          proxy.setUpstream(openService.port);
-        } else {
-          proxy.setUpstream(service.port);
-        }
+        await served.setOpenRegistration(open);
         // Both switches move together: the module's invite_only and the service's.
         ej.setInvites({ inviteOnly: !open });
       },
@@ -145,14 +162,120 @@ export const startEjabberdNative = async (
       breakService: async (mode) => proxy.setMode(mode),
       stop: async () => undefined,
       ej,
-      service,
+      service: served.service,
       proxy,
+      adminKey,
       shutdown: stopAll,
     };
-  } catch (e) {
-    await stopAll();
-    throw e;
+  });
+};
+
+/** Where an app reaches the Prosody (its c2s port, from `service`). */
+export const prosodyTarget = (p: ProsodyAccess): XmppTarget => ({
+  domain: p.domain,
+  host: '127.0.0.1',
+  port: Number(new URL(p.service.replace(/^xmpp:/, 'http:')).port),
+  caFile: p.caFile,
+});
+
+export type ModuleOptions = Record<string, string | number | boolean | string[]>;
+
+const luaValue = (v: ModuleOptions[string]): string =>
+  Array.isArray(v) ? `{ ${v.map((e) => JSON.stringify(e)).join('; ')} }` : typeof v === 'string' ? JSON.stringify(v) : String(v);
+
+/**
+ * Overrides module options for the host's VirtualHost (on top of `original`,
+ * the configuration as it was written), then reloads the configuration and
+ * the module (options are read when the module loads) through Prosody's own
+ * admin commands, as an operator would. `undefined` restores `original`.
+ */
+export const reconfigureProsody = async (p: ProsodyAccess, original: string, options: ModuleOptions | undefined) => {
+  const lines = Object.entries(options ?? {}).map(([k, v]) => `  ${k} = ${luaValue(v)}`);
+  writeFileSync(
+    p.configFile,
+    options
+      ? `${original}\n-- a test's override (test/support/nativeServers.ts; removed when it ends)\nVirtualHost "${p.domain}"\n${lines.join('\n')}\n`
+      : original
+  );
+  const admin = await LoggedInApp.login(prosodyTarget(p), p.adminJid, p.adminPassword);
+  try {
+    const config = await admin.adhoc('http://prosody.im/protocol/config#reload', {});
+    const modules = await admin.adhoc('http://prosody.im/protocol/modules#reload', { modules: 'xmpp_invites' });
+    for (const step of [config, modules]) {
+      if (step.status !== 'completed' || step.notes.some((n) => n.type === 'error')) {
+        throw new Error(`Prosody reload failed: ${JSON.stringify(step.notes)} ${step.outcome.error?.condition ?? ''}`);
+      }
+    }
+  } finally {
+    admin.close();
   }
+};
+
+/**
+ * What the contract asks of a Prosody beyond the service: where apps reach
+ * it, its accounts, its log, an operator's XEP-0133 delete, and the two
+ * switches (module options over the configuration as it is now, `base`
+ * always among them; open registration also moves the proxy, `served`).
+ * `apply` writes the options as they stand, `restore` the configuration as it was.
+ */
+export const prosodyControls = (p: ProsodyAccess, served: ServiceBehindProxy, base: ModuleOptions = {}) => {
+  const original = readFileSync(p.configFile, 'utf8');
+  const target = prosodyTarget(p);
+  let current = { inviteOnly: true, createAccountForEveryone: false };
+  const apply = () =>
+    reconfigureProsody(p, original, {
+      ...base,
+      registration_invite_only: current.inviteOnly,
+      // modules/README.md: how an operator lets every user run create-account.
+      ...(current.createAccountForEveryone ? { xmpp_invites_allow_create_account: 'local_users' } : {}),
+    });
+  const parts: Pick<
+    NativeServer,
+    | 'domain'
+    | 'c2sHost'
+    | 'c2sPort'
+    | 'caFile'
+    | 'adminJid'
+    | 'adminPassword'
+    | 'operatorJid'
+    | 'operatorPassword'
+    | 'setOpenRegistration'
+    | 'setCreateAccountForEveryone'
+    | 'serverLog'
+    | 'deleteAccount'
+  > = {
+    domain: p.domain,
+    c2sHost: target.host,
+    c2sPort: target.port,
+    caFile: p.caFile,
+    adminJid: p.adminJid,
+    adminPassword: p.adminPassword,
+    operatorJid: p.operatorJid,
+    operatorPassword: p.operatorPassword,
+    setOpenRegistration: async (open) => {
+      await served.setOpenRegistration(open);
+      current = { ...current, inviteOnly: !open };
+      await apply();
+    },
+    setCreateAccountForEveryone: async (open) => {
+      current = { ...current, createAccountForEveryone: open };
+      await apply();
+    },
+    serverLog: () => readFileSync(join(p.dir, 'prosody.log'), 'utf8'),
+    deleteAccount: async (jid) => {
+      // XEP-0133 "Delete a User", as an operator's client does: Prosody fires user-deleted.
+      const operator = await LoggedInApp.login(target, p.operatorJid, p.operatorPassword);
+      try {
+        const done = await operator.adhoc('http://jabber.org/protocol/admin#delete-user', { accountjids: jid });
+        if (done.status !== 'completed' || done.notes.some((n) => n.type === 'error')) {
+          throw new Error(`delete-user failed: ${JSON.stringify(done.notes)} ${done.outcome.error?.condition ?? ''}`);
+        }
+      } finally {
+        operator.close();
+      }
+    },
+  };
+  return { apply, restore: () => reconfigureProsody(p, original, undefined), parts };
 };
 
 /** The Prosody module's wait for the service (as in native.prosody.test.ts). */
@@ -160,9 +283,7 @@ const PROSODY_MODULE_TIMEOUT_SECONDS = 6;
 
 /**
  * A private Prosody (13, say) with the module, pointed (through the proxy)
- * at the service served in this process. Open registration is switched the
- * way an operator would: a VirtualHost override in its config, then
- * Prosody's own reload commands.
+ * at the service served in this process.
  */
 export const startProsodyNative = async ({
   version,
@@ -171,21 +292,8 @@ export const startProsodyNative = async ({
   version: ProsodyVersion;
   domain: string;
 }): Promise<NativeServer & { prosody: LocalProsody }> => {
-  const tableName = stack().env.INVITES_TABLE as string;
-  const keys = new DynamoDBApiKeyStore({ tableName, client: documentClientForStack() });
-  const { secret: moduleKey } = await createApiKey(
-    { store: keys, clock: systemClock },
-    { name: uniqueName('prosody-module'), domains: [domain], kind: 'xmpp-server' }
-  );
-  const { secret: adminKey } = await createApiKey(
-    { store: keys, clock: systemClock },
-    { name: uniqueName('prosody-admin'), domains: [domain, OTHER_DOMAIN], allowReset: true, inviters: 'any' }
-  );
-  const stops: (() => Promise<void>)[] = [];
-  const stopAll = async () => {
-    for (const stop of stops.splice(0).reverse()) await stop().catch(() => undefined);
-  };
-  try {
+  const { moduleKey, adminKey } = await nativeKeys('prosody', domain);
+  return startingAll(async (stops, stopAll) => {
     const proxy = await startServiceProxy({ port: 9 });
     stops.push(() => proxy.stop());
     const p = await startProsody({
@@ -201,92 +309,27 @@ export const startProsodyNative = async ({
       },
     });
     stops.push(() => p.stop());
-    const serviceEnv = {
+    const served = await serveBehind(proxy, {
       ...stack().env,
       INVITES_DOMAINS: `${domain},${OTHER_DOMAIN}`,
       XMPP_TLS_CA_FILE: p.caFile,
       XMPP_SERVERS: JSON.stringify({
         [domain]: { kind: 'prosody', service: p.service, adminJid: p.adminJid, adminPassword: p.adminPassword, inAppInvites: true },
       }),
-    };
-    const service = await startInProcessService(serviceEnv);
-    stops.push(() => service.stop());
-    proxy.setUpstream(service.port);
-    let openService: InProcessService | undefined;
-    stops.push(async () => openService?.stop());
-
-    const target = { domain, host: '127.0.0.1', port: p.c2sPort, caFile: p.caFile };
-    const original = readFileSync(p.configFile, 'utf8');
-    let current = { inviteOnly: true, createAccountForEveryone: false };
-    const reconfigure = async () => {
-      const lines = [
-        ...(current.inviteOnly ? [] : ['  registration_invite_only = false']),
-        // modules/README.md: how an operator lets every user run create-account.
-        ...(current.createAccountForEveryone ? ['  xmpp_invites_allow_create_account = "local_users"'] : []),
-      ];
-      writeFileSync(p.configFile, lines.length === 0 ? original : `${original}\nVirtualHost "${domain}"\n${lines.join('\n')}\n`);
-      const admin = await LoggedInApp.login(target, p.adminJid, p.adminPassword);
-      try {
-        const config = await admin.adhoc('http://prosody.im/protocol/config#reload', {});
-        const modules = await admin.adhoc('http://prosody.im/protocol/modules#reload', { modules: 'xmpp_invites' });
-        for (const step of [config, modules]) {
-          if (step.status !== 'completed' || step.notes.some((n) => n.type === 'error')) {
-            throw new Error(`Prosody reload failed: ${JSON.stringify(step.notes)} ${step.outcome.error?.condition ?? ''}`);
-          }
-        }
-      } finally {
-        admin.close();
-      }
-    };
+    });
+    stops.push(() => served.stop());
     const admin = ProsodyProvisioner.at({ ...p, password: () => p.adminPassword, timeoutMs: 5000, tlsCaFile: p.caFile });
     stops.push(() => admin.close());
     return {
       prosody: p,
-      domain,
-      c2sHost: '127.0.0.1',
-      c2sPort: p.c2sPort,
-      caFile: p.caFile,
-      adminJid: p.adminJid,
-      adminPassword: p.adminPassword,
-      operatorJid: p.operatorJid,
-      operatorPassword: p.operatorPassword,
+      ...prosodyControls(p, served).parts,
       otherDomain: OTHER_DOMAIN,
       admin,
       serviceTimeoutMs: PROSODY_MODULE_TIMEOUT_SECONDS * 1000,
       adhocQuota: ADHOC_QUOTA,
-      ...stackServiceParts(service.url, adminKey, { domain }),
-      setOpenRegistration: async (open) => {
-        if (open) {
-          openService ??= await startInProcessService({ ...serviceEnv, REGISTRATION_INVITE_ONLY: 'false' });
-          proxy.setUpstream(openService.port);
-        } else {
-          proxy.setUpstream(service.port);
-        }
-        current = { ...current, inviteOnly: !open };
-        await reconfigure();
-      },
-      setCreateAccountForEveryone: async (open) => {
-        current = { ...current, createAccountForEveryone: open };
-        await reconfigure();
-      },
-      serverLog: () => readFileSync(join(p.dir, 'prosody.log'), 'utf8'),
-      deleteAccount: async (jid) => {
-        // XEP-0133 "Delete a User", as an operator's client does: Prosody fires user-deleted.
-        const operator = await LoggedInApp.login(target, p.operatorJid, p.operatorPassword);
-        try {
-          const done = await operator.adhoc('http://jabber.org/protocol/admin#delete-user', { accountjids: jid });
-          if (done.status !== 'completed' || done.notes.some((n) => n.type === 'error')) {
-            throw new Error(`delete-user failed: ${JSON.stringify(done.notes)} ${done.outcome.error?.condition ?? ''}`);
-          }
-        } finally {
-          operator.close();
-        }
-      },
+      ...stackServiceParts(served.service.url, adminKey, { domain }),
       breakService: async (mode) => proxy.setMode(mode),
       stop: stopAll,
     };
-  } catch (e) {
-    await stopAll();
-    throw e;
-  }
+  });
 };

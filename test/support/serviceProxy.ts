@@ -12,6 +12,8 @@
  *   HTTP server in this process, with the environment the caller gives (e.g.
  *   REGISTRATION_INVITE_ONLY=false for open registration), to switch the proxy
  *   to when a test needs a differently configured service.
+ * - `serveBehind`: both together, as the native tests use them: the service
+ *   behind the proxy, and its open-registration copy switched in on demand.
  */
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
@@ -213,6 +215,40 @@ export const startInProcessService = async (env: Record<string, string>): Promis
       });
       // The handlers' warm admin connection to the XMPP server (one per container).
       await (shared.xmpp as { close?: () => Promise<void> } | undefined)?.close?.().catch(() => undefined);
+    },
+  };
+};
+
+export interface ServiceBehindProxy {
+  /** The service as configured (invite-only registration). */
+  service: InProcessService;
+  /**
+   * Points the proxy at a copy with REGISTRATION_INVITE_ONLY=false (started
+   * the first time: configuration is read once per container), or back.
+   */
+  setOpenRegistration(open: boolean): Promise<void>;
+  /** Stops both copies (not the proxy). */
+  stop(): Promise<void>;
+}
+
+/** Serves the functions in this process with `env` and points `proxy` at them. */
+export const serveBehind = async (proxy: ServiceProxy, env: Record<string, string>): Promise<ServiceBehindProxy> => {
+  const service = await startInProcessService(env);
+  proxy.setUpstream(service.port);
+  let openService: InProcessService | undefined;
+  return {
+    service,
+    setOpenRegistration: async (open) => {
+      if (open) {
+        openService ??= await startInProcessService({ ...env, REGISTRATION_INVITE_ONLY: 'false' });
+        proxy.setUpstream(openService.port);
+      } else {
+        proxy.setUpstream(service.port);
+      }
+    },
+    stop: async () => {
+      await openService?.stop();
+      await service.stop();
     },
   };
 };

@@ -3,25 +3,33 @@
  * chain (`httpRoute`), a stub Lambda context, no stack. The error map, body
  * limits and both kinds of key authentication.
  */
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { transpileSchema } from '@middy/validator/transpile';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { createApiKey } from '../../lib/apiKeys/apiKeys.js';
 import { ErrorCodes, InviteError } from '../../lib/errors.js';
 import type { ApiKey, ApiKeyStore } from '../../lib/ports/ApiKeyStore.js';
 import { adminAuth, anyone, xmppServerAuth } from '../../functions/http/auth.js';
-import { STATUS, httpRoute, json, noBody, type RouteHandler } from '../../functions/http/route.js';
+import { STATUS, httpRoute, json, noBody, type RouteHandler, type RouteRequest } from '../../functions/http/route.js';
 import type { Actor } from '../../lib/invites/actor.js';
-import { xmppServerRoute } from '../../functions/http/xmppServerRoute.js';
+import { moduleInput, xmppServerRoute } from '../../functions/http/xmppServerRoute.js';
+import type { ModuleDomain } from '../../lib/invites/serverModule.js';
 import { AJV_OPTIONS, eventSchema } from '../../functions/http/validators.build.js';
 import {
+  appInviteBody,
   issueBody,
   subscribeBody,
+  type AppInviteBody,
   type EventValidator,
   type IssueBody,
   type PreauthBody,
   type SubscribeBody,
 } from '../../functions/http/validators.generated.js';
 import { invoke } from '../support/lambda.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** A body schema compiled at run time (the functions' own come precompiled: validators.build.ts). */
 const compiled = (body: object) => transpileSchema(eventSchema(body), { ...AJV_OPTIONS }) as unknown as EventValidator;
@@ -187,6 +195,48 @@ describe('Function: httpRoute types', () => {
       },
       { body: subscribeBody, ...xmppServerRoute('subscribe', 'redeem') }
     );
+  });
+
+  it("checks an /xmpp/* body's domain once, before the handler, which hands the checked one to its use case", async () => {
+    const keys = new MemoryKeys();
+    const { secret } = await createApiKey({ store: keys, clock }, { name: 'prosody', domains: ['a.example'], kind: 'xmpp-server' });
+    const seen: unknown[] = [];
+    const handler = httpRoute(
+      async (request) => {
+        const input = moduleInput(request);
+        expectTypeOf(input.domain).toEqualTypeOf<ModuleDomain>();
+        seen.push(input);
+        return json(200, {});
+      },
+      { body: appInviteBody, ...xmppServerRoute('invites'), auth: xmppServerAuth(keys) }
+    );
+    const call = (domain: string) =>
+      invoke(handler, {
+        method: 'POST',
+        path: '/xmpp/invites',
+        headers: { authorization: `Bearer ${secret}` },
+        body: { domain, inviter: 'romeo@a.example', type: 'contact' },
+      });
+
+    const other = await call('b.example');
+    const own = await call('A.Example.');
+
+    // A key of domain A acting for domain B: refused before the handler runs.
+    expect([other.status, other.body.error]).toEqual([403, 'forbidden']);
+    expect(own.status).toBe(200);
+    expect(seen).toEqual([{ domain: 'a.example', inviter: 'romeo@a.example', type: 'contact' }]);
+    // No checked domain outside the route's own check.
+    expect(() => moduleInput({ ...({} as RouteRequest<AppInviteBody, Actor>), body: { domain: 'a.example' } as AppInviteBody })).toThrow(
+      /not checked/
+    );
+    // The one check: the /xmpp/* use cases take the domain it returns (ModuleDomain), nobody else calls it.
+    const callers = ['lib', 'functions'].flatMap((dir) =>
+      readdirSync(join(ROOT, dir), { recursive: true, encoding: 'utf8' })
+        .filter((f) => f.endsWith('.ts'))
+        .map((f) => join(dir, f))
+        .filter((f) => /\bmoduleDomain\(/.test(readFileSync(join(ROOT, f), 'utf8')))
+    );
+    expect(callers).toEqual(['functions/http/xmppServerRoute.ts']);
   });
 
   it('reads the types of the bodies off their JSON schemas', () => {

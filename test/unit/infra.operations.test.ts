@@ -5,12 +5,14 @@
  */
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
+import { METRICS_NAMESPACE, MetricName } from '../../functions/wiring/observability.js';
 
-const Operations = createRequire(import.meta.url)('../../infra/operations.cjs') as new (
+const require = createRequire(import.meta.url);
+const Operations = require('../../infra/operations.cjs') as (new (
   sls: unknown
 ) => {
   hooks: Record<string, () => void>;
-};
+}) & { METRIC: Record<string, string>; NAMESPACE: string };
 
 type Resources = Record<string, { Type: string; Properties: any }>;
 
@@ -122,6 +124,17 @@ describe('infra/operations.cjs', () => {
         }
       }
     }
+  });
+
+  it('reads the metric names from the one file the functions emit them from (functions/wiring/metrics.json)', () => {
+    const shared = require('../../functions/wiring/metrics.json') as { namespace: string; names: Record<string, string> };
+    // The very object: no copy of the list in the template's code to fall out of step.
+    expect(Operations.METRIC).toBe(shared.names);
+    expect(Operations.NAMESPACE).toBe(shared.namespace);
+    expect(MetricName).toEqual(shared.names);
+    expect(METRICS_NAMESPACE).toBe(shared.namespace);
+    const source = require('node:fs').readFileSync(new URL('../../infra/operations.cjs', import.meta.url), 'utf8') as string;
+    for (const name of Object.values(shared.names)) expect(source, name).not.toContain(`'${name}'`);
   });
 
   it('keeps an INVITES_BASE_URL the operator set, over the domain', () => {

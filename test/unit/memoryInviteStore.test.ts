@@ -8,5 +8,5 @@ import { MemoryInviteStore } from '../support/memoryInviteStore.js';
 
 inviteStoreContract('in-memory double', () => {
   const store = new MemoryInviteStore();
-  return { store, locks: store.registrationLocks() };
+  return { store, locks: store.registrationLocks(), lineageOf: (jid) => store.lineageRecord(jid) };
 });
