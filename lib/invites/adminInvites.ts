@@ -4,7 +4,7 @@ import type { Clock } from '../ports/Clock.js';
 import type { InviteStore } from '../ports/InviteStore.js';
 import { isWellFormedId } from '../token.js';
 import { assertDomainInScope, type Actor } from './actor.js';
-import { InviteStatuses, type InviteStatus } from './Invite.js';
+import { InviteStatuses, InviteTypes, type InviteStatus, type InviteType } from './Invite.js';
 import { adminView } from './views.js';
 import { servedDomain } from './domains.js';
 import { intParam } from '../queryParams.js';
@@ -19,6 +19,10 @@ export interface ListInput {
   domain?: string;
   inviter?: string;
   status?: string;
+  /** account, contact or reset. */
+  type?: string;
+  /** Who issued them (an invite's `source`: `api-key:<id>`, `webhook:<name>`, `cli`, `xmpp-server:<key>[:<user>]`); sources below it match too. */
+  source?: string;
   /** A number, or the query string's digits. */
   limit?: number | string;
   cursor?: string;
@@ -43,6 +47,12 @@ export const listInvites = async ({ store, clock, config }: AdminDeps, actor: Ac
   if (input.status !== undefined && !InviteStatuses.includes(input.status as InviteStatus)) {
     throw new InviteError('invalid-request', `status must be one of ${InviteStatuses.join(', ')}`);
   }
+  if (input.type !== undefined && !InviteTypes.includes(input.type as InviteType)) {
+    throw new InviteError('invalid-request', `type must be one of ${InviteTypes.join(', ')}`);
+  }
+  if (input.source !== undefined && !SOURCE.test(input.source)) {
+    throw new InviteError('invalid-request', 'source must be an invite source such as api-key:<id>, webhook:<name> or cli');
+  }
   const limit = intParam(input.limit, 'limit', 1, 200, 50);
   const now = clock.now();
   const page = await store.list({
@@ -50,12 +60,17 @@ export const listInvites = async ({ store, clock, config }: AdminDeps, actor: Ac
     inviter,
     source: ownInvitesOnly(actor) ? actor.source : undefined,
     status: input.status as InviteStatus | undefined,
+    type: input.type as InviteType | undefined,
+    issuedBy: input.source,
     limit,
     cursor: input.cursor,
     now,
   });
   return { items: page.items.map((i) => adminView(i, now)), cursor: page.cursor ?? null };
 };
+
+/** What an invite's source looks like: printable, without spaces, bounded (the XMPP user of an app source included). */
+const SOURCE = /^[a-z][a-z-]*(:[^\s\p{Cc}]{1,1100})?$/u;
 
 /**
  * A quota-limited key sees, shows and revokes only the invites it issued
