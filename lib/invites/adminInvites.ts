@@ -78,9 +78,18 @@ const SOURCE = /^[a-z][a-z-]*(:[^\s\p{Cc}]{1,1100})?$/u;
  */
 const ownInvitesOnly = (actor: Actor): boolean => !actor.admin;
 
-const loadInScope = async (store: InviteStore, actor: Actor, id: unknown) => {
+/**
+ * The invite of `id` if the actor may see it. Show reads its redemptions too
+ * (a Query of its partition); revoke reads only the invite (a consistent
+ * GetItem): the revoking roles (RevokeInviteRole, AdminConsoleRole) may not
+ * Query the table's invite partitions for nothing.
+ */
+const loadInScope = async (store: InviteStore, actor: Actor, id: unknown, read: 'with-redemptions' | 'invite') => {
   if (!isWellFormedId(id)) throw new InviteError('invite-not-found', 'no invite with this id');
-  const found = await store.getWithRedemptions(id);
+  const found =
+    read === 'with-redemptions'
+      ? await store.getWithRedemptions(id)
+      : await store.get(id, { consistent: true }).then((invite) => invite && { invite, redemptions: [] });
   if (!found) throw new InviteError('invite-not-found', 'no invite with this id');
   assertDomainInScope(actor, found.invite.domain);
   // Another key's invite is no invite here: the same answer as an unknown id.
@@ -91,13 +100,13 @@ const loadInScope = async (store: InviteStore, actor: Actor, id: unknown) => {
 };
 
 export const showInvite = async ({ store, clock }: AdminDeps, actor: Actor, id: unknown) => {
-  const { invite, redemptions } = await loadInScope(store, actor, id);
+  const { invite, redemptions } = await loadInScope(store, actor, id, 'with-redemptions');
   return adminView(invite, clock.now(), redemptions);
 };
 
 /** Idempotent: revoking a revoked invite succeeds and keeps the first revocation time. */
 export const revokeInvite = async ({ store, clock }: AdminDeps, actor: Actor, id: unknown) => {
-  const { invite } = await loadInScope(store, actor, id);
+  const { invite } = await loadInScope(store, actor, id, 'invite');
   const revoked = await store.revoke(invite.id, clock.now());
   if (!revoked) throw new InviteError('invite-not-found', 'no invite with this id');
   return revoked;

@@ -178,7 +178,7 @@ const EXPECTED_ITEM_ACCESS: Record<string, Record<string, string[]>> = {
     GetItem: [P.apiKey, P.invite, P.jid, P.account],
     PutItem: [P.invite, P.jid, P.account, P.notice, P.adminAudit],
     UpdateItem: [P.invite, P.jid, P.rate, P.allowance, P.account],
-    Query: [P.allowance, P.adminAudit],
+    Query: [P.allowance, P.adminAudit, P.invite],
     BatchGetItem: [P.invite],
   },
 };
