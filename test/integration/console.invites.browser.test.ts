@@ -285,6 +285,10 @@ describe('console invites, without a browser', () => {
       expect(text).toContain('data-error="create"');
       expect(text.replaceAll('&#39;', "'")).toContain(message);
       expect(text).not.toContain('id="issued-link"');
+      // The form comes back as entered, the groups field marked.
+      expect(text).toContain(`id="note" name="note" maxlength="100" value="${note}"`);
+      expect(text).toMatch(/<textarea id="groups"[^>]*aria-invalid="true"/);
+      expect(text).toContain(`>${groups}</textarea>`);
     }
     const mine = await api('GET', `/invites?domain=localhost&source=${encodeURIComponent(`api-key:${keyId.slice(0, 12)}`)}&limit=200`);
     expect(mine.body.items.filter((i: { note: string }) => i.note === note)).toEqual([]);

@@ -139,14 +139,20 @@ export const revoke = async (deps: ConsoleDeps, admin: SignedIn, handle: unknown
 const issuedCard = (issued: Issued): Html =>
   html`<section class="card success-card" id="issued" aria-labelledby="issued-title"><h2 id="issued-title">New ${issued.type} invite for ${issued.domain}</h2><p>Hand over this link or let them scan the code. It is shown only now: the service keeps no copy of it.</p><label for="issued-link">Invite link</label><div class="copy-row"><input type="text" id="issued-link" readonly value="${issued.landingUrl}"><button type="button" class="button small" id="copy-link" data-copy="issued-link" hidden>Copy link</button></div><p class="hint">Select the link to copy it, or use the button.</p><figure>${trusted(issued.qr)}<figcaption>Scan to open the invite</figcaption></figure></section>`;
 
-const createForm = (admin: SignedIn, domains: string[], error?: string): Html =>
-  html`<section class="card" aria-labelledby="create-title"><h2 id="create-title">Create an invite</h2>${
-    error ? html`<p class="alert" role="alert" data-error="create">${error}</p>` : ''
+/** The create form; after a refusal, with the error and what was entered (the groups field marked when it was the groups). */
+const createForm = (admin: SignedIn, domains: string[], error?: string, entered: Record<string, unknown> = {}): Html => {
+  const value = (name: string) => (typeof entered[name] === 'string' ? (entered[name] as string) : '');
+  const badGroups = error?.startsWith('groups') === true;
+  return html`<section class="card" aria-labelledby="create-title"><h2 id="create-title">Create an invite</h2>${
+    error ? html`<p class="alert" role="alert" id="create-error" data-error="create">${error}</p>` : ''
   }<form method="post" action="/admin/invites" class="grid"><input type="hidden" name="csrf" value="${admin.csrf}"><div><label for="type">Type</label><select id="type" name="type">${InviteTypes.map(
-    (t) => option(t, t, 'account')
+    (t) => option(t, t, value('type') || 'account')
   )}</select></div><div><label for="domain">Domain</label><select id="domain" name="domain">${domains.map((d) =>
-    option(d, d, undefined)
-  )}</select></div><div><label for="inviter">Inviter (optional)</label><input type="text" id="inviter" name="inviter" placeholder="alice@example.org"></div><div><label for="username">Username (optional)</label><input type="text" id="username" name="username"></div><div><label for="maxUses">Uses</label><input type="text" inputmode="numeric" id="maxUses" name="maxUses" placeholder="1"></div><div><label for="expiresInDays">Expires in (days)</label><input type="text" inputmode="numeric" id="expiresInDays" name="expiresInDays" placeholder="7"></div><div class="full"><label for="groups">Roster groups (optional, one a line)</label><textarea id="groups" name="groups" rows="2" placeholder="Friends"></textarea><p class="hint">The new account's contact with the inviter is put in these groups: at most 20, each 1-100 characters, without ';'.</p></div><div class="full"><label for="note">Note (optional)</label><input type="text" id="note" name="note" maxlength="100"></div><div class="full"><button class="button" type="submit">Create invite</button></div></form></section>`;
+    option(d, d, value('domain') || undefined)
+  )}</select></div><div><label for="inviter">Inviter (optional)</label><input type="text" id="inviter" name="inviter" placeholder="alice@example.org" value="${value('inviter')}"></div><div><label for="username">Username (optional)</label><input type="text" id="username" name="username" value="${value('username')}"></div><div><label for="maxUses">Uses</label><input type="text" inputmode="numeric" id="maxUses" name="maxUses" placeholder="1" value="${value('maxUses')}"></div><div><label for="expiresInDays">Expires in (days)</label><input type="text" inputmode="numeric" id="expiresInDays" name="expiresInDays" placeholder="7" value="${value('expiresInDays')}"></div><div class="full"><label for="groups">Roster groups (optional, one a line)</label><textarea id="groups" name="groups" rows="2" placeholder="Friends" aria-describedby="groups-hint${badGroups ? ' create-error' : ''}"${
+    badGroups ? trusted(' aria-invalid="true"') : ''
+  }>${value('groups')}</textarea><p class="hint" id="groups-hint">The new account's contact with the inviter is put in these groups: at most 20, each 1-100 characters, without ';'.</p></div><div class="full"><label for="note">Note (optional)</label><input type="text" id="note" name="note" maxlength="100" value="${value('note')}"></div><div class="full"><button class="button" type="submit">Create invite</button></div></form></section>`;
+};
 
 const row = (admin: SignedIn, i: Awaited<ReturnType<typeof listInvites>>['items'][number]): Html =>
   html`<tr data-status="${i.status}"><td>${i.type}</td><td class="jid">${i.inviter ?? '—'}</td><td class="jid">${i.username ?? '—'}</td><td><span class="tag status-${i.status}">${i.status}</span></td><td>${i.completed}/${i.maxUses ?? '∞'}</td><td>${i.expiresAt.slice(0, 10)}</td><td>${i.note ?? ''}</td><td><span class="actions"><a href="/admin/invites/show?${new URLSearchParams({ invite: admin.seal(i.id) }).toString()}">Details</a>${
@@ -164,7 +170,7 @@ export const invitesPage = async (
   deps: ConsoleDeps,
   admin: SignedIn,
   query: InvitesQuery,
-  extra: { issued?: Issued; error?: string; notice?: string } = {}
+  extra: { issued?: Issued; error?: string; notice?: string; entered?: Record<string, unknown> } = {}
 ): Promise<string> => {
   const domains = domainsOf(deps, admin.actor);
   const domain = query.domain ?? domains[0];
@@ -203,7 +209,7 @@ export const invitesPage = async (
             (i) => row(admin, i)
           )}</tbody></table></div>`
     }${next ? html`<p><a href="${next}">Next page</a></p>` : ''}</section>`,
-    createForm(admin, domains, extra.error),
+    createForm(admin, domains, extra.error, extra.entered),
   ];
   return layout('Invites', html`${body}`, admin, '/admin/invites');
 };
@@ -272,7 +278,7 @@ export const invitesRoutes: ConsoleRoute[] = [
         return { status: 201, html: await invitesPage(deps, admin, { domain: issued.domain }, { issued }) };
       } catch (error) {
         if (!isInviteError(error) || error.code === 'internal') throw error;
-        return { status: error.code, html: await invitesPage(deps, admin, {}, { error: error.message }) };
+        return { status: error.code, html: await invitesPage(deps, admin, {}, { error: error.message, entered: form }) };
       }
     },
   },

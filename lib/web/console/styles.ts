@@ -36,6 +36,7 @@ dl.facts dd{margin:0;overflow-wrap:anywhere}
 @media (min-width:40rem){dl.facts{grid-template-columns:max-content 1fr}dl.facts dt{margin-top:0}}
 .actions{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:center}
 [hidden]{display:none!important}
+textarea[aria-invalid=true]{border-color:var(--bad);border-width:2px}
 `;
 
 export const CONSOLE_CSS_HASH = `sha256-${createHash('sha256').update(CONSOLE_CSS, 'utf8').digest('base64')}`;
