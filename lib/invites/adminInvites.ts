@@ -70,7 +70,7 @@ export const listInvites = async ({ store, clock, config }: AdminDeps, actor: Ac
 };
 
 /** What an invite's source looks like: printable, without spaces, bounded (the XMPP user of an app source included). */
-const SOURCE = /^[a-z][a-z-]*(:[^\s\p{Cc}]{1,1100})?$/u;
+const SOURCE = /^[a-z][a-z-]{0,30}(:[^\s\p{Cc}]{1,1100})?$/u;
 
 /**
  * A quota-limited key sees, shows and revokes only the invites it issued
