@@ -201,7 +201,7 @@ export const invitesPage = async (
       (t) => option(t, t, query.type)
     )}</select><label for="f-source">Source</label><select id="f-source" name="source">${option('', 'any', source ?? '')}${sources.keys.map(
       (k) =>
-        html`<option value="${admin.seal(keySource(k))}"${source === keySource(k) ? trusted(' selected') : ''}>${k.name}${k.revokedAt ? ' (revoked)' : ''}</option>`
+        html`<option value="${admin.seal(keySource(k))}"${source === keySource(k) ? trusted(' selected') : ''}>${k.name}${k.kind === 'xmpp-server' ? ' (server key: its apps)' : ''}${k.revokedAt ? ' (revoked)' : ''}</option>`
     )}${option('cli', 'command line', source)}${sources.signup.map((n) => option(`webhook:${n}`, `signup webhook ${n}`, source))}</select><label for="f-inviter">Inviter</label><input type="text" id="f-inviter" name="inviter" placeholder="alice@example.org" value="${query.inviter ?? ''}"><button class="button small" type="submit">Filter</button></form>${
       page.items.length === 0
         ? html`<p class="muted">No invites match.</p>`
@@ -218,8 +218,8 @@ const when = (iso: string | null | undefined): string => (iso ? `${iso.slice(0, 
 
 /**
  * One invite (the sealed handle of a list row) with its redemptions, as the
- * API's show use case reads it: 404 for a handle not of this session or an
- * invite out of the key's scope. Neither the id nor the token is in the page.
+ * API's show use case reads it: 404 for a handle not of this session, 403 for
+ * an invite out of the key's domains. Neither the id nor the token is in the page.
  */
 export const invitePage = async (deps: ConsoleDeps, admin: SignedIn, handle: unknown, notice?: string): Promise<string> => {
   const id = admin.open(handle) ?? '';
