@@ -251,6 +251,7 @@ describe('console invites, without a browser', () => {
       ['type=admin', 'invalid-request', /type must be one of account, contact, reset/],
       ['status=gone', 'invalid-request', /status must be one of/],
       ['source=not-a-listed-source', 'invalid-request', /source must be one of the sources the filter lists/],
+      ['source=webhook:no-such-form', 'invalid-request', /source must be one of the sources the filter lists/],
       ['cursor=forged', 'cursor-invalid', /cursor/],
     ];
     for (const [qs, code, message] of cases) {
@@ -259,6 +260,10 @@ describe('console invites, without a browser', () => {
       expect(text).toContain(`data-error="${code}"`);
       expect(text).toMatch(message);
     }
+    // A signup webhook the filter offers is a filter that answers.
+    const offered = /<option value="(webhook:[^"]+)">/.exec((await get('/admin/invites?domain=localhost')).text)?.[1];
+    expect(offered).toBeDefined();
+    expect((await get(`/admin/invites?${new URLSearchParams({ domain: 'localhost', source: offered as string })}`)).res.status).toBe(200);
     // A handle that is not this session's is no invite.
     expect((await get('/admin/invites/show?invite=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA')).res.status).toBe(404);
     expect((await get('/admin/invites/show')).res.status).toBe(404);

@@ -49,9 +49,9 @@ const sourcesOf = async (deps: ConsoleDeps, admin: SignedIn): Promise<Sources> =
 });
 
 /** A source filter's value -> the invites' source; 400 for anything not offered. */
-const sourceFilter = (admin: SignedIn, value: string | undefined): string | undefined => {
+const sourceFilter = (admin: SignedIn, sources: Sources, value: string | undefined): string | undefined => {
   if (value === undefined) return undefined;
-  if (value === 'cli' || /^webhook:[A-Za-z0-9_-]{1,64}$/.test(value)) return value;
+  if (value === 'cli' || (value.startsWith('webhook:') && sources.signup.includes(value.slice('webhook:'.length)))) return value;
   const opened = admin.open(value);
   if (opened && /^(api-key|xmpp-server):[A-Za-z0-9_-]+$/.test(opened)) return opened;
   throw new InviteError('invalid-request', 'source must be one of the sources the filter lists');
@@ -175,7 +175,7 @@ export const invitesPage = async (
   const domains = domainsOf(deps, admin.actor);
   const domain = query.domain ?? domains[0];
   const sources = await sourcesOf(deps, admin);
-  const source = sourceFilter(admin, query.source);
+  const source = sourceFilter(admin, sources, query.source);
   const page = await listInvites({ store: deps.issue.store, clock: deps.clock, config: deps.config }, admin.actor, {
     domain,
     status: query.status,
