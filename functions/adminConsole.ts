@@ -13,6 +13,7 @@ import {
 } from '../lib/web/console/core.js';
 import { findRoute } from '../lib/web/console/routes.js';
 import { clearedSessionCookie, readSessionCookie, sessionCookie } from '../lib/web/console/session.js';
+import { CONSOLE_JS, CONSOLE_JS_HEADERS } from '../lib/web/console/script.js';
 import { CONSOLE_CONTENT_SECURITY_POLICY } from '../lib/web/console/styles.js';
 import { PAGE_HEADERS } from '../lib/web/headers.js';
 import { isInviteError } from '../lib/errors.js';
@@ -110,15 +111,23 @@ const route = async (event: HttpEvent): Promise<ConsoleResult> => {
   });
 };
 
-/** `GET /admin`, `POST /admin/session` and the console's pages below /admin (lib/web/console/). */
-export const handler = httpRoute(async ({ event }) => respond(await route(event)), {
-  auth: anyone,
-  body: postedForm,
-  cors: false,
-  // The page brings its own CSP (no script, one hashed stylesheet); no referrer leaves the console.
-  securityHeaders: { contentSecurityPolicy: false, permissionsPolicy: false, referrerPolicy: { policy: 'no-referrer' } },
-  errorResponse: (error, status, headers) => ({
-    ...page(status, consoleErrorPage(error.code, error.message)),
-    headers: { ...page(status, '').headers, ...headers },
-  }),
-});
+/** The console's script (lib/web/console/script.ts): static, public, no session needed (the pages that load it have one). */
+const isScript = (event: HttpEvent): boolean =>
+  event.requestContext?.http?.method?.toUpperCase() === 'GET' && event.rawPath === '/admin/console.js';
+
+/** `GET /admin`, `POST /admin/session`, the console script and the console's pages below /admin (lib/web/console/). */
+export const handler = httpRoute(
+  async ({ event }) =>
+    isScript(event) ? { statusCode: 200, headers: { ...CONSOLE_JS_HEADERS }, body: CONSOLE_JS } : respond(await route(event)),
+  {
+    auth: anyone,
+    body: postedForm,
+    cors: false,
+    // The page brings its own CSP (one hashed script and stylesheet); no referrer leaves the console.
+    securityHeaders: { contentSecurityPolicy: false, permissionsPolicy: false, referrerPolicy: { policy: 'no-referrer' } },
+    errorResponse: (error, status, headers) => ({
+      ...page(status, consoleErrorPage(error.code, error.message)),
+      headers: { ...page(status, '').headers, ...headers },
+    }),
+  }
+);

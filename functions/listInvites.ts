@@ -4,7 +4,7 @@ import { cfg, clock, store } from './wiring/deps.js';
 import { adminAuth } from './http/auth.js';
 import { httpRoute, json, noBody } from './http/route.js';
 
-const KNOWN = new Set(['domain', 'inviter', 'status', 'limit', 'cursor']);
+const KNOWN = new Set(['domain', 'inviter', 'status', 'type', 'source', 'limit', 'cursor']);
 
 export const handler = httpRoute(
   async ({ event, actor }) => {
@@ -15,6 +15,8 @@ export const handler = httpRoute(
       domain: q.domain,
       inviter: q.inviter,
       status: q.status,
+      type: q.type,
+      source: q.source,
       cursor: q.cursor,
       limit: q.limit,
     });

@@ -1,4 +1,4 @@
-import type { Invite, InviteStatus } from '../invites/Invite.js';
+import type { Invite, InviteStatus, InviteType } from '../invites/Invite.js';
 import type { LineageRecord } from '../lineage/Lineage.js';
 
 export interface ListQuery {
@@ -13,6 +13,15 @@ export interface ListQuery {
    */
   source?: string;
   status?: InviteStatus;
+  /** Only invites of this type. */
+  type?: InviteType;
+  /**
+   * Only invites whose source is this one or below it (`xmpp-server:<key>`
+   * covers `xmpp-server:<key>:<user>`): any invite, unlike `source`, which
+   * reads only those counted by source. No index holds it: it narrows what
+   * the partition's page read, so a page may come back short, with a cursor.
+   */
+  issuedBy?: string;
   limit: number;
   cursor?: string;
   now: number;

@@ -434,6 +434,11 @@ const buildCorpus = (): Case[] => {
     `cursor=${'A'.repeat(5000)}`,
     'domain=other..example',
     'inviter=a@other.example&domain=localhost&status=bogus',
+    'type=Account',
+    'type=account&type=reset',
+    'source=api-key:',
+    'source=cli%00',
+    `source=${'a'.repeat(5000)}`,
   ]) {
     add({ name: `list ${q.slice(0, 40)}`, method: 'GET', path: `/invites?${q}`, headers: admin() });
   }

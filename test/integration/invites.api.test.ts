@@ -267,6 +267,23 @@ describe('GET /invites and GET /invites/by-id/{id}', () => {
     for (const item of res.body.items) expect(item.domain).toBe('other.example');
   });
 
+  it('filters by type and by the source that issued them', async () => {
+    const secret = await scopedKey(['localhost'], 'typed');
+    const contact = await api('POST', '/invites', { body: { type: 'contact', inviter, note: 'typed' }, auth: secret });
+    expect(contact.status).toBe(201);
+    const q = async (qs: string) => {
+      const res = await api('GET', `/invites?inviter=${encodeURIComponent(inviter)}&limit=200&${qs}`);
+      expect(res.status, qs).toBe(200);
+      return res.body.items as { id: string; type: string; source: string }[];
+    };
+    expect((await q('type=contact')).map((i) => i.id)).toEqual([contact.body.id]);
+    expect(new Set((await q('type=account')).map((i) => i.id))).toEqual(new Set(ids));
+    const source = (await q('type=contact'))[0]?.source as string;
+    expect(source).toMatch(/^api-key:/);
+    expect((await q(`source=${encodeURIComponent(source)}`)).map((i) => i.id)).toEqual([contact.body.id]);
+    expect((await q(`source=${encodeURIComponent(source)}&type=account`)).map((i) => i.id)).toEqual([]);
+  });
+
   it('rejects bad list parameters with clear codes', async () => {
     const cases: [string, number, string][] = [
       ['status=bogus', 400, 'invalid-request'],
@@ -282,6 +299,8 @@ describe('GET /invites and GET /invites/by-id/{id}', () => {
       ['inviter=nobody', 400, 'jid-invalid'],
       ['domain=evil.example', 400, 'domain-not-served'],
       ['sort=desc', 400, 'invalid-request'],
+      ['type=admin', 400, 'invalid-request'],
+      ['source=has%20space', 400, 'invalid-request'],
     ];
     for (const [qs, status, code] of cases) {
       const res = await api('GET', `/invites?${qs}`);

@@ -636,6 +636,38 @@ export const inviteStoreContract = (name: string, factory: () => StoreUnderTest 
         expect(await all(s.store, { inviter, limit: 10, now: T + 30 })).toHaveLength(4);
       });
 
+      it('lists a source counted by source, latest expiry first, narrowed to a domain or inviter', async () => {
+        const s = await setup();
+        const source = unique('source');
+        const inviter = `${unique('boss')}@${s.domain}`;
+        const a = await s.issue({ source, expiresAt: T + 100 }, { countBySource: true });
+        const b = await s.issue({ source, expiresAt: T + 300, inviter }, { countBySource: true });
+        const c = await s.issue({ source, expiresAt: T + 200, domain: `${unique('other')}.example` }, { countBySource: true });
+        await s.issue({ source, expiresAt: T + 400 });
+        const d = await s.issue({ source, expiresAt: T + 50 }, { countBySource: true });
+        await s.store.revoke(d.id, T + 1);
+        expect(await all(s.store, { source, limit: 1, now: T + 10 })).toEqual([b.id, c.id, a.id, d.id]);
+        expect(await all(s.store, { source, domain: s.domain, limit: 1, now: T + 10 })).toEqual([b.id, a.id, d.id]);
+        expect(await all(s.store, { source, inviter, limit: 5, now: T + 10 })).toEqual([b.id]);
+        expect(await all(s.store, { source, status: 'revoked', limit: 5, now: T + 10 })).toEqual([d.id]);
+      });
+
+      it('narrows a domain or an inviter to a type and to what one source issued, itself or below it', async () => {
+        const s = await setup();
+        const inviter = `${unique('boss')}@${s.domain}`;
+        const key = unique('api-key:');
+        const contact = await s.issue({ type: 'contact', inviter, createdAt: T + 1, source: key });
+        const account = await s.issue({ inviter, createdAt: T + 2, source: `${key}:${inviter}` });
+        await s.issue({ createdAt: T + 3, source: `${key}x` });
+        const reset = await s.issue({ type: 'reset', username: unique('r'), createdAt: T + 4, source: 'cli' });
+        const now = T + 10;
+        expect(await all(s.store, { domain: s.domain, type: 'contact', limit: 1, now })).toEqual([contact.id]);
+        expect(await all(s.store, { domain: s.domain, type: 'reset', status: 'valid', limit: 1, now })).toEqual([reset.id]);
+        expect(await all(s.store, { domain: s.domain, issuedBy: key, limit: 1, now })).toEqual([account.id, contact.id]);
+        expect(await all(s.store, { inviter, issuedBy: key, type: 'account', limit: 1, now })).toEqual([account.id]);
+        expect(await all(s.store, { inviter, domain: s.domain, issuedBy: 'cli', limit: 5, now })).toEqual([]);
+      });
+
       it('refuses a cursor it did not give for this list as cursor-invalid', async () => {
         const s = await setup();
         for (let n = 0; n < 3; n++) await s.issue({ createdAt: T + n });

@@ -293,7 +293,13 @@ export class MemoryInviteStore implements InviteStore {
       )
       .filter((i) => !query.status || Conditions.STATUS_FILTERS[query.status](i, query.now))
       .filter((i) => !((query.inviter || query.source) && query.domain) || i.domain === query.domain)
-      .map((i) => ({ item: i, sk: sortKey(i.createdAt, i.id) }))
+      .filter(
+        (i) =>
+          (!query.type || i.type === query.type) &&
+          (!query.issuedBy || i.source === query.issuedBy || i.source.startsWith(`${query.issuedBy}:`))
+      )
+      // bySource is sorted by expiry, the other indexes by creation.
+      .map((i) => ({ item: i, sk: sortKey(query.source ? i.expiresAt : i.createdAt, i.id) }))
       .sort((a, b) => byteOrder(b.sk, a.sk))
       .filter((e) => after === undefined || byteOrder(e.sk, after) < 0);
     const page = matching.slice(0, query.limit);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lib/config.js';
 import {
@@ -11,6 +12,7 @@ import {
   verifySession,
 } from '../../lib/web/console/session.js';
 import { CONSOLE_CONTENT_SECURITY_POLICY } from '../../lib/web/console/styles.js';
+import { CONSOLE_JS, CONSOLE_JS_HASH, CONSOLE_JS_PATH } from '../../lib/web/console/script.js';
 
 const KEY = 'k'.repeat(32);
 const KEY_ID = 'A'.repeat(43);
@@ -62,9 +64,18 @@ describe('console session cookie (lib/web/console/session.ts)', () => {
     expect(readSessionCookie(undefined, undefined)).toBeUndefined();
   });
 
-  it('allows no script in the console pages', () => {
-    expect(CONSOLE_CONTENT_SECURITY_POLICY).toContain("default-src 'none'");
-    expect(CONSOLE_CONTENT_SECURITY_POLICY).not.toMatch(/script-src|unsafe-inline/);
+  it('allows only the console script, by the hash of its content, and keeps Trusted Types required', () => {
+    const directives = CONSOLE_CONTENT_SECURITY_POLICY.split('; ');
+    expect(directives).toContain("default-src 'none'");
+    const hash = `sha256-${createHash('sha256').update(CONSOLE_JS, 'utf8').digest('base64')}`;
+    expect(CONSOLE_JS_HASH).toBe(hash);
+    expect(directives.filter((d) => d.startsWith('script-src'))).toEqual([`script-src '${hash}'`]);
+    expect(directives).toContain("require-trusted-types-for 'script'");
+    expect(CONSOLE_CONTENT_SECURITY_POLICY).not.toMatch(/unsafe-|'self'[^;]*script|strict-dynamic|data:|\*/);
+    // The script builds no markup and evaluates no string (what Trusted Types would refuse).
+    expect(CONSOLE_JS).not.toMatch(/innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\(|Function\(|setTimeout\(['"`]/);
+    // The page's tag names the same hash, and the path changes with the content.
+    expect(CONSOLE_JS_PATH).toBe(`/admin/console.js?v=${createHash('sha256').update(CONSOLE_JS).digest('hex').slice(0, 16)}`);
   });
 
   it('reads the session key and sign-in limit from the environment', () => {

@@ -180,10 +180,10 @@ const EXPECTED_ITEM_ACCESS: Record<string, Record<string, string[]>> = {
   // The admin console (#21): its session's key, the sign-in limit, list / issue / revoke, containment, its audit trail.
   AdminConsoleRole: {
     GetItem: [P.apiKey, P.invite, P.jid, P.account],
-    // The keys page: create and revoke (KEY#); its list is a byDomain Query.
+    // The keys page: create and revoke (KEY#); its list is a byDomain Query. An invite's page Queries its partition (INV#).
     PutItem: [P.invite, P.jid, P.account, P.notice, P.adminAudit, P.apiKey],
     UpdateItem: [P.invite, P.jid, P.rate, P.allowance, P.account, P.apiKey],
-    Query: [P.allowance, P.adminAudit],
+    Query: [P.allowance, P.adminAudit, P.invite],
     BatchGetItem: [P.invite],
   },
 };

@@ -48,7 +48,13 @@ describe('openapi.yaml', () => {
 
   it('documents every page of the console, and no other /admin path', () => {
     const documented = operationsInOpenApi().filter((op) => CONSOLE_PAGE.test(op));
-    const routed = [...CONSOLE_ROUTES.map((r) => `${r.method} ${r.path}`), 'POST /admin/session', 'POST /admin/signout'].sort();
+    const routed = [
+      ...CONSOLE_ROUTES.map((r) => `${r.method} ${r.path}`),
+      'POST /admin/session',
+      'POST /admin/signout',
+      // Served by the handler before the session check (lib/web/console/script.ts).
+      'GET /admin/console.js',
+    ].sort();
     expect(documented).toEqual(routed);
   });
 

@@ -1,6 +1,6 @@
 /**
- * Reads of many invites: paginated lists on the byInviter/byDomain indexes
- * and live-invite counts for quotas. Queries, never Scans.
+ * Reads of many invites: paginated lists on the byInviter/byDomain/bySource
+ * indexes (one page loop) and live-invite counts for quotas. Queries, never Scans.
  *
  * The indexes hold only what their queries filter on (infra/table.yml), so
  * that a redeem's completion, which changes `pending`, writes no index: a list
@@ -58,71 +58,90 @@ export const decodeCursor = (cursor: string, pkName: string, skName: string, par
   return key as Item;
 };
 
-export const listInvites = async (db: DynamoDBDocumentClient, table: string, query: ListQuery): Promise<Page<Invite>> => {
-  if (query.source) return listBySource(db, table, query as ListQuery & { source: string });
-  const index = query.inviter ? TableSchema.byInviter : TableSchema.byDomain;
-  const partition = query.inviter ? `${IndexPrefix.inviter}${query.inviter}` : `${IndexPrefix.domain}${query.domain}`;
-  let startKey = query.cursor ? decodeCursor(query.cursor, index.pk, index.sk, partition) : undefined;
-  const items: Invite[] = [];
+/** Where one list reads: an index partition, what its Query filters on, and what narrows the invites once read. */
+interface ListRead {
+  index: { name: string; pk: string; sk: string };
+  partition: string;
+  /** Filter expressions on the index's projected attributes (ANDed). */
+  filters: string[];
+  values: Item;
+  names?: Record<string, string>;
+  /** What the index does not project, checked on the invites read from the table. */
+  wanted: (invite: Invite) => boolean;
+}
+
+/**
+ * Invites newest first (bySource: latest expiry first), paginated. By source
+ * (a quota-limited key's own, all in the sparse bySource index), by inviter,
+ * or by domain; the indexes project only what their filters need, so type,
+ * issuer and (on bySource) domain and inviter narrow the page after the
+ * invites are read.
+ */
+export const listInvites = (db: DynamoDBDocumentClient, table: string, query: ListQuery): Promise<Page<Invite>> => {
+  const values: Item = {};
   const filters: string[] = [];
-  const values: Item = { ':p': partition };
   if (query.status) {
     filters.push(STATUS_FILTERS[query.status]);
     if (query.status !== 'revoked') values[':now'] = query.now;
   }
-  if (query.inviter && query.domain) {
-    filters.push('#domain = :domain');
-    values[':domain'] = query.domain;
+  const ofQuery = (i: Invite) => (!query.type || i.type === query.type) && (!query.issuedBy || issuedBy(i.source, query.issuedBy));
+  if (query.source) {
+    return readPages(db, table, query, {
+      index: TableSchema.bySource,
+      partition: `${IndexPrefix.source}${query.source}`,
+      filters,
+      values,
+      wanted: (i) => ofQuery(i) && (!query.domain || i.domain === query.domain) && (!query.inviter || i.inviter === query.inviter),
+    });
   }
-  // A filtered Query can return short pages; read on (bounded) to fill one.
-  for (let round = 0; round < 5; round++) {
-    const input: QueryCommandInput = {
-      TableName: table,
-      IndexName: index.name,
-      KeyConditionExpression: `${index.pk} = :p`,
-      ExpressionAttributeValues: values,
-      ScanIndexForward: false,
-      Limit: query.limit - items.length,
-      ExclusiveStartKey: startKey,
-    };
-    if (filters.length > 0) input.FilterExpression = filters.map((f) => `(${f})`).join(' AND ');
-    if (query.inviter && query.domain) input.ExpressionAttributeNames = { '#domain': 'domain' };
-    const page = await db.send(new QueryCommand(input));
-    const keys = (page.Items ?? []).map((i) => ({ pk: i.pk as string, sk: i.sk as string }));
-    items.push(...(await readItems(db, table, keys)).map(fromItem));
-    startKey = page.LastEvaluatedKey;
-    if (!startKey || items.length >= query.limit) break;
+  if (query.inviter) {
+    // byInviter projects the domain: an inviter's invites on one domain are filtered on the index.
+    const names = query.domain ? { '#domain': 'domain' } : undefined;
+    if (query.domain) {
+      filters.push('#domain = :domain');
+      values[':domain'] = query.domain;
+    }
+    return readPages(db, table, query, {
+      index: TableSchema.byInviter,
+      partition: `${IndexPrefix.inviter}${query.inviter}`,
+      filters,
+      values,
+      names,
+      wanted: ofQuery,
+    });
   }
-  return { items, cursor: startKey ? encodeCursor(startKey) : undefined };
+  return readPages(db, table, query, {
+    index: TableSchema.byDomain,
+    partition: `${IndexPrefix.domain}${query.domain}`,
+    filters,
+    values,
+    wanted: ofQuery,
+  });
 };
 
-/**
- * A source's own invites, from the sparse bySource index (every invite of a
- * quota-limited key is in it), latest expiry first. The index projects no
- * domain or inviter: those narrow the page after the invites are read.
- */
-const listBySource = async (db: DynamoDBDocumentClient, table: string, query: ListQuery & { source: string }): Promise<Page<Invite>> => {
-  const index = TableSchema.bySource;
-  const partition = `${IndexPrefix.source}${query.source}`;
+/** `api-key:<id>` issued it, or a source below one (`xmpp-server:<key>` covers `xmpp-server:<key>:<user>`). */
+const issuedBy = (source: string, by: string): boolean => source === by || source.startsWith(`${by}:`);
+
+/** The one page loop of every list: Query the index, read those invites, narrow; a filtered Query can return short pages, so read on (bounded) to fill one. */
+const readPages = async (db: DynamoDBDocumentClient, table: string, query: ListQuery, read: ListRead): Promise<Page<Invite>> => {
+  const { index, partition } = read;
   let startKey = query.cursor ? decodeCursor(query.cursor, index.pk, index.sk, partition) : undefined;
   const items: Invite[] = [];
-  const values: Item = { ':p': partition };
-  if (query.status && query.status !== 'revoked') values[':now'] = query.now;
-  const wanted = (i: Invite) => (!query.domain || i.domain === query.domain) && (!query.inviter || i.inviter === query.inviter);
   for (let round = 0; round < 5; round++) {
     const input: QueryCommandInput = {
       TableName: table,
       IndexName: index.name,
       KeyConditionExpression: `${index.pk} = :p`,
-      ExpressionAttributeValues: values,
+      ExpressionAttributeValues: { ...read.values, ':p': partition },
       ScanIndexForward: false,
       Limit: query.limit - items.length,
       ExclusiveStartKey: startKey,
     };
-    if (query.status) input.FilterExpression = STATUS_FILTERS[query.status];
+    if (read.filters.length > 0) input.FilterExpression = read.filters.map((f) => `(${f})`).join(' AND ');
+    if (read.names) input.ExpressionAttributeNames = read.names;
     const page = await db.send(new QueryCommand(input));
     const keys = (page.Items ?? []).map((i) => ({ pk: i.pk as string, sk: i.sk as string }));
-    items.push(...(await readItems(db, table, keys)).map(fromItem).filter(wanted));
+    items.push(...(await readItems(db, table, keys)).map(fromItem).filter(read.wanted));
     startKey = page.LastEvaluatedKey;
     if (!startKey || items.length >= query.limit) break;
   }

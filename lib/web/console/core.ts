@@ -15,6 +15,7 @@ import { sha256 } from '../../token.js';
 import { html, trusted, type Html } from '../html.js';
 import { csrfToken, csrfValid, seal, signSession, unseal, verifySession, type ConsoleSession } from './session.js';
 import { CONSOLE_CSS } from './styles.js';
+import { CONSOLE_JS_HASH, CONSOLE_JS_PATH } from './script.js';
 
 /**
  * The admin console (#21): what every page shares. Sign-in with an admin API
@@ -22,14 +23,15 @@ import { CONSOLE_CSS } from './styles.js';
  * its own module (invites.ts, lineage.ts, keys.ts, ...) and lists its routes
  * in routes.ts. Every action goes through the API's use cases with the key's
  * actor, so the key's domain scope and grants apply exactly as on the API,
- * and is written to the audit trail (`audited`). Pages carry no inline script.
+ * and is written to the audit trail (`audited`). Pages carry no inline script;
+ * signed-in pages load the one hashed console script (script.ts), which only enhances.
  */
 
 export interface ConsoleDeps {
   keys: ApiKeyStore;
   clock: Clock;
   limiter: RateLimiter;
-  config: Pick<Config, 'domains' | 'defaultDomain' | 'rateLimits' | 'console'>;
+  config: Pick<Config, 'domains' | 'defaultDomain' | 'rateLimits' | 'console'> & Partial<Pick<Config, 'signupSources'>>;
   /** The HMAC key of sessions and CSRF tokens. */
   sessionKey: () => Promise<string>;
   /** The issue use case's dependencies, as the API's issue function has them. */
@@ -81,7 +83,9 @@ export const CONSOLE_SECTIONS: readonly { path: string; label: string }[] = [
 /** A whole page: the hashed stylesheet, the header (sections and sign-out when signed in), the body. */
 export const layout = (title: string, body: Html, nav?: SignedIn, current?: string): string =>
   '<!doctype html>\n' +
-  html`<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="referrer" content="no-referrer"><meta name="robots" content="noindex, nofollow"><title>${title} · Invites console</title><style>${trusted(CONSOLE_CSS)}</style></head><body><header class="site console-nav"><span>Invites console</span>${
+  html`<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="referrer" content="no-referrer"><meta name="robots" content="noindex, nofollow"><title>${title} · Invites console</title><style>${trusted(CONSOLE_CSS)}</style>${
+    nav ? html`<script src="${CONSOLE_JS_PATH}" integrity="${CONSOLE_JS_HASH}" defer></script>` : ''
+  }</head><body><header class="site console-nav"><span>Invites console</span>${
     nav
       ? html`<nav aria-label="Console">${CONSOLE_SECTIONS.map((s) =>
           s.path === current ? html`<a href="${s.path}" aria-current="page">${s.label}</a>` : html`<a href="${s.path}">${s.label}</a>`

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { CSS } from '../styles.js';
+import { CONSOLE_JS_HASH } from './script.js';
 
 /** The landing page's stylesheet plus what the console's tables and forms need; one hashed inline sheet. */
 export const CONSOLE_CSS = `${CSS}
@@ -34,14 +35,30 @@ form.revoke-key label.check{font-size:.9rem}
 .hint.warn{color:var(--bad)}
 .nowrap{white-space:nowrap}
 @media (max-width:40rem){table.cards thead{display:none}table.cards tr{display:block;padding:.5rem 0;border-bottom:1px solid var(--line)}table.cards td{display:flex;flex-wrap:wrap;gap:0 .5rem;border:0;padding:.15rem 0}table.cards td[data-label]::before{content:attr(data-label);color:var(--muted);font-weight:600;min-width:6rem}}
+form.filters input[type=text]{width:auto;flex:1 1 12rem;margin:0}
+textarea{font:inherit;color:inherit;background:var(--card);width:100%;padding:.5rem;border:1px solid var(--muted);border-radius:.4rem;box-sizing:border-box}
+.copy-row{display:flex;flex-wrap:wrap;gap:.5rem;align-items:center}
+.copy-row input{flex:1 1 16rem;margin:0}
+dl.facts{display:grid;grid-template-columns:1fr;gap:.1rem 1rem;margin:0 0 1rem}
+dl.facts dt{color:var(--muted);font-weight:600;margin-top:.5rem}
+dl.facts dd{margin:0;overflow-wrap:anywhere}
+@media (min-width:40rem){dl.facts{grid-template-columns:max-content 1fr}dl.facts dt{margin-top:0}}
+.actions{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:center}
+[hidden]{display:none!important}
+textarea[aria-invalid=true]{border-color:var(--bad);border-width:2px}
 `;
 
 export const CONSOLE_CSS_HASH = `sha256-${createHash('sha256').update(CONSOLE_CSS, 'utf8').digest('base64')}`;
 
-/** No script at all, the one hashed stylesheet, forms only to ourselves, never framed. */
+/**
+ * The one hashed stylesheet, the one console script by its hash (script.ts:
+ * no inline script, no other script of the origin), forms only to ourselves,
+ * never framed.
+ */
 export const CONSOLE_CONTENT_SECURITY_POLICY = [
   "default-src 'none'",
   `style-src '${CONSOLE_CSS_HASH}'`,
+  `script-src '${CONSOLE_JS_HASH}'`,
   "img-src 'none'",
   "form-action 'self'",
   "base-uri 'none'",
