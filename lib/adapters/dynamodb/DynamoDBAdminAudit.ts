@@ -10,6 +10,12 @@ export const AUDIT_TRAIL_RETENTION_SECONDS = 400 * 24 * 3600;
 const MAX_PAGE = 100;
 const CURSOR = /^T#\d{13}#[A-Za-z0-9_-]{8}$/;
 
+/** Milliseconds to sort by: now's, when the entry is of this second (two actions in a row stay in order), else the entry's second. */
+const sortTime = (at: number): number => {
+  const now = Date.now();
+  return Math.floor(now / 1000) === at ? now : at * 1000;
+};
+
 /** AUDIT#<domain> / T#<ms>#<random>: one Query per page, newest first. */
 export class DynamoDBAdminAudit implements AdminAudit {
   readonly #table: string;
@@ -25,7 +31,7 @@ export class DynamoDBAdminAudit implements AdminAudit {
       new PutCommand({
         TableName: this.#table,
         Item: {
-          ...adminAuditKey(entry.domain, entry.at * 1000, randomBytes(6).toString('base64url')),
+          ...adminAuditKey(entry.domain, sortTime(entry.at), randomBytes(6).toString('base64url')),
           kind: 'admin-audit',
           entry,
           expiresAt: entry.at + AUDIT_TRAIL_RETENTION_SECONDS,

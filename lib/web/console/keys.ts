@@ -86,7 +86,7 @@ const invitersOf = (k: ApiKey): string =>
       })();
 
 const createdCard = (created: Created): Html =>
-  html`<section class="card success-card" id="created" aria-labelledby="created-title"><h2 id="created-title">New key “${created.name}”</h2><p><strong>Copy the key now: it will not be shown again.</strong> The service keeps only its hash; if it is lost, revoke it and create another.</p><label for="new-key-secret">API key</label><input type="text" id="new-key-secret" readonly value="${created.secret}" autocomplete="off"><p class="hint">Source <code>${created.source}</code> for ${created.domains.join(', ')}. Use it as <code>Authorization: Bearer &lt;key&gt;</code>.</p></section>`;
+  html`<section class="card success-card" id="created" aria-labelledby="created-title"><h2 id="created-title">New key “${created.name}”</h2><p><strong>Copy the key now: it will not be shown again.</strong> The service keeps only its hash; if it is lost, revoke it and create another.</p><label for="new-key-secret">API key</label><div class="copy-row"><input type="text" id="new-key-secret" readonly value="${created.secret}" autocomplete="off"><button type="button" class="button small" id="copy-key" data-copy="new-key-secret" hidden>Copy key</button></div><p class="hint">Source <code>${created.source}</code> for ${created.domains.join(', ')}. Use it as <code>Authorization: Bearer &lt;key&gt;</code>.</p></section>`;
 
 const revokeForm = (admin: SignedIn, k: ApiKey): Html => {
   const own = k.id === admin.session.keyId;
