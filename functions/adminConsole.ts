@@ -1,5 +1,6 @@
 import { consoleSessionKeyResolver } from '../lib/adapters/aws/secrets.js';
 import { DynamoDBAdminAudit } from '../lib/adapters/dynamodb/DynamoDBAdminAudit.js';
+import { DynamoDBFunnelCounters } from '../lib/adapters/dynamodb/DynamoDBFunnelCounters.js';
 import { DynamoDBContainmentEvents } from '../lib/adapters/dynamodb/DynamoDBContainmentEvents.js';
 import { DynamoDBRateLimiter } from '../lib/adapters/dynamodb/DynamoDBRateLimiter.js';
 import { moduleSources } from '../lib/lineage/containment.js';
@@ -49,6 +50,8 @@ const deps: ConsoleDeps = {
     appSources: moduleSources(apiKeyStore),
   },
   audit: new DynamoDBAdminAudit({ tableName: cfg.tableName }),
+  // The onboarding page (#21): the same counters the redeem routes and the notifier add to.
+  funnel: new DynamoDBFunnelCounters({ tableName: cfg.tableName }),
 };
 
 const page = (status: number, html: string, cookie?: string): HttpResult => ({

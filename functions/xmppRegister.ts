@@ -3,7 +3,7 @@ import { cfg, clock, store } from './wiring/deps.js';
 import type { MiddlewareObj } from '@middy/core';
 import { httpRoute, json, type HttpEvent, type HttpResult } from './http/route.js';
 import { logger } from './wiring/observability.js';
-import { notARedeem, redeemMetrics } from './http/redeemMetrics.js';
+import { notARedeem, redeemMetrics, refusalDomain } from './http/redeemMetrics.js';
 import { claimKey, registrationLocks as locks, xmpp, warmUpXmpp } from './wiring/xmpp.js';
 import { xmppServerRoute } from './http/xmppServerRoute.js';
 import { xmppRegisterBody } from './http/validators.generated.js';
@@ -15,6 +15,8 @@ warmUpXmpp();
 /** `POST /xmpp/register`: in-band registration, handed to redeem (with a token) or open registration. */
 export const handler = httpRoute(
   async ({ context, actor, body }) => {
+    // A refusal counts on the module's domain in the onboarding funnel (checked in scope before this runs).
+    refusalDomain(context, body.domain);
     const result = await moduleRegister({ store, xmpp, clock, config: cfg, claimKey, locks, policy }, actor, body);
     // Open registration (no invite) and a retry answered again are no new redeem.
     if (result.inviteId === undefined || result.replayed) notARedeem(context);

@@ -9,6 +9,7 @@ import type { ContainmentDeps } from '../../lineage/containment.js';
 import type { AdminAudit, AuditEntry } from '../../ports/AdminAudit.js';
 import type { ApiKeyStore } from '../../ports/ApiKeyStore.js';
 import type { Clock } from '../../ports/Clock.js';
+import type { FunnelCounters } from '../../ports/FunnelCounters.js';
 import type { RateLimiter } from '../../ports/RateLimiter.js';
 import { sha256 } from '../../token.js';
 import { html, trusted, type Html } from '../html.js';
@@ -37,6 +38,8 @@ export interface ConsoleDeps {
   containment: ContainmentDeps;
   /** Where each console action is recorded with the acting key. */
   audit: AdminAudit;
+  /** The onboarding funnel's counters (lib/ports/FunnelCounters.ts), read by /admin/funnel. */
+  funnel?: Pick<FunnelCounters, 'read'>;
 }
 
 /**
