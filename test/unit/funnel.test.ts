@@ -99,7 +99,13 @@ describe('what the stream counts', () => {
     dynamodb: { NewImage: marshall(item, { removeUndefinedValues: true }) as Record<string, unknown>, SequenceNumber: '1' },
   });
   const invite = { pk: 'INV#abc', sk: 'INV', domain: 'a.example', createdAt: at('2026-12-03T23:59:59Z'), type: 'account' };
-  const lineage = (via: unknown) => ({ pk: 'ACCT#u@a.example', sk: 'LINEAGE', domain: 'a.example', joinedAt: at('2026-12-04T00:00:01Z'), via });
+  const lineage = (via: unknown) => ({
+    pk: 'ACCT#u@a.example',
+    sk: 'LINEAGE',
+    domain: 'a.example',
+    joinedAt: at('2026-12-04T00:00:01Z'),
+    via,
+  });
 
   it('an invite INSERT is one invite issued on its domain and creation day (UTC)', () => {
     expect(funnelEventFromStreamRecord(record('INSERT', invite))).toEqual({
@@ -125,7 +131,9 @@ describe('what the stream counts', () => {
     expect(funnelEventFromStreamRecord(record('MODIFY', invite))).toBeUndefined();
     expect(funnelEventFromStreamRecord(record('MODIFY', lineage('web')))).toBeUndefined();
     expect(funnelEventFromStreamRecord(record('INSERT', { pk: 'INV#abc', sk: 'RED#u@a.example', domain: 'a.example' }))).toBeUndefined();
-    expect(funnelEventFromStreamRecord(record('INSERT', { pk: 'STATS#a.example', sk: 'D#2026-12-04', domain: 'a.example' }))).toBeUndefined();
+    expect(
+      funnelEventFromStreamRecord(record('INSERT', { pk: 'STATS#a.example', sk: 'D#2026-12-04', domain: 'a.example' }))
+    ).toBeUndefined();
     expect(funnelEventFromStreamRecord({ ...record('INSERT', invite), eventID: undefined })).toBeUndefined();
   });
 
@@ -188,7 +196,8 @@ describe('the chart', () => {
     expect(svg).toMatch(/^<svg class="chart" role="img" viewBox="0 0 320 \d+" aria-labelledby="chart-title"><title id="chart-title">/);
     expect(svg).toContain('a.example');
     expect(svg).not.toMatch(/style=|<script|on\w+=/);
-    expect(svg.match(/<rect /g)).toHaveLength(8);
+    // Zeros draw nothing: the first week has no bar, the second one per count.
+    expect(svg.match(/<rect /g)).toHaveLength(4);
     // The largest count gets the whole plot width; the others in proportion.
     expect(svg).toContain('class="bar s-issued" x="40" y="48" width="244"');
     expect(svg).toContain('class="bar s-opened" x="40" y="57" width="122"');

@@ -47,12 +47,15 @@ export const funnelChart = (funnel: Funnel): Html => {
       const value = s.value(w);
       const width = Math.round((value / max) * plot * 10) / 10;
       const top = y + j * BAR;
-      return html`<rect class="bar s-${s.key}" x="${LABEL}" y="${top}" width="${width}" height="${BAR - 1}"></rect><text class="value" x="${LABEL + width + 3}" y="${top + BAR - 1}">${value}</text>`;
+      // A zero is no bar and no number: the axis line says it.
+      return value === 0
+        ? html``
+        : html`<rect class="bar s-${s.key}" x="${LABEL}" y="${top}" width="${width}" height="${BAR - 1}"></rect><text class="value" x="${LABEL + width + 3}" y="${top + BAR - 1}">${value}</text>`;
     });
     return html`<g><text class="week" x="0" y="${y + (SERIES.length * BAR) / 2 + 3}">${shortWeek(w.week)}</text>${bars}</g>`;
   });
   const summary = `Per week, ${SERIES.map((s) => s.label.toLowerCase()).join(', ')} on ${funnel.domain}, the last ${funnel.weeks.length} weeks`;
-  return html`<svg class="chart" role="img" viewBox="0 0 ${W} ${height}" aria-labelledby="chart-title"><title id="chart-title">${summary}</title>${rows}</svg>`;
+  return html`<svg class="chart" role="img" viewBox="0 0 ${W} ${height}" aria-labelledby="chart-title"><title id="chart-title">${summary}</title><line class="axis" x1="${LABEL - 0.5}" y1="0" x2="${LABEL - 0.5}" y2="${height}"></line>${rows}</svg>`;
 };
 
 const legend = (): Html =>
@@ -66,7 +69,7 @@ const reasons = (week: FunnelWeek): Html => {
 };
 
 const row = (w: FunnelWeek): Html =>
-  html`<tr data-week="${w.week}"><th scope="row">${w.week}<br><span class="muted">${w.from} – ${w.to}</span></th><td data-count="issued">${w.issued}</td><td data-count="opened">${w.opened}</td><td data-count="registered">${registeredTotal(w)}</td>${JoinedVias.map(
+  html`<tr data-week="${w.week}"><th scope="row">${w.week}<br><span class="muted dates">${w.from.slice(5)} – ${w.to.slice(5)}</span></th><td data-count="issued">${w.issued}</td><td data-count="opened">${w.opened}</td><td data-count="registered">${registeredTotal(w)}</td>${JoinedVias.map(
     (via) => html`<td data-count="registered-${via}">${w.registered[via]}</td>`
   )}<td data-count="refused">${refusedTotal(w)}${reasons(w)}</td></tr>`;
 
