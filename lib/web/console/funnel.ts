@@ -2,7 +2,7 @@ import { JoinedVias } from '../../lineage/Lineage.js';
 import type { FunnelCounters } from '../../ports/FunnelCounters.js';
 import { funnelOf, registeredTotal, refusedTotal, type Funnel, type FunnelWeek } from '../../stats/funnel.js';
 import { InviteError } from '../../errors.js';
-import { html, trusted, type Html } from '../html.js';
+import { html, type Html } from '../html.js';
 import { domainsOf, layout, option, type ConsoleDeps, type ConsoleRoute, type SignedIn } from './core.js';
 
 /**
