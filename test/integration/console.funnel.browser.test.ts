@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDBApiKeyStore } from '../../lib/adapters/dynamodb/DynamoDBApiKeyStore.js';
 import { createApiKey } from '../../lib/apiKeys/apiKeys.js';
 import { systemClock } from '../../lib/ports/Clock.js';
+import { generateToken } from '../../lib/token.js';
 import { isoWeekOf } from '../../lib/stats/funnel.js';
 import { launchChromium, newPage, screenshot } from '../support/browser.js';
 import { api, documentClientForStack, issue, stack, uniqueName } from '../support/stack.js';
@@ -127,8 +128,22 @@ describe('the onboarding funnel page', () => {
     });
     expect([refused.status, refused.body.error]).toEqual([410, 'token-used']);
 
+    // The landing form of the used web invite (token-used +1, on its domain, rendered as a page).
+    const again = await fetch(`${base()}/i/${web.token}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ username: uniqueName('fx'), password: webPassword, confirm: webPassword }).toString(),
+    });
+    expect(again.status).toBe(410);
+    // An app with a token that matches no invite (token-invalid +1, on the module's domain).
+    const unknown = await api('POST', '/xmpp/register', {
+      body: { token: generateToken(), domain: DOMAIN, username: uniqueName('fu'), password: password() },
+      auth: await moduleKey(),
+    });
+    expect([unknown.status, unknown.body.error]).toEqual([404, 'token-invalid']);
+
     // Issued and registered come from the stream, a moment later.
-    const want = { issued: 3, opened: 1, registered: 3, 'registered-web': 1, 'registered-api': 1, 'registered-app': 1, refused: 1 };
+    const want = { issued: 3, opened: 1, registered: 3, 'registered-web': 1, 'registered-api': 1, 'registered-app': 1, refused: 3 };
     const deadline = Date.now() + 60_000;
     let after = await readWeek(cookie);
     while (Object.entries(want).some(([k, n]) => (after.counts[k] ?? 0) - (before.counts[k] ?? 0) < n) && Date.now() < deadline) {
@@ -138,7 +153,8 @@ describe('the onboarding funnel page', () => {
     for (const [k, n] of Object.entries(want)) {
       expect((after.counts[k] ?? 0) - (before.counts[k] ?? 0), k).toBeGreaterThanOrEqual(n);
     }
-    expect((after.reasons['token-used'] ?? 0) - (before.reasons['token-used'] ?? 0)).toBeGreaterThanOrEqual(1);
+    expect((after.reasons['token-used'] ?? 0) - (before.reasons['token-used'] ?? 0)).toBeGreaterThanOrEqual(2);
+    expect((after.reasons['token-invalid'] ?? 0) - (before.reasons['token-invalid'] ?? 0)).toBeGreaterThanOrEqual(1);
     // No token and no invite id is ever on the page.
     for (const invite of [web, json, app]) {
       expect(after.html).not.toContain(invite.token);
