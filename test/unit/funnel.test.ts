@@ -6,7 +6,8 @@ import type { Actor } from '../../lib/invites/actor.js';
 import type { FunnelCounts, FunnelDay } from '../../lib/ports/FunnelCounters.js';
 import { funnelOf, isoWeekOf, lastWeeks, registeredTotal, refusedTotal, sumIntoWeeks } from '../../lib/stats/funnel.js';
 import { countNow } from '../../lib/stats/funnelEvents.js';
-import { funnelChart } from '../../lib/web/console/funnel.js';
+import { funnelChart, funnelPage } from '../../lib/web/console/funnel.js';
+import type { SignedIn } from '../../lib/web/console/core.js';
 import { notifyStreamBatch, type NotifyDeps } from '../../lib/webhooks/notify.js';
 
 const at = (iso: string) => Math.floor(Date.parse(iso) / 1000);
@@ -207,5 +208,24 @@ describe('the chart', () => {
     const svg = funnelChart({ domain: '<x>"', weeks: lastWeeks('2026-12-04', 1) }).value;
     expect(svg).not.toContain('<x>');
     expect(svg).toContain('&lt;x&gt;&quot;');
+  });
+});
+
+describe('the page', () => {
+  const admin = { csrf: 'c' } as SignedIn;
+  it('shows the newest week first, with its counts by channel and its refusals by reason, and the weeks asked for selected', () => {
+    const weeks = sumIntoWeeks(lastWeeks('2026-12-04', 5), [
+      { day: '2026-12-01', counts: { issued: 3, registered: { app: 2 }, refused: { 'token-used': 2, 'username-taken': 1 } } },
+    ]);
+    const page = funnelPage(admin, ['a.example', 'b.example'], { domain: 'a.example', weeks });
+    expect(page.indexOf('data-week="2026-W49"')).toBeLessThan(page.indexOf('data-week="2026-W48"'));
+    expect(page).toContain('<td data-count="issued">3</td>');
+    expect(page).toContain('<td data-count="registered-app">2</td>');
+    expect(page).toMatch(
+      /<td data-count="refused">3<ul class="reasons"><li data-reason="token-used"><code>token-used<\/code> 2<\/li><li data-reason="username-taken">/
+    );
+    expect(page).toContain('<option value="5" selected>5</option>');
+    expect(page).toContain('<option value="a.example" selected>a.example</option>');
+    expect(page).not.toMatch(/<script|style="/);
   });
 });

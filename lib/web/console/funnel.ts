@@ -16,6 +16,8 @@ import { domainsOf, layout, option, type ConsoleDeps, type ConsoleRoute, type Si
 export type FunnelReader = Pick<FunnelCounters, 'read'>;
 
 const WEEK_CHOICES = [4, 8, 13, 26];
+/** The choices, with the number shown when the URL asked for another (so the form says what the page shows). */
+const weekChoices = (current: number): number[] => [...new Set([...WEEK_CHOICES, current])].sort((a, b) => a - b);
 
 const SERIES = [
   { key: 'issued', label: 'Invites issued', value: (w: FunnelWeek) => w.issued },
@@ -79,7 +81,7 @@ export const funnelPage = (admin: SignedIn, domains: string[], funnel: Funnel): 
     'Onboarding',
     html`<section class="card" aria-labelledby="funnel-title"><h1 id="funnel-title">Onboarding on ${funnel.domain}</h1><form method="get" action="/admin/funnel" class="filters"><label for="f-domain">Domain</label><select id="f-domain" name="domain">${domains.map(
       (d) => option(d, d, funnel.domain)
-    )}</select><label for="f-weeks">Weeks</label><select id="f-weeks" name="weeks">${WEEK_CHOICES.map((n) =>
+    )}</select><label for="f-weeks">Weeks</label><select id="f-weeks" name="weeks">${weekChoices(funnel.weeks.length).map((n) =>
       option(String(n), String(n), String(funnel.weeks.length))
     )}</select><button class="button small" type="submit">Show</button></form><p class="muted">ISO weeks (Monday to Sunday, UTC); the last is this week so far. Issued and registered are counted from the table's stream, seconds after the fact.</p><figure class="chart">${funnelChart(funnel)}<figcaption>${legend()}</figcaption></figure><div class="scroll"><table class="funnel"><thead><tr><th scope="col">Week</th><th scope="col">Issued</th><th scope="col">Opened</th><th scope="col">Registered</th>${JoinedVias.map(
       (via) => html`<th scope="col">${via}</th>`
