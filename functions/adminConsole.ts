@@ -1,4 +1,5 @@
 import { consoleSessionKeyResolver } from '../lib/adapters/aws/secrets.js';
+import { DynamoDBFunnelCounters } from '../lib/adapters/dynamodb/DynamoDBFunnelCounters.js';
 import { DynamoDBContainmentEvents } from '../lib/adapters/dynamodb/DynamoDBContainmentEvents.js';
 import { DynamoDBRateLimiter } from '../lib/adapters/dynamodb/DynamoDBRateLimiter.js';
 import { moduleSources } from '../lib/lineage/containment.js';
@@ -43,6 +44,8 @@ const deps: ConsoleDeps = {
   },
   audit,
   warn: (message, details) => logger.warn(message, details),
+  // The onboarding page (#21): the same counters the redeem routes and the notifier add to.
+  funnel: new DynamoDBFunnelCounters({ tableName: cfg.tableName }),
 };
 
 const page = (status: number, html: string, cookie?: string): HttpResult => ({

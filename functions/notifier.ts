@@ -4,10 +4,13 @@ import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-la
 import { DynamoDBDeadLetter } from '../lib/adapters/dynamodb/DynamoDBDeadLetter.js';
 import { FetchWebhookSender } from '../lib/adapters/http/FetchWebhookSender.js';
 import { changesFromStreamRecord } from '../lib/adapters/dynamodb/inviteStreamRecords.js';
+import { funnelEventFromStreamRecord } from '../lib/adapters/dynamodb/funnelStreamRecords.js';
+import { countStreamEvent } from '../lib/stats/funnelEvents.js';
 import { SqsDeadLetter } from '../lib/adapters/aws/SqsDeadLetter.js';
 import { webhookSecrets } from '../lib/adapters/aws/webhookSecrets.js';
 import { notifyStreamBatch, type NotifyDeps } from '../lib/webhooks/notify.js';
 import { cfg, clock, store } from './wiring/deps.js';
+import { funnelCounters } from './wiring/funnel.js';
 import { logger } from './wiring/observability.js';
 
 const { webhooks } = cfg;
@@ -30,7 +33,7 @@ const deps: NotifyDeps = {
 };
 
 /**
- * DynamoDB Streams -> signed invite events to the configured endpoints.
+ * DynamoDB Streams -> the funnel's counters (each record once), then signed invite events to the configured endpoints.
  * Reports the first record it could not handle, so Lambda retries from there
  * (functionResponseType ReportBatchItemFailures in serverless.yml).
  */
@@ -40,6 +43,8 @@ export const handler = middy<DynamoDBStreamEvent, DynamoDBBatchResponse, Error, 
     const { batchItemFailures, outcomes } = await notifyStreamBatch(deps, event.Records, {
       changes: changesFromStreamRecord,
       sequenceNumber: (record) => record.dynamodb?.SequenceNumber,
+      // The onboarding funnel (#21): invites issued and registrations, from the same records.
+      first: (record) => countStreamEvent(funnelCounters, funnelEventFromStreamRecord(record)),
     });
     if (outcomes.length > 0) {
       logger.info('webhook deliveries', {

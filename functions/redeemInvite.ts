@@ -2,7 +2,7 @@ import { redeemInvite } from '../lib/invites/redeem.js';
 import { cfg, clock, store } from './wiring/deps.js';
 import { httpRoute, json, pathParam } from './http/route.js';
 import { logger } from './wiring/observability.js';
-import { notARedeem, redeemMetrics } from './http/redeemMetrics.js';
+import { noticingDomain, notARedeem, redeemMetrics } from './http/redeemMetrics.js';
 import { anyone } from './http/auth.js';
 import { publicGuards } from './http/rateLimit.js';
 import { redeemBody } from './http/validators.generated.js';
@@ -14,7 +14,9 @@ warmUpXmpp();
 
 export const handler = httpRoute(
   async ({ event, context, body }) => {
-    const result = await redeemInvite({ store, xmpp, clock, config: cfg, claimKey, policy }, pathParam(event, 'token'), body);
+    // The invite redeem reads names the domain a refusal counts on (the onboarding funnel).
+    const deps = { store: noticingDomain(store, context), xmpp, clock, config: cfg, claimKey, policy };
+    const result = await redeemInvite(deps, pathParam(event, 'token'), body);
     // A retry answered again is not a second account.
     if (result.replayed) notARedeem(context);
     logger.info('invite redeemed', { inviteId: result.invite.id, jid: result.jid, outcome: result.outcome, replayed: result.replayed });

@@ -3,7 +3,7 @@ import { cfg, clock, store } from './wiring/deps.js';
 import type { MiddlewareObj } from '@middy/core';
 import { httpRoute, json, type HttpEvent, type HttpResult } from './http/route.js';
 import { logger } from './wiring/observability.js';
-import { notARedeem, redeemMetrics } from './http/redeemMetrics.js';
+import { notARedeem, redeemMetrics, refusalDomain } from './http/redeemMetrics.js';
 import { claimKey, registrationLocks as locks, xmpp, warmUpXmpp } from './wiring/xmpp.js';
 import { moduleInput, xmppServerRoute } from './http/xmppServerRoute.js';
 import { xmppRegisterBody } from './http/validators.generated.js';
@@ -16,7 +16,10 @@ warmUpXmpp();
 export const handler = httpRoute(
   async (request) => {
     const { context } = request;
-    const result = await moduleRegister({ store, xmpp, clock, config: cfg, claimKey, locks, policy }, moduleInput(request));
+    const input = moduleInput(request);
+    // A refusal counts on the module's domain in the onboarding funnel (checked in scope before this runs).
+    refusalDomain(context, input.domain);
+    const result = await moduleRegister({ store, xmpp, clock, config: cfg, claimKey, locks, policy }, input);
     // Open registration (no invite) and a retry answered again are no new redeem.
     if (result.inviteId === undefined || result.replayed) notARedeem(context);
     logger.info('in-band registration', { inviteId: result.inviteId, jid: result.jid, outcome: result.outcome, replayed: result.replayed });

@@ -37,6 +37,8 @@ export interface WebPage {
   error?: ErrorCode;
   /** The invite URI, for a `Link: <…>; rel="alternate"` header. */
   alternate?: string;
+  /** The invite's domain, when the page shows a live invite (its form): where the funnel counts it. */
+  domain?: string;
   /** Safe to log: never the token or the password. */
   log?: { inviteId: string; jid: string; outcome: 'created' | 'reset'; replayed: boolean };
 }
@@ -69,6 +71,7 @@ const renderInvite = async (deps: LandingDeps, invite: Invite, token: string, fo
       usernameMaxLength: deps.config.usernameMaxLength,
       form,
     }),
+    domain: invite.domain,
     // An app handed this URI could only fail where the server lacks the module.
     ...(inApp ? { alternate: uri } : {}),
     ...(error ? { error } : {}),

@@ -126,11 +126,20 @@ export interface BatchItemFailure {
 export const notifyStreamBatch = async <R>(
   deps: NotifyDeps,
   records: readonly R[],
-  read: { changes: (record: R) => InviteChange[]; sequenceNumber: (record: R) => string | undefined }
+  read: {
+    changes: (record: R) => InviteChange[];
+    sequenceNumber: (record: R) => string | undefined;
+    /**
+     * The record's other work, before its webhooks (the onboarding funnel's
+     * counters): a failure stops the batch there, as a failed dead letter does.
+     */
+    first?: (record: R) => Promise<void>;
+  }
 ): Promise<{ batchItemFailures: BatchItemFailure[]; outcomes: DeliveryOutcome[] }> => {
   const outcomes: DeliveryOutcome[] = [];
   for (const record of records) {
     try {
+      await read.first?.(record);
       outcomes.push(...(await notifyChanges(deps, read.changes(record))));
     } catch (e) {
       deps.log?.('stream record not handled; the batch will be retried from it', { error: (e as Error).message });

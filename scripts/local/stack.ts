@@ -68,7 +68,11 @@ export interface StackOptions {
   devApiKey?: string;
   /** Extra environment for the functions. */
   env?: Record<string, string>;
-  /** Feed the table's stream to functions/notifier.ts; default: when WEBHOOK_ENDPOINTS is set. */
+  /**
+   * Feed the table's stream to functions/notifier.ts (default: yes). It counts
+   * the onboarding funnel's invites and registrations (#21) and sends the
+   * webhooks of WEBHOOK_ENDPOINTS, if any.
+   */
   notifier?: boolean;
   log?: (line: string) => void;
 }
@@ -165,8 +169,8 @@ export const startStack = async (options: StackOptions = {}): Promise<Stack> => 
       server = { ...prosody, xmppInvites: Boolean(prosody.xmppInvites) };
     }
     Object.assign(env, options.env ?? {});
-    if (options.notifier ?? Boolean(env.WEBHOOK_ENDPOINTS)) {
-      log('feeding the table stream to the webhook notifier');
+    if (options.notifier ?? true) {
+      log('feeding the table stream to the notifier (funnel counters, webhooks)');
       stops.push((await startLocalNotifier(env, log)).stop);
     }
 

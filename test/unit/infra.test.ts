@@ -116,18 +116,19 @@ const EXPECTED_ITEM_ACCESS: Record<string, Record<string, string[]>> = {
   ListInvitesRole: { GetItem: [P.apiKey], BatchGetItem: [P.invite] },
   ShowInviteRole: { GetItem: [P.apiKey], Query: [P.invite] },
   RevokeInviteRole: { GetItem: [P.apiKey, P.invite], UpdateItem: [P.invite, P.jid], PutItem: [P.adminAudit] },
+  // STATS#: the onboarding funnel's counters (refusals, landing opens; lib/ports/FunnelCounters.ts).
   RedeemInviteRole: {
     GetItem: [P.invite, P.jid],
     PutItem: [P.invite, P.jid, P.brake, P.account],
     DeleteItem: [P.jid],
-    UpdateItem: [P.invite, P.jid, P.rate, P.brake],
+    UpdateItem: [P.invite, P.jid, P.rate, P.brake, P.stats],
   },
-  LandingPageRole: { GetItem: [P.invite], UpdateItem: [P.rate] },
+  LandingPageRole: { GetItem: [P.invite], UpdateItem: [P.rate, P.stats] },
   LandingSubmitRole: {
     GetItem: [P.invite, P.jid],
     PutItem: [P.invite, P.jid, P.brake, P.account],
     DeleteItem: [P.jid],
-    UpdateItem: [P.invite, P.jid, P.rate, P.brake],
+    UpdateItem: [P.invite, P.jid, P.rate, P.brake, P.stats],
   },
   RegisterRole: { PutItem: [P.jid, P.brake, P.account], DeleteItem: [P.jid], UpdateItem: [P.jid, P.rate, P.brake] },
   SignupWebhookRole: {
@@ -136,14 +137,15 @@ const EXPECTED_ITEM_ACCESS: Record<string, Record<string, string[]>> = {
     UpdateItem: [P.allowance],
     Query: [P.allowance],
   },
-  NotifierRole: { GetItem: [P.invite] },
+  // The funnel's invites issued and registrations, from the stream: a dedupe marker (Put) and the day's ADD.
+  NotifierRole: { GetItem: [P.invite], PutItem: [P.stats], UpdateItem: [P.stats] },
   // The server modules' routes (modules/README.md): each reads its caller's key.
   XmppPreauthRole: { GetItem: [P.apiKey, P.invite], UpdateItem: [P.rate] },
   XmppRegisterRole: {
     GetItem: [P.apiKey, P.invite, P.jid],
     PutItem: [P.invite, P.jid, P.brake, P.account],
     DeleteItem: [P.jid],
-    UpdateItem: [P.invite, P.jid, P.rate, P.brake],
+    UpdateItem: [P.invite, P.jid, P.rate, P.brake, P.stats],
   },
   XmppSubscribeRole: { GetItem: [P.apiKey, P.invite, P.jid], PutItem: [P.invite, P.jid], UpdateItem: [P.invite, P.rate] },
   XmppInvitesRole: {
@@ -183,7 +185,7 @@ const EXPECTED_ITEM_ACCESS: Record<string, Record<string, string[]>> = {
     // The keys page: create and revoke (KEY#); its list is a byDomain Query. An invite's page Queries its partition (INV#).
     PutItem: [P.invite, P.jid, P.account, P.notice, P.adminAudit, P.apiKey],
     UpdateItem: [P.invite, P.jid, P.rate, P.allowance, P.account, P.apiKey],
-    Query: [P.allowance, P.adminAudit, P.invite],
+    Query: [P.allowance, P.adminAudit, P.invite, P.stats],
     BatchGetItem: [P.invite],
   },
 };
@@ -256,6 +258,10 @@ describe('least privilege, derived from lib/adapters/dynamodb/tableKeys.ts', () 
     const patterns = JSON.stringify(mapping.Properties.FilterCriteria);
     expect(patterns).toContain(JSON.stringify({ dynamodb: { Keys: { sk: { S: [SortKey.invite] } } } }).replace(/"/g, '\\"'));
     expect(patterns).toContain(JSON.stringify({ dynamodb: { Keys: { sk: { S: [{ prefix: SortKey.audit }] } } } }).replace(/"/g, '\\"'));
+    // The onboarding funnel's registrations (lib/adapters/dynamodb/funnelStreamRecords.ts).
+    expect(patterns).toContain(
+      JSON.stringify({ eventName: ['INSERT'], dynamodb: { Keys: { sk: { S: [SortKey.lineage] } } } }).replace(/"/g, '\\"')
+    );
     const table = Object.values(template.Resources).find((r) => r.Type === 'AWS::DynamoDB::Table')!;
     const indexes = table.Properties.GlobalSecondaryIndexes.map((i: any) => [i.IndexName, i.KeySchema.map((k: any) => k.AttributeName)]);
     const { byInviter, byDomain, bySource } = TableSchema;

@@ -21,6 +21,8 @@
  *                                     under INVITEES#<inviter or source>, so "whom did X invite" is one Query
  *   NOTE#<id>           NOTICE        a containment event for the notifier's stream (TTL)
  *   AUDIT#<domain>      T#<time>#<r>  one admin action on that domain (lib/ports/AdminAudit.ts, TTL)
+ *   STATS#<domain>      D#<day>       the onboarding funnel's counters of that domain and UTC day (lib/ports/FunnelCounters.ts, TTL ~400 days)
+ *   STATS#<domain>      E#<event id>  a stream record already counted there (dedupe of a retried batch, TTL 2 days)
  */
 export const TableSchema = {
   partitionKey: 'pk',
@@ -48,6 +50,8 @@ export const KeyPrefix = {
   notice: 'NOTE#',
   // The admin audit trail (lib/ports/AdminAudit.ts).
   adminAudit: 'AUDIT#',
+  // The onboarding funnel (lib/ports/FunnelCounters.ts).
+  stats: 'STATS#',
 } as const;
 
 /** Sort keys and their prefixes. */
@@ -68,6 +72,9 @@ export const SortKey = {
   lineage: 'LINEAGE',
   notice: 'NOTICE',
   adminAudit: 'T#',
+  // The onboarding funnel (lib/ports/FunnelCounters.ts).
+  statsDay: 'D#',
+  statsEvent: 'E#',
 } as const;
 
 /** Index partition prefixes (gsi*pk values). */
@@ -138,6 +145,16 @@ export const isNoticeItem = (item: Record<string, unknown> | undefined): boolean
 export const adminAuditKey = (domain: string, atMs: number, suffix: string): TableKey => ({
   pk: `${KeyPrefix.adminAudit}${domain}`,
   sk: `${SortKey.adminAudit}${String(atMs).padStart(13, '0')}#${suffix}`,
+});
+
+/** The funnel's day record (`day` is yyyy-mm-dd, so the sort key orders days) and its per-event dedupe marker. */
+export const statsDayKey = (domain: string, day: string): TableKey => ({
+  pk: `${KeyPrefix.stats}${domain}`,
+  sk: `${SortKey.statsDay}${day}`,
+});
+export const statsEventKey = (domain: string, eventId: string): TableKey => ({
+  pk: `${KeyPrefix.stats}${domain}`,
+  sk: `${SortKey.statsEvent}${eventId}`,
 });
 
 export const isInviteItem = (item: Record<string, unknown> | undefined): boolean =>

@@ -10,6 +10,7 @@ import type { ContainmentDeps } from '../../lineage/containment.js';
 import type { AdminAudit, AuditEntry } from '../../ports/AdminAudit.js';
 import type { ApiKeyStore } from '../../ports/ApiKeyStore.js';
 import type { Clock } from '../../ports/Clock.js';
+import type { FunnelCounters } from '../../ports/FunnelCounters.js';
 import type { RateLimiter } from '../../ports/RateLimiter.js';
 import { sha256 } from '../../token.js';
 import { html, trusted, type Html } from '../html.js';
@@ -42,6 +43,8 @@ export interface ConsoleDeps {
   audit: AdminAudit;
   /** Where a failure that does not fail the request is reported (an audit write). */
   warn?: (message: string, details: Record<string, unknown>) => void;
+  /** The onboarding funnel's counters (lib/ports/FunnelCounters.ts), read by /admin/funnel. */
+  funnel?: Pick<FunnelCounters, 'read'>;
 }
 
 /**

@@ -46,6 +46,20 @@ dl.facts dd{margin:0;overflow-wrap:anywhere}
 .actions{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:center}
 [hidden]{display:none!important}
 textarea[aria-invalid=true]{border-color:var(--bad);border-width:2px}
+figure.chart{margin:0 0 1rem}
+svg.chart{display:block;width:100%;max-width:30rem;height:auto}
+svg.chart text{fill:var(--text);font-size:12px}
+svg.chart line.axis{stroke:var(--line);stroke-width:1}
+svg.chart text.week{fill:var(--muted);font-weight:600}
+.s-issued{fill:var(--muted);background:var(--muted)}
+.s-opened{fill:var(--accent);background:var(--accent)}
+.s-registered{fill:var(--ok);background:var(--ok)}
+.s-refused{fill:var(--bad);background:var(--bad)}
+ul.legend{display:flex;flex-wrap:wrap;gap:.25rem 1rem;list-style:none;padding:0;margin:.5rem 0 0}
+.swatch{display:inline-block;width:.8rem;height:.8rem;border-radius:.15rem;margin-right:.35rem;vertical-align:-.05rem}
+ul.reasons{list-style:none;padding:0;margin:.25rem 0 0;font-size:.85rem;color:var(--muted);white-space:nowrap}
+table.funnel td{font-variant-numeric:tabular-nums}
+table.funnel th[scope=row]{white-space:nowrap}
 `;
 
 export const CONSOLE_CSS_HASH = `sha256-${createHash('sha256').update(CONSOLE_CSS, 'utf8').digest('base64')}`;
