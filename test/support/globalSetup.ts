@@ -27,6 +27,8 @@ const TEST_RATE_LIMITS = {
   RATE_LIMIT_REDEEM_PER_TOKEN: '1000000',
   RATE_LIMIT_LANDING_PER_IP: '1000000',
   RATE_LIMIT_LANDING_PER_TOKEN: '1000000',
+  // Every console test file signs in from 127.0.0.1; the limit itself is tested in process (console.browser.test.ts).
+  CONSOLE_SIGNINS_PER_IP: '1000000',
 };
 
 /**
