@@ -1,12 +1,13 @@
 import type { ConsoleRoute } from './core.js';
 import { invitesRoutes } from './invites.js';
+import { lineageRoutes } from './lineage.js';
 
 /**
  * Every signed-in route of the console, by page. functions/adminConsole.ts
  * checks the session (and, for a POST, the CSRF token) before any of them
  * runs; sign-in and sign-out are the handler's own.
  */
-export const CONSOLE_ROUTES: readonly ConsoleRoute[] = [...invitesRoutes];
+export const CONSOLE_ROUTES: readonly ConsoleRoute[] = [...invitesRoutes, ...lineageRoutes];
 
 export const findRoute = (method: string | undefined, path: string): ConsoleRoute | undefined =>
   CONSOLE_ROUTES.find((r) => r.method === method && r.path === path);
