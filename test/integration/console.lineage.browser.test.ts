@@ -5,7 +5,13 @@ import { DynamoDBApiKeyStore } from '../../lib/adapters/dynamodb/DynamoDBApiKeyS
 import { createApiKey } from '../../lib/apiKeys/apiKeys.js';
 import { systemClock } from '../../lib/ports/Clock.js';
 import { sha256 } from '../../lib/token.js';
-import { signSession } from '../../lib/web/console/session.js';
+import { DynamoDBInviteStore } from '../../lib/adapters/dynamodb/DynamoDBInviteStore.js';
+import { DynamoDBLineageStore } from '../../lib/adapters/dynamodb/DynamoDBLineageStore.js';
+import { DynamoDBRateLimiter } from '../../lib/adapters/dynamodb/DynamoDBRateLimiter.js';
+import { loadConfig } from '../../lib/config.js';
+import type { ConsoleDeps, ConsoleResult, SignedIn } from '../../lib/web/console/core.js';
+import { lineagePage, lineageRoutes, REVOKE_HANDLE_SECONDS } from '../../lib/web/console/lineage.js';
+import { csrfToken, seal, signSession, unseal, verifySession } from '../../lib/web/console/session.js';
 import { launchChromium, newPage, screenshot } from '../support/browser.js';
 import { api, documentClientForStack, issue, stack, uniqueName } from '../support/stack.js';
 
@@ -238,6 +244,130 @@ describe('console lineage page in Chromium', () => {
     await screenshot(page, 'console-lineage-dry-run-desktop');
     await keep(page);
     expect(await tokenStatus(ofA.token)).toBe('valid');
+  });
+});
+
+/**
+ * The same routes called in-process against the stack's DynamoDB, with a
+ * small page and a small bound per request: what takes hundreds of accounts
+ * or invites on a real tree (a "more" link, a walk cut short).
+ */
+describe('console lineage page, bounded (in-process)', () => {
+  const skew = { seconds: 0 };
+  const clock = { now: () => systemClock.now() + skew.seconds };
+  const inProcess = () => {
+    const env = stack().env;
+    const config = loadConfig(env);
+    const client = documentClientForStack();
+    const store = new DynamoDBInviteStore({ tableName: table(), client });
+    const lineage = new DynamoDBLineageStore({ tableName: table(), client });
+    const deps: ConsoleDeps = {
+      keys: new DynamoDBApiKeyStore({ tableName: table(), client }),
+      clock,
+      limiter: new DynamoDBRateLimiter({ tableName: table(), client }),
+      config,
+      sessionKey: async () => env.CONSOLE_SESSION_KEY as string,
+      issue: { store, clock, config, lineage },
+      // One invite per request: every live invite is a step of the walk.
+      containment: { store, lineage, clock, limits: { invites: 1, queries: 40 } },
+      audit: new DynamoDBAdminAudit({ tableName: table(), client }),
+    };
+    const key = env.CONSOLE_SESSION_KEY as string;
+    const session = verifySession(key, sessionFor(stack().apiKey), systemClock.now());
+    if (!session) throw new Error('no session');
+    const admin: SignedIn = {
+      session,
+      actor: { source: 'api-key:lineage-ui-test', keyName: 'lineage-ui-test', domains: ['localhost'], admin: true },
+      csrf: csrfToken(key, session),
+      seal: (text) => seal(key, session, text),
+      open: (handle) => unseal(key, session, handle),
+    };
+    const call = async (method: 'GET' | 'POST', path: string, input: Record<string, string>): Promise<ConsoleResult> => {
+      const route = lineageRoutes.find((r) => r.method === method && r.path === path);
+      if (!route) throw new Error(`no route ${method} ${path}`);
+      const result = await route.handle(deps, {
+        method,
+        path,
+        query: method === 'GET' ? input : {},
+        form: method === 'POST' ? { csrf: admin.csrf, ...input } : {},
+        admin,
+      });
+      if (result.html) seen.push(result.html);
+      return result;
+    };
+    return { deps, admin, call };
+  };
+
+  it('cuts a long level with a "more" link whose sealed cursor shows the next invitees', SLOW, async () => {
+    const { deps, admin, call } = inProcess();
+    const d = await account('lind', a);
+    const e = await account('line', a);
+    const first = await lineagePage(deps, admin, { jid: a }, {}, 2);
+    expect(first.status).toBe(200);
+    const html = first.html as string;
+    expect(html).toContain(`data-jid="${b}"`);
+    expect(html).toContain(`data-jid="${d}"`);
+    expect(html).not.toContain(`data-jid="${e}"`);
+    const href = /<li class="more"><a href="([^"]+)">/.exec(html)?.[1]?.replaceAll('&amp;', '&') as string;
+    const query = Object.fromEntries(new URL(href, base()).searchParams);
+    expect(query.jid).toBe(a);
+    expect(query.cursor).toMatch(/^[A-Za-z0-9_-]{38,}$/);
+    const more = await lineagePage(deps, admin, { jid: a, cursor: query.cursor }, {}, 2);
+    expect(more.html).toContain(`data-jid="${e}"`);
+    expect(more.html).not.toContain(`data-jid="${b}"`);
+    expect(more.html).not.toContain('class="more"');
+    // An altered cursor opens to nothing: refused, as the API refuses a cursor it did not return.
+    expect(
+      (await call('GET', '/admin/lineage', { jid: a, cursor: (query.cursor as string).replace(/^./, (ch) => (ch === 'A' ? 'B' : 'A')) }))
+        .status
+    ).toBe('cursor-invalid');
+  });
+
+  it('previews and revokes a walk cut short a part at a time, with "continue" handles; a stale handle is refused', SLOW, async () => {
+    const { call } = inProcess();
+    const top = await account('linr');
+    const child = await account('lins', top);
+    const live = [await issue({ inviter: top }), await issue({ inviter: child }), await issue({ inviter: child })].map(remember);
+
+    // The dry run shows one invite per request, and "continue" previews the next.
+    const dry = await call('POST', '/admin/lineage/revoke', { jid: top, subtree: '1' });
+    expect(dry.html).toContain('data-count="1"');
+    const previewed = [dry.html as string];
+    for (let html = dry.html as string; html.includes('class="continue"'); ) {
+      const next = await call('POST', '/admin/lineage/revoke', { handle: handleOf(html, 'continue') });
+      expect(next.status).toBe(200);
+      html = next.html as string;
+      previewed.push(html);
+      expect(previewed.length).toBeLessThan(10);
+    }
+    expect(previewed.join('').match(/data-count="1"/g)?.length).toBe(3);
+    for (const invite of live) expect(await tokenStatus(invite.token)).toBe('valid');
+
+    // A handle older than REVOKE_HANDLE_SECONDS is refused, revoking nothing.
+    skew.seconds = REVOKE_HANDLE_SECONDS + 1;
+    expect((await call('POST', '/admin/lineage/revoke', { handle: handleOf(dry.html as string, 'confirm') })).status).toBe(
+      'invalid-request'
+    );
+    skew.seconds = 0;
+    for (const invite of live) expect(await tokenStatus(invite.token)).toBe('valid');
+
+    // Confirm revokes a part; "Continue revoking" the rest.
+    let done = await call('POST', '/admin/lineage/revoke', { handle: handleOf(dry.html as string, 'confirm') });
+    let parts = 1;
+    while ((done.html as string).includes('Continue revoking')) {
+      expect(done.html).toContain('data-dry-run="false"');
+      done = await call('POST', '/admin/lineage/revoke', { handle: handleOf(done.html as string, 'confirm') });
+      parts++;
+      expect(parts).toBeLessThan(10);
+    }
+    expect(parts).toBeGreaterThanOrEqual(3);
+    for (const invite of live) expect(await tokenStatus(invite.token)).toBe('token-revoked');
+    const audit = new DynamoDBAdminAudit({ tableName: table(), client: documentClientForStack() });
+    const entries = (await audit.list('localhost', { limit: 100 })).items.filter(
+      (x) => x.subject === top && x.action === 'lineage.revoked'
+    );
+    expect(entries.length).toBe(parts);
+    expect(entries.filter((x) => x.detail?.complete === true).length).toBe(1);
   });
 });
 

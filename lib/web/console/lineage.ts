@@ -135,7 +135,8 @@ export const lineagePage = async (
   deps: ConsoleDeps,
   admin: SignedIn,
   query: { jid?: string; cursor?: string },
-  extra: { notice?: string } = {}
+  extra: { notice?: string } = {},
+  page = TREE_PAGE
 ): Promise<ConsoleResult> => {
   const jid = query.jid?.trim() || undefined;
   if (jid === undefined) return { status: 200, html: layout('Lineage', lookupForm(undefined), admin, '/admin/lineage') };
@@ -143,8 +144,8 @@ export const lineagePage = async (
   try {
     view =
       query.cursor === undefined
-        ? await showLineage(deps.containment, admin.actor, jid, { depth: TREE_DEPTH, limit: TREE_PAGE })
-        : await showLineage(deps.containment, admin.actor, jid, { limit: TREE_PAGE, cursor: admin.open(query.cursor) ?? '!' });
+        ? await showLineage(deps.containment, admin.actor, jid, { depth: TREE_DEPTH, limit: page })
+        : await showLineage(deps.containment, admin.actor, jid, { limit: page, cursor: admin.open(query.cursor) ?? '!' });
   } catch (error) {
     if (!isInviteError(error) || error.code === 'internal') throw error;
     return { status: error.code, html: layout('Lineage', lookupForm(jid, error), admin, '/admin/lineage') };
