@@ -194,6 +194,8 @@ export const revokeLineage = async (deps: ContainmentDeps, actor: Actor, rawJid:
     : { r: jid, s: subtree, d: dryRun, st: [{ j: jid, p: 'i' }] };
   const ids: string[] = [];
   const accounts = new Set<string>();
+  /** Whose live invites these are: the count per account, in walk order. */
+  const byAccount = new Map<string, number>();
   let queries = 0;
   const maxInvites = deps.limits?.invites ?? MAX_INVITES_PER_REQUEST;
   const maxQueries = deps.limits?.queries ?? MAX_QUERIES_PER_REQUEST;
@@ -219,6 +221,7 @@ export const revokeLineage = async (deps: ContainmentDeps, actor: Actor, rawJid:
           : { ids: [] };
       queries++;
       ids.push(...page.ids);
+      if (page.ids.length > 0) byAccount.set(top.j, (byAccount.get(top.j) ?? 0) + page.ids.length);
       if (page.cursor) {
         top.c = page.cursor;
       } else if (x + 1 < lists.length) {
@@ -256,7 +259,16 @@ export const revokeLineage = async (deps: ContainmentDeps, actor: Actor, rawJid:
       complete: cursor === null,
     });
   }
-  return { jid, subtree, dryRun, revoked: ids.length, inviteIds: ids, accounts: accounts.size, cursor };
+  return {
+    jid,
+    subtree,
+    dryRun,
+    revoked: ids.length,
+    inviteIds: ids,
+    accounts: accounts.size,
+    byAccount: [...byAccount].map(([account, invites]) => ({ jid: account, invites })),
+    cursor,
+  };
 };
 
 /**

@@ -146,6 +146,13 @@ describe('containment over random lineage trees (property)', () => {
             do {
               const page = await revokeLineage(deps, ADMIN, of, { subtree: step.subtree, dryRun: step.dryRun, cursor });
               expect(page.inviteIds.length).toBeLessThanOrEqual(step.invites);
+              // Whose they are: each answered invite counted once, under its inviter.
+              const whose = new Map<string, number>();
+              for (const id of page.inviteIds) {
+                const inviter = invites.invites.get(id)?.inviter as string;
+                whose.set(inviter, (whose.get(inviter) ?? 0) + 1);
+              }
+              expect(Object.fromEntries(page.byAccount.map((a) => [a.jid, a.invites]))).toEqual(Object.fromEntries(whose));
               answered.push(...page.inviteIds);
               cursor = page.cursor ?? undefined;
               requests++;

@@ -3,6 +3,7 @@ import { invitesRoutes } from './invites.js';
 import { keysRoutes } from './keys.js';
 import { activityRoutes } from './activity.js';
 import { funnelRoutes } from './funnel.js';
+import { lineageRoutes } from './lineage.js';
 
 /**
  * Every signed-in route of the console, by page. functions/adminConsole.ts
@@ -11,6 +12,7 @@ import { funnelRoutes } from './funnel.js';
  */
 export const CONSOLE_ROUTES: readonly ConsoleRoute[] = [
   ...invitesRoutes,
+  ...lineageRoutes,
   ...keysRoutes,
   ...activityRoutes,
   // The onboarding funnel (#21).

@@ -60,6 +60,23 @@ ul.legend{display:flex;flex-wrap:wrap;gap:.25rem 1rem;list-style:none;padding:0;
 ul.reasons{list-style:none;padding:0;margin:.25rem 0 0;font-size:.85rem;color:var(--muted);white-space:nowrap}
 table.funnel td{font-variant-numeric:tabular-nums}
 table.funnel th[scope=row]{white-space:nowrap}
+ul.tree{list-style:none;margin:.25rem 0 0;padding:0 0 0 .9rem;border-left:2px solid var(--line)}
+ul.tree.root{padding-left:0;border-left:0}
+ul.tree li{margin:.35rem 0;overflow-wrap:anywhere}
+ul.tree li.more{font-style:italic}
+ol.chain{margin:0;padding-left:1.25rem}
+ol.chain li{margin:.25rem 0;overflow-wrap:anywhere}
+dl.facts{display:grid;grid-template-columns:auto 1fr;gap:.25rem 1rem;margin:0}
+dl.facts dt{color:var(--muted)}
+dl.facts dd{margin:0;overflow-wrap:anywhere}
+.jid{overflow-wrap:anywhere}
+.tag.status-active{border-color:var(--ok);color:var(--ok)}
+.tag.status-suspended,.tag.status-deleted{border-color:var(--bad);color:var(--bad)}
+.button.danger{background:var(--bad);border-color:var(--bad)}
+label.check{display:flex;gap:.5rem;align-items:flex-start;font-weight:400}
+label.check input{width:auto;margin-top:.2rem}
+form.revoke,form.continue,form.confirm{margin-top:1rem}
+ul.whose{padding-left:1.25rem}
 `;
 
 export const CONSOLE_CSS_HASH = `sha256-${createHash('sha256').update(CONSOLE_CSS, 'utf8').digest('base64')}`;
