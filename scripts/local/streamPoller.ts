@@ -14,7 +14,8 @@ import {
   type _Record,
 } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { sleep } from './process.js';
+import { fileURLToPath } from 'node:url';
+import { sleep, startChild, waitFor } from './process.js';
 import { localClient } from './table.js';
 
 export interface StreamPollerOptions {
@@ -142,20 +143,34 @@ export const startStreamPoller = async (options: StreamPollerOptions): Promise<S
 };
 
 /**
- * `npm start` with WEBHOOK_ENDPOINTS set: runs functions/notifier.ts in this
- * process on the local stream. The handler reads its configuration from the
- * environment, so the stack's environment is applied here first.
+ * The stack's notifier: functions/notifier.ts on the local stream, in a child
+ * process (scripts/local/notifier.ts) with the stack's environment. Not in
+ * this process: the handler reads its settings from process.env, and setting
+ * them here would hand the stack's XMPP server and table to everything this
+ * process starts later (a test run's `npm start` took the shared Prosody for
+ * its own).
  */
 export const startLocalNotifier = async (
   env: Record<string, string>,
   log: (line: string) => void = () => undefined
 ): Promise<StreamPoller> => {
-  Object.assign(process.env, env);
-  const { handler } = await import('../../functions/notifier.js');
-  return startStreamPoller({
-    endpoint: env.AWS_ENDPOINT_URL_DYNAMODB as string,
-    tableName: env.INVITES_TABLE as string,
-    handler: (event) => handler(event, { functionName: 'notifier', awsRequestId: 'local' } as never),
-    log,
+  const child = startChild(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./notifier.ts', import.meta.url))], {
+    name: 'notifier',
+    cwd: fileURLToPath(new URL('../..', import.meta.url)),
+    env: { ...process.env, ...env },
   });
+  // Its lines (a skipped record, a failed poll) reach the stack's log.
+  child.process.stdout?.on('data', (chunk: Buffer) => {
+    for (const line of chunk.toString().split('\n')) if (line.trim() !== '' && !line.startsWith('{')) log(line);
+  });
+  await waitFor(
+    'the local notifier',
+    async () => child.output().includes('notifier: polling the table stream'),
+    60_000,
+    child.process
+  ).catch((error: unknown) => {
+    log(child.output());
+    throw error;
+  });
+  return { stop: child.stop };
 };
