@@ -119,6 +119,8 @@ const measureAll = async (ctx: Ctx, inApp: InAppSetup): Promise<Measured> => {
 
 const main = async () => {
   const started = Date.now();
+  // Before anything starts: a misspelt target fails at once.
+  const selected = only();
   const machine: Machine = {
     cpu: cpus()[0]?.model ?? 'unknown',
     cores: cpus().length,
@@ -157,7 +159,6 @@ const main = async () => {
     const ctx: Ctx = { stack, prosody, baseUrl: stack.baseUrl as string, prosodyKey, inviter, admin };
 
     if (process.env.BENCH_QUICK) return await quick(ctx, inApp);
-    const selected = only();
     if (selected) return await ONLY[selected](ctx);
 
     const { results, targets, leaks } = judge(await measureAll(ctx, inApp));
