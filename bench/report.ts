@@ -87,6 +87,19 @@ export const printInApp = (r: InAppResult) => {
   log(`  of ours, the module's two calls alone: POST /xmpp/preauth ${ms(r.preauthRoute)}, POST /xmpp/register ${ms(r.registerRoute)}`);
 };
 
+/** Bundle sizes and import times against the floor function's. */
+export const printBundles = (bundles: Results['bundles'], importFloor: Results['importFloor']) => {
+  log('\nBundles (esbuild, serverless.yml options) and import time in a fresh Node (ms, median / p95; interleaved rounds)');
+  log(
+    `  floor: one GetItem, SDK v3 DocumentClient, same options ${kb(importFloor.bytes).padStart(8)} (gzip ${kb(importFloor.gzipBytes)})  import ${ms(importFloor.import)}`
+  );
+  for (const b of bundles) {
+    log(
+      `  ${b.name.padEnd(14)} ${kb(b.bytes).padStart(8)} (gzip ${kb(b.gzipBytes)}${b.zipBytes ? `, zip ${kb(b.zipBytes)}` : ''})  import ${ms(b.import)} = ${b.floorRatio}x floor  xmpp.js: ${b.loadsXmpp ? 'yes' : 'no'}`
+    );
+  }
+};
+
 /** Everything a full run measured, then the targets met and missed. */
 export const printRun = (results: Results, targets: Target[]) => {
   const { redeem, issue, check, bundles, importFloor, cost } = results;
@@ -117,15 +130,7 @@ export const printRun = (results: Results, targets: Target[]) => {
   log(
     `\nCheck GET /invites/{token} (p50 / p95 ms), ${CLIENTS} clients: ${ms(check.latency)}, ${check.perSecond}/s; one client: ${ms(check.sequential)}; one client, ${SEED} stored: ${ms(check10k)}`
   );
-  log('\nBundles (esbuild, serverless.yml options) and import time in a fresh Node (ms, median / p95; interleaved rounds)');
-  log(
-    `  floor: one GetItem, SDK v3 DocumentClient, same options ${kb(importFloor.bytes).padStart(8)} (gzip ${kb(importFloor.gzipBytes)})  import ${ms(importFloor.import)}`
-  );
-  for (const b of bundles) {
-    log(
-      `  ${b.name.padEnd(14)} ${kb(b.bytes).padStart(8)} (gzip ${kb(b.gzipBytes)}${b.zipBytes ? `, zip ${kb(b.zipBytes)}` : ''})  import ${ms(b.import)} = ${b.floorRatio}x floor  xmpp.js: ${b.loadsXmpp ? 'yes' : 'no'}`
-    );
-  }
+  printBundles(bundles, importFloor);
   log('\nDynamoDB consumed capacity (ReturnConsumedCapacity=INDEXES, DynamoDB Local)');
   for (const [name, c] of Object.entries(cost)) {
     log(`  ${name.padEnd(38)} read ${c.read} (table ${c.tableRead})  write ${c.write} (table ${c.tableWrite})  ${c.detail.join('; ')}`);

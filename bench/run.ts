@@ -33,7 +33,7 @@ import { IN_APP_DOMAIN, type InAppSetup, startInAppProsody } from './lib/inApp.j
 import { closeHttp, runCount } from './lib/stats.js';
 import { benchCheck, benchCost, benchIssue, benchRateLimits, checkOnce, checkTokens } from './measureLoad.js';
 import { benchInApp, benchInProcess, benchRedeem } from './measureRedeem.js';
-import { type Machine, PAGE, printDeltas, printInApp, printRun, printWarm, RESULTS, type Run, writePage } from './report.js';
+import { type Machine, PAGE, printBundles, printDeltas, printInApp, printRun, printWarm, RESULTS, type Run, writePage } from './report.js';
 import { judge, type Measured } from './targets.js';
 
 /** Every request of a run comes from 127.0.0.1: limits no benchmark reaches. */
@@ -66,6 +66,29 @@ const quick = async (ctx: Ctx, inApp: InAppSetup) => {
   }
 };
 
+/**
+ * `BENCH_ONLY=<target>` (development): one measurement alone, printed, nothing
+ * written. `warm-redeem`: the redeem use case in-process against its floor;
+ * `bundles`: bundle sizes and import times against the floor function.
+ */
+const ONLY = {
+  'warm-redeem': async (ctx: Ctx) => {
+    const warm = await benchInProcess(ctx);
+    printWarm(warm.inProcess, warm.floor);
+  },
+  bundles: async (ctx: Ctx) => {
+    const { bundles, floor } = await bundleFunctions(ROOT, join(ROOT, '.local', 'bench', 'bundles'), ctx.stack.env, IMPORT_SAMPLES);
+    printBundles(bundles, floor);
+  },
+} as const satisfies Record<string, (ctx: Ctx) => Promise<void>>;
+
+const only = (): keyof typeof ONLY | undefined => {
+  const name = process.env.BENCH_ONLY;
+  if (name === undefined || name === '') return undefined;
+  if (!(name in ONLY)) throw new Error(`BENCH_ONLY=${name}: expected one of ${Object.keys(ONLY).join(', ')}`);
+  return name as keyof typeof ONLY;
+};
+
 /** Every measurement of a full run, in order, each logged as it ends. */
 const measureAll = async (ctx: Ctx, inApp: InAppSetup): Promise<Measured> => {
   log('- bundling every function (serverless.yml esbuild options) and timing imports');
@@ -96,6 +119,8 @@ const measureAll = async (ctx: Ctx, inApp: InAppSetup): Promise<Measured> => {
 
 const main = async () => {
   const started = Date.now();
+  // Before anything starts: a misspelt target fails at once.
+  const selected = only();
   const machine: Machine = {
     cpu: cpus()[0]?.model ?? 'unknown',
     cores: cpus().length,
@@ -134,6 +159,7 @@ const main = async () => {
     const ctx: Ctx = { stack, prosody, baseUrl: stack.baseUrl as string, prosodyKey, inviter, admin };
 
     if (process.env.BENCH_QUICK) return await quick(ctx, inApp);
+    if (selected) return await ONLY[selected](ctx);
 
     const { results, targets, leaks } = judge(await measureAll(ctx, inApp));
     printRun(results, targets);

@@ -50,11 +50,13 @@ export const checkPassword = (password: unknown, username: string, policy: Passw
  * breach corpora, most common first; `@zxcvbn-ts/language-common`). Loaded on
  * the first check of a container, never at start: the list is some 400 kB of
  * compressed text that takes tens of milliseconds to unpack, which a cold
- * start of a route that never sees a password should not pay.
+ * start of a route that never sees a password should not pay. The list's own
+ * module, not the package's index: that one also brings (and unpacks) a
+ * diceware list and keyboard graphs, 52 kB of bundle nothing here reads.
  */
 let commonPasswords: Promise<ReadonlySet<string>> | undefined;
 const loadCommonPasswords = () =>
-  (commonPasswords ??= import('@zxcvbn-ts/language-common').then(({ dictionary }) => new Set(dictionary['passwords-common'])));
+  (commonPasswords ??= import('@zxcvbn-ts/language-common/dist/passwords.json.mjs').then(({ default: passwords }) => new Set(passwords)));
 
 /** Starts loading the list in the background (a function that checks passwords calls it at start, like the XMPP warm-up). */
 export const warmUpPasswordList = (): void => {

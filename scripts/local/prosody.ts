@@ -58,6 +58,8 @@ export interface ProsodyOptions {
    * mod_privilege's roster access) instead of being in `admins`.
    */
   leastRole?: boolean;
+  /** The XEP-0133 commands of that role (default PROVISIONER_COMMANDS): an older role's, to test that it still works. */
+  roleCommands?: readonly string[];
   /** Load this repository's mod_xmpp_invites, pointed at the service. */
   xmppInvites?: XmppInvitesModuleOptions;
   /** `debug` also logs the HTTP client's lines (tests check no token reaches the log). */
@@ -74,9 +76,9 @@ const isRoot = () => process.getuid?.() === 0;
  * comes from privileged_entities (mod_privilege), not from a role.
  */
 export const PROVISIONER_ROLE = 'xmpp-invites:provisioner';
-export const PROVISIONER_PERMISSIONS = ['add-user', 'change-user-password', 'get-user-roster'].map(
-  (command) => `adhoc:http://jabber.org/protocol/admin#${command}`
-);
+export const PROVISIONER_COMMANDS = ['add-user', 'change-user-password', 'user-stats'] as const;
+const permissionsOf = (commands: readonly string[]) => commands.map((command) => `adhoc:http://jabber.org/protocol/admin#${command}`);
+export const PROVISIONER_PERMISSIONS = permissionsOf(PROVISIONER_COMMANDS);
 
 /** As root, Prosody runs as the `prosody` user, like the packaged service. */
 const asProsody = (command: string, args: string[]): [string, string[]] =>
@@ -205,7 +207,9 @@ admins = { ${least ? '' : `"${adminJid}"; `}"${operatorJid}" }${
         ? `
 custom_roles = {
   { name = "${PROVISIONER_ROLE}"; priority = 40; inherits = { "prosody:member" };
-    allow = { ${PROVISIONER_PERMISSIONS.map((p) => JSON.stringify(p)).join('; ')} } };
+    allow = { ${permissionsOf(options.roleCommands ?? PROVISIONER_COMMANDS)
+      .map((p) => JSON.stringify(p))
+      .join('; ')} } };
 }`
         : ''
     }

@@ -7,21 +7,29 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProsodyProvisioner } from '../../lib/adapters/xmpp/ProsodyProvisioner.js';
-import { PROVISIONER_ROLE, startProsody, type LocalProsody } from '../../scripts/local/prosody.js';
+import { PROVISIONER_COMMANDS, PROVISIONER_ROLE, startProsody, type LocalProsody } from '../../scripts/local/prosody.js';
 import { canLogin, uniqueName } from '../support/stack.js';
 import { appPassword, LoggedInApp } from '../support/xmppApp.js';
 import { provisionerContract, type ProvisionerTarget } from './provisionerContract.js';
 
 let admin: LocalProsody;
 let least: LocalProsody;
+/** The role as docs/prosody.md gave it before accountExists ran user-stats: get-user-roster instead. */
+let olderRole: LocalProsody;
 beforeAll(async () => {
-  [admin, least] = await Promise.all([
+  [admin, least, olderRole] = await Promise.all([
     startProsody({ version: '13', domain: 'p13.localhost' }),
     startProsody({ version: '13', domain: 'p13least.localhost', leastRole: true }),
+    startProsody({
+      version: '13',
+      domain: 'p13older.localhost',
+      leastRole: true,
+      roleCommands: ['add-user', 'change-user-password', 'get-user-roster'],
+    }),
   ]);
 });
 afterAll(async () => {
-  await Promise.all([admin?.stop(), least?.stop()]);
+  await Promise.all([admin?.stop(), least?.stop(), olderRole?.stop()]);
 });
 
 const targetOf = (p: LocalProsody): ProvisionerTarget => {
@@ -85,7 +93,7 @@ describe(`Prosody 13 role ${PROVISIONER_ROLE}`, () => {
     // Assess
     expect(least.ctl('shell', 'user', 'role', least.adminJid)).toContain(PROVISIONER_ROLE);
     expect(commands.filter((c) => c.startsWith('http://jabber.org/protocol/admin#')).sort()).toEqual(
-      ['add-user', 'change-user-password', 'get-user-roster'].map((c) => `http://jabber.org/protocol/admin#${c}`)
+      PROVISIONER_COMMANDS.map((c) => `http://jabber.org/protocol/admin#${c}`).sort()
     );
     expect([deleted.outcome.type, deleted.outcome.error?.condition]).toEqual(['error', 'forbidden']);
     expect([reloaded.outcome.type, reloaded.outcome.error?.condition]).toEqual(['error', 'forbidden']);
@@ -107,6 +115,29 @@ describe(`Prosody 13 role ${PROVISIONER_ROLE}`, () => {
       const [mine, theirs] = await Promise.all([provisioner.getRoster(least.adminJid), provisioner.getRoster(newcomer)]);
       expect(mine.find((i) => i.jid === newcomer)).toMatchObject({ subscription: 'both', groups: ['Friends'] });
       expect(theirs.find((i) => i.jid === least.adminJid)).toMatchObject({ subscription: 'both', groups: ['Friends'] });
+    } finally {
+      await provisioner.close();
+    }
+  });
+
+  it('still works with the role given before user-stats: accountExists falls back to get-user-roster, linkRosters links', async () => {
+    // Prepare
+    const provisioner = targetOf(olderRole).admin();
+    const [a, b] = [uniqueName('olda'), uniqueName('oldb')].map((n) => `${n}@${olderRole.domain}`) as [string, string];
+    try {
+      await provisioner.createAccount(a, appPassword());
+      await provisioner.createAccount(b, appPassword());
+
+      // Act
+      const found = await Promise.all([
+        provisioner.accountExists(a),
+        provisioner.accountExists(`${uniqueName('none')}@${olderRole.domain}`),
+      ]);
+      await provisioner.linkRosters({ a, b, groups: [] });
+
+      // Assess
+      expect(found).toEqual([true, false]);
+      expect((await provisioner.getRoster(a)).find((i) => i.jid === b)).toMatchObject({ subscription: 'both' });
     } finally {
       await provisioner.close();
     }

@@ -11,7 +11,11 @@ import { InviteError } from '../../lib/errors.js';
 import { normalizeLocalpart, parseBareJid, scriptsOf, usernamePolicy, type LocalpartRule } from '../../lib/jid.js';
 import { NodeprepError, inRanges, nodeprep } from '../../lib/stringprep.js';
 import { A1, B1, B2, C4 } from '../../lib/stringprepTables.js';
-import { looksLikeAscii, skeleton } from '../../lib/skeleton.js';
+import { readFileSync } from 'node:fs';
+import { build } from 'esbuild';
+import confusables from 'unhomoglyph/data.json' with { type: 'json' };
+import { asciiSkeleton, looksLikeAscii } from '../../lib/skeleton.js';
+import { generatedSkeletonTable } from '../../lib/skeleton.build.js';
 
 const codeOf = (fn: () => unknown) => {
   try {
@@ -229,8 +233,8 @@ describe('Function: normalizeLocalpart, Unicode rule (USERNAME_UNICODE=true)', (
   });
 
   it('computes the TR39 skeleton from Unicode confusables data, and leaves ASCII names to the ASCII rule', () => {
-    expect(skeleton('\u0455\u0441\u043E\u0440\u0435')).toBe('scope');
-    expect(skeleton('paypal')).toBe(skeleton('p\u0430yp\u0430l'));
+    expect(asciiSkeleton('\u0455\u0441\u043E\u0440\u0435')).toBe('scope');
+    expect(asciiSkeleton('paypal')).toBe(asciiSkeleton('p\u0430yp\u0430l'));
     expect(looksLikeAscii('scope')).toBe(false);
     expect(unicode('scope')).toBe('scope');
   });
@@ -319,5 +323,60 @@ describe('Configuration: USERNAME_UNICODE', () => {
     expect(usernamePolicy(loadConfig({}))).toEqual({ maxLength: 64, rule: 'ascii' });
     expect(usernamePolicy(loadConfig({ USERNAME_UNICODE: 'true', USERNAME_MAX_LENGTH: '20' }))).toEqual({ maxLength: 20, rule: 'unicode' });
     expect(() => loadConfig({ USERNAME_UNICODE: 'sometimes' })).toThrow(/USERNAME_UNICODE/);
+  });
+});
+
+describe('TR39 skeletons from the reduced confusables table (lib/skeleton.ts)', () => {
+  const PROTOTYPES = confusables as Record<string, string>;
+  /** The skeleton as TR39 defines it, over the whole table. */
+  const fullSkeleton = (text: string) => {
+    let out = '';
+    for (const ch of text.normalize('NFD')) out += PROTOTYPES[ch] ?? ch;
+    return out.normalize('NFD');
+  };
+  const expected = (text: string) => {
+    const full = fullSkeleton(text);
+    return /^\p{ASCII}*$/u.test(full) ? full : undefined;
+  };
+
+  it('the generated table is what skeleton.build.ts makes of unhomoglyph/data.json (npm run build:confusables)', () => {
+    const stale = 'lib/skeleton.generated.ts is stale: run npm run build:confusables';
+    expect(readFileSync(new URL('../../lib/skeleton.generated.ts', import.meta.url), 'utf8') === generatedSkeletonTable(), stale).toBe(
+      true
+    );
+  });
+
+  it('answers as the whole table does for each of its code points, alone and after an ASCII letter', () => {
+    for (const ch of [...Object.keys(PROTOTYPES), ...Object.values(PROTOTYPES)]) {
+      expect(asciiSkeleton(ch), ch).toBe(expected(ch));
+      expect(asciiSkeleton(`a${ch}`), `a${ch}`).toBe(expected(`a${ch}`));
+    }
+  });
+
+  it('answers as the whole table does for any string of its code points, ASCII, letters and combining marks', () => {
+    const pool = [...Object.keys(PROTOTYPES), 'a', 'o', 'é', '\u0301', '\u0327', 'ж', '%', 'ſ', 'ǅ'];
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...pool), { maxLength: 8 }), (chars) => {
+        const text = chars.join('');
+        expect(asciiSkeleton(text)).toBe(expected(text));
+      }),
+      { numRuns: 2000 }
+    );
+  });
+
+  it('keeps the whole confusables table out of the bundles: jid.ts bundles in a few KB', async () => {
+    const result = await build({
+      entryPoints: [new URL('../../lib/jid.ts', import.meta.url).pathname],
+      bundle: true,
+      write: false,
+      metafile: true,
+      format: 'esm',
+      platform: 'node',
+      logLevel: 'silent',
+    });
+    const inputs = Object.keys(result.metafile.inputs);
+    expect(inputs.filter((i) => i.includes('unhomoglyph'))).toEqual([]);
+    const table = Object.entries(result.metafile.inputs).find(([path]) => path.endsWith('lib/skeleton.generated.ts'));
+    expect(table?.[1].bytes).toBeLessThan(60_000);
   });
 });

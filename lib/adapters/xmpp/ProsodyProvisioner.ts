@@ -36,6 +36,14 @@ export class ProsodyProvisioner implements XmppProvisioner {
   readonly #domain: string;
   readonly #xmpp: XmppConnection;
   readonly #userConnection: ProsodyProvisionerOptions['userConnection'];
+  /**
+   * The XEP-0133 command that tells whether an account exists: both answer
+   * "User does not exist" for none, but get-user-roster sends the whole roster
+   * (twice), so an inviter's check grew with every contact their invites gave
+   * them; user-stats answers a few fields. get-user-roster only where the
+   * account's role may not run user-stats (a Prosody 13 role granted before).
+   */
+  #existsCommand: 'user-stats' | 'get-user-roster' = 'user-stats';
 
   public constructor(options: ProsodyProvisionerOptions) {
     this.#domain = options.domain;
@@ -86,11 +94,17 @@ export class ProsodyProvisioner implements XmppProvisioner {
   }
 
   public async accountExists(jid: string): Promise<boolean> {
+    const command = this.#existsCommand;
     try {
-      await this.#adminCommand('get-user-roster', [field('accountjid', jid, 'jid-single')]);
+      await this.#adminCommand(command, [field('accountjid', jid, 'jid-single')]);
       return true;
     } catch (e) {
       if (e instanceof InviteError && e.code === 'account-not-found') return false;
+      if (command === 'user-stats' && isForbidden(e)) {
+        // A Prosody 13 role granted before this check changed command (docs/prosody.md).
+        this.#existsCommand = 'get-user-roster';
+        return this.accountExists(jid);
+      }
       throw e;
     }
   }
@@ -251,6 +265,10 @@ export class ProsodyProvisioner implements XmppProvisioner {
     }
   }
 }
+
+/** The server refused an admin command to this account (its role lacks the permission). */
+const isForbidden = (e: unknown): boolean =>
+  e instanceof InviteError && e.cause instanceof XmppStanzaError && e.cause.condition === 'forbidden';
 
 /** Bare JIDs compare normalized: the configured admin JID may differ in case from an invite's inviter. */
 const bareOf = (jid: string): string => {
