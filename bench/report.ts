@@ -155,7 +155,8 @@ export const benchmarksPage = (date: string, machine: Machine, r: Results, targe
 (DynamoDB Local, serverless-offline, two private Prosody 0.12: one with Prosody's own invite modules,
 one with this repository's \`mod_xmpp_invites\`), side by side with what it is compared to, in one run;
 it prints p50 / p95 and the ratios, compares them with the previous run (\`bench/results.json\`) and
-rewrites this page (\`npm run bench:report\` rewrites it from \`bench/results.json\` alone, measuring nothing).
+rewrites this page (\`npm run bench:report\` rewrites it from \`bench/results.json\` alone, measuring nothing;
+\`BENCH_ONLY=warm-redeem\` or \`BENCH_ONLY=bundles\` runs one measurement alone and writes nothing).
 
 Measured ${date.slice(0, 10)} on ${machine.cpu} (${machine.cores} cores, shared; ${machine.memoryGb} GB), ${machine.os}, Node ${machine.node}.
 Loopback only; a 2-core machine shared with other work is noisy: read the ratios (each taken within the run,
