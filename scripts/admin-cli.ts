@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { createKey, keyAuditEntries, listKeys, revokeKey } from '../lib/apiKeys/manageKeys.js';
 import { DynamoDBAdminAudit } from '../lib/adapters/dynamodb/DynamoDBAdminAudit.js';
-import { recordAction } from '../lib/auditTrail.js';
+import { inviteSubject, recordAction } from '../lib/auditTrail.js';
 import { DynamoDBApiKeyStore } from '../lib/adapters/dynamodb/DynamoDBApiKeyStore.js';
 import { DynamoDBInviteStore } from '../lib/adapters/dynamodb/DynamoDBInviteStore.js';
 import { DynamoDBLineageStore } from '../lib/adapters/dynamodb/DynamoDBLineageStore.js';
@@ -58,6 +58,13 @@ const keyView = (k: ApiKey, secret?: string) => ({
   ...(secret ? { key: secret } : {}),
 });
 
+/** The audit trail as the CLI writes it (lib/auditTrail.ts): a failed write is a warning on stderr, the action stands. */
+const cliTrail = (tableName: string) => ({
+  audit: new DynamoDBAdminAudit({ tableName }),
+  clock: systemClock,
+  warn: (message: string) => process.stderr.write(`warning: ${message}\n`),
+});
+
 export const main = async (argv: string[], out: (s: string) => void = console.log): Promise<number> => {
   // Ids are base64url and may start with '-': after `revoke`, the next
   // argument is the id, never an option.
@@ -98,11 +105,9 @@ export const main = async (argv: string[], out: (s: string) => void = console.lo
   try {
     if (area === 'keys') {
       const store = new DynamoDBApiKeyStore({ tableName: config.tableName });
-      const audit = new DynamoDBAdminAudit({ tableName: config.tableName });
       // Key actions go to the audit trail as the console's do, as `cli` (lib/apiKeys/manageKeys.ts: which domains).
       const record = async (entries: ReturnType<typeof keyAuditEntries>) => {
-        for (const entry of entries)
-          await recordAction({ audit, clock, warn: (m) => process.stderr.write(`warning: ${m}\n`) }, CLI_ACTOR, 'cli', entry);
+        for (const entry of entries) await recordAction(cliTrail(config.tableName), CLI_ACTOR, 'cli', entry);
       };
       if (verb === 'create') {
         const max = values['max-live-invites'];
@@ -173,7 +178,12 @@ export const main = async (argv: string[], out: (s: string) => void = console.lo
         return 0;
       }
       if (verb === 'revoke' && arg) {
-        await revokeInvite({ store, clock, config }, CLI_ACTOR, arg);
+        const invite = await revokeInvite({ store, clock, config }, CLI_ACTOR, arg);
+        await recordAction(cliTrail(config.tableName), CLI_ACTOR, 'cli', {
+          action: 'invite.revoked',
+          domain: invite.domain,
+          subject: inviteSubject(invite),
+        });
         out(`revoked ${arg}`);
         return 0;
       }
@@ -182,6 +192,15 @@ export const main = async (argv: string[], out: (s: string) => void = console.lo
       const invites = new DynamoDBInviteStore({ tableName: config.tableName });
       const dryRun = values['dry-run'] === true;
       const ids = await revokeSignupSourceInvites({ store: invites, clock }, arg, { dryRun });
+      if (!dryRun && ids.length > 0) {
+        // A signup source serves no one domain: the entry goes under `*`, which `*` admins read.
+        await recordAction(cliTrail(config.tableName), CLI_ACTOR, 'cli', {
+          action: 'source.invites-revoked',
+          domain: '*',
+          subject: `signup source ${arg}`,
+          detail: { revoked: ids.length },
+        });
+      }
       out(
         `${dryRun ? 'would revoke' : 'revoked'} ${ids.length} live invite(s) of signup source ${arg}${ids.length > 0 ? `: ${ids.join(' ')}` : ''}`
       );

@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { signatureHeader } from '../../lib/webhooks/signature.js';
-import { api, stack } from '../support/stack.js';
+import { DynamoDBAdminAudit } from '../../lib/adapters/dynamodb/DynamoDBAdminAudit.js';
+import { api, documentClientForStack, stack } from '../support/stack.js';
 import { sourceSecret } from '../support/webhooks.js';
 
 const run = promisify(execFile);
@@ -45,14 +46,18 @@ describe('invites-admin', () => {
     expect([dashedInvite.code, dashedInvite.out.trim()]).toEqual([1, 'error: invite-not-found: no invite with this id']);
   });
 
-  it('issues and revokes invites from the shell', async () => {
-    const created = await cli('invites', 'create', '--inviter', 'admin@localhost', '--max-uses', '3', '--note', 'from the cli');
+  it('issues and revokes invites from the shell; the revoke is in the audit trail, by the cli', async () => {
+    const inviter = `cli${randomUUID().slice(0, 8)}@localhost`;
+    const created = await cli('invites', 'create', '--inviter', inviter, '--max-uses', '3', '--note', 'from the cli');
     expect(created.code).toBe(0);
     const invite = JSON.parse(created.out);
-    expect(invite).toMatchObject({ inviter: 'admin@localhost', maxUses: 3, note: 'from the cli' });
+    expect(invite).toMatchObject({ inviter, maxUses: 3, note: 'from the cli' });
     expect((await api('GET', `/invites/${invite.token}`, { auth: false })).status).toBe(200);
     expect((await cli('invites', 'revoke', invite.id)).code).toBe(0);
     expect((await api('GET', `/invites/${invite.token}`, { auth: false })).body.error).toBe('token-revoked');
+    const trail = new DynamoDBAdminAudit({ tableName: stack().env.INVITES_TABLE as string, client: documentClientForStack() });
+    const entries = (await trail.list('localhost', { limit: 100 })).items.filter((e) => e.subject === `account invite from ${inviter}`);
+    expect(entries).toMatchObject([{ action: 'invite.revoked', via: 'cli', actor: 'cli' }]);
   });
 
   it('revokes every live invite of a signup source (issued by signed deliveries), after a dry run that changes nothing', async () => {
