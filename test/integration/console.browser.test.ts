@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signSession } from '../../lib/web/console/session.js';
 import { sha256 } from '../../lib/token.js';
 import { launchChromium, newPage, screenshot } from '../support/browser.js';
+import { consoleHttp, csrfOf, OTHER_SCRIPTS, signInWithForm, VIEWPORTS, waitForConsole } from '../support/console.js';
 import { createApiKey } from '../../lib/apiKeys/apiKeys.js';
 import { DynamoDBApiKeyStore } from '../../lib/adapters/dynamodb/DynamoDBApiKeyStore.js';
 import { systemClock } from '../../lib/ports/Clock.js';
@@ -31,45 +32,12 @@ const secrets: string[] = [];
 
 const base = () => stack().baseUrl;
 
-const get = async (path: string, cookie?: string) => {
-  const res = await fetch(`${base()}${path}`, { redirect: 'manual', headers: cookie ? { cookie } : {} });
-  const text = await res.text();
-  seen.push(text);
-  return { res, text };
-};
-
-const post = async (path: string, form: Record<string, string>, cookie?: string) => {
-  const res = await fetch(`${base()}${path}`, {
-    method: 'POST',
-    redirect: 'manual',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', ...(cookie ? { cookie } : {}) },
-    body: new URLSearchParams(form).toString(),
-  });
-  const text = await res.text();
-  seen.push(text);
-  return { res, text };
-};
-
-/** Signs in with fetch; returns the `Cookie` header value. */
-const signIn = async (key = stack().apiKey) => {
-  const { res } = await post('/admin/session', { key });
-  expect(res.status).toBe(303);
-  const setCookie = res.headers.getSetCookie().find((c) => c.startsWith('console_session='));
-  expect(setCookie).toBeDefined();
-  return (setCookie as string).split(';')[0] as string;
-};
-
-const csrfOf = (text: string) => /name="csrf" value="([^"]+)"/.exec(text)?.[1] as string;
+const { get, post } = consoleHttp(seen);
+const signIn = signInWithForm;
 
 beforeAll(async () => {
   browser = await launchChromium();
-  // The console's function comes up cold: wait until it answers.
-  const deadline = Date.now() + 150_000;
-  for (;;) {
-    const res = await fetch(`${base()}/admin`).catch(() => undefined);
-    if (res?.status === 200 && (await res.text()).includes('Admin API key')) break;
-    if (Date.now() > deadline) throw new Error(`GET /admin did not come up: ${res?.status}`);
-  }
+  await waitForConsole();
 }, 240_000);
 
 afterAll(async () => {
@@ -78,10 +46,7 @@ afterAll(async () => {
 });
 
 describe('admin console in Chromium', () => {
-  for (const [name, viewport] of [
-    ['phone', { width: 390, height: 844 }],
-    ['desktop', { width: 1280, height: 900 }],
-  ] as const) {
+  for (const [name, viewport] of VIEWPORTS) {
     it(`signs in, creates an invite whose QR code holds its link, and revokes it (${name})`, SLOW, async () => {
       const page = await newPage(browser, { viewport });
       pages.push(page);
@@ -113,7 +78,7 @@ describe('admin console in Chromium', () => {
       const png = PNG.sync.read(await page.locator('#issued svg.qr').screenshot());
       expect(jsQR(new Uint8ClampedArray(png.data), png.width, png.height)?.data).toBe(link);
       // No inline script: the one console script, by its hash (console.invites.browser.test.ts tests it).
-      await expect(page.locator('script:not([src^="/admin/console.js?v="][integrity])').count()).resolves.toBe(0);
+      await expect(page.locator(OTHER_SCRIPTS).count()).resolves.toBe(0);
       await screenshot(page, `console-issued-${name}`);
       seen.push(await page.content());
 

@@ -7,6 +7,7 @@ import { systemClock } from '../../lib/ports/Clock.js';
 import { generateToken } from '../../lib/token.js';
 import { isoWeekOf } from '../../lib/stats/funnel.js';
 import { launchChromium, newPage, screenshot } from '../support/browser.js';
+import { OTHER_SCRIPTS, signInWithForm, VIEWPORTS, waitForConsole } from '../support/console.js';
 import { api, documentClientForStack, issue, stack, uniqueName } from '../support/stack.js';
 
 /**
@@ -32,24 +33,8 @@ const pages: Page[] = [];
  * 127.0.0.1 share one per-address limit with every console test file
  * running alongside: on a 429 it waits for the window to pass.
  */
-const signIn = async (key = stack().apiKey): Promise<string> => {
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    const res = await fetch(`${base()}/admin/session`, {
-      method: 'POST',
-      redirect: 'manual',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ key }).toString(),
-    });
-    if (res.status !== 429 || Date.now() > deadline) {
-      expect(res.status).toBe(303);
-      return (res.headers.getSetCookie().find((c) => c.startsWith('console_session=')) as string).split(';')[0] as string;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 2_000));
-  }
-};
+const signIn = signInWithForm;
 
-/** The admin's session, signed in once for the whole file. */
 let adminCookie: Promise<string> | undefined;
 const adminSession = () => (adminCookie ??= signIn());
 
@@ -84,13 +69,7 @@ const moduleKey = async () =>
 
 beforeAll(async () => {
   browser = await launchChromium();
-  // The console's function comes up cold: wait until it answers.
-  const deadline = Date.now() + 150_000;
-  for (;;) {
-    const res = await fetch(`${base()}/admin`).catch(() => undefined);
-    if (res?.status === 200) break;
-    if (Date.now() > deadline) throw new Error(`GET /admin did not come up: ${res?.status}`);
-  }
+  await waitForConsole();
 }, 240_000);
 
 afterAll(async () => {
@@ -177,10 +156,7 @@ describe('the onboarding funnel page', () => {
     }
   });
 
-  for (const [name, viewport] of [
-    ['phone', { width: 390, height: 844 }],
-    ['desktop', { width: 1280, height: 900 }],
-  ] as const) {
+  for (const [name, viewport] of VIEWPORTS) {
     it(`shows the weeks as a table and an SVG chart with a title, without inline script (${name})`, SLOW, async () => {
       const page = await newPage(browser, { viewport });
       pages.push(page);
@@ -193,7 +169,7 @@ describe('the onboarding funnel page', () => {
 
       expect(response?.status()).toBe(200);
       expect(response?.headers()['content-security-policy']).toContain("default-src 'none'");
-      await expect(page.locator('script:not([src^="/admin/console.js?v="][integrity])').count()).resolves.toBe(0);
+      await expect(page.locator(OTHER_SCRIPTS).count()).resolves.toBe(0);
       await expect(page.locator('tbody tr').count()).resolves.toBe(8);
       const chart = page.locator('svg.chart');
       await expect(chart.getAttribute('role')).resolves.toBe('img');

@@ -5,8 +5,8 @@ import { DynamoDBApiKeyStore } from '../../lib/adapters/dynamodb/DynamoDBApiKeyS
 import { createApiKey } from '../../lib/apiKeys/apiKeys.js';
 import { systemClock } from '../../lib/ports/Clock.js';
 import { sha256 } from '../../lib/token.js';
-import { signSession } from '../../lib/web/console/session.js';
 import { launchChromium, newPage, screenshot } from '../support/browser.js';
+import { addSession, consoleHttp, sessionCookie, VIEWPORTS, waitForConsole } from '../support/console.js';
 import { api, documentClientForStack, stack, uniqueName } from '../support/stack.js';
 
 /**
@@ -32,32 +32,15 @@ let cookie: string;
 const seen: string[] = [];
 const inviteIds: string[] = [];
 
-const sessionValue = () => signSession(stack().env.CONSOLE_SESSION_KEY as string, sha256(secret), Math.floor(Date.now() / 1000));
-
-const get = async (path: string) => {
-  const res = await fetch(`${base()}${path}`, { redirect: 'manual', headers: { cookie } });
-  const text = await res.text();
-  seen.push(text);
-  return { res, text };
-};
+const http = consoleHttp(seen);
+const get = (path: string) => http.get(path, cookie);
 
 /** A page signed in as this file's key, clipboard allowed. */
 const signedInPage = async (viewport: { width: number; height: number }) => {
   const page = await newPage(browser, { viewport });
   pages.push(page);
-  const url = new URL(base());
-  await page.context().addCookies([
-    {
-      name: 'console_session',
-      value: sessionValue(),
-      domain: url.hostname,
-      path: '/admin',
-      httpOnly: true,
-      secure: true,
-      sameSite: 'Strict',
-    },
-  ]);
-  await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: url.origin });
+  await addSession(page, secret);
+  await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(base()).origin });
   return page;
 };
 
@@ -65,18 +48,13 @@ const rowsOf = async (page: Page) => (await page.locator('table tbody tr').allIn
 
 beforeAll(async () => {
   browser = await launchChromium();
-  const deadline = Date.now() + 150_000;
-  for (;;) {
-    const res = await fetch(`${base()}/admin`).catch(() => undefined);
-    if (res?.status === 200 && (await res.text()).includes('Admin API key')) break;
-    if (Date.now() > deadline) throw new Error(`GET /admin did not come up: ${res?.status}`);
-  }
+  await waitForConsole();
   const keys = new DynamoDBApiKeyStore({ tableName: stack().env.INVITES_TABLE as string, client: documentClientForStack() });
   keyName = uniqueName('console-invites-');
   const made = await createApiKey({ store: keys, clock: systemClock }, { name: keyName, domains: ['localhost', 'other.example'] });
   secret = made.secret;
   keyId = made.apiKey.id;
-  cookie = `console_session=${sessionValue()}`;
+  cookie = sessionCookie(secret);
 }, 240_000);
 
 afterAll(async () => {
@@ -85,10 +63,7 @@ afterAll(async () => {
 });
 
 describe('console invites in Chromium', () => {
-  for (const [name, viewport] of [
-    ['phone', { width: 390, height: 844 }],
-    ['desktop', { width: 1280, height: 900 }],
-  ] as const) {
+  for (const [name, viewport] of VIEWPORTS) {
     it(`creates an invite with roster groups, copies its link, and finds it by inviter, type and source (${name})`, SLOW, async () => {
       const inviter = `${uniqueName('boss')}@localhost`;
       // The same inviter's invite from another key (the stack's): the source filter leaves it out.

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDBAdminAudit } from '../../lib/adapters/dynamodb/DynamoDBAdminAudit.js';
+import { consoleHttp, csrfOf, signInWithForm, waitForConsole } from '../support/console.js';
 import { api, documentClientForStack, stack, uniqueName, useStackEnv } from '../support/stack.js';
 
 /**
@@ -8,28 +9,16 @@ import { api, documentClientForStack, stack, uniqueName, useStackEnv } from '../
  * at issue (409 username-taken), as on POST /invites; a created invite is in
  * the audit trail with the acting key, by the console.
  */
-const base = () => stack().baseUrl;
-
-const post = async (path: string, form: Record<string, string>, cookie?: string) => {
-  const res = await fetch(`${base()}${path}`, {
-    method: 'POST',
-    redirect: 'manual',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', ...(cookie ? { cookie } : {}) },
-    body: new URLSearchParams(form).toString(),
-  });
-  return { res, text: await res.text() };
-};
+const { get, post } = consoleHttp([]);
 
 let cookie: string;
 let csrf: string;
 
 beforeAll(async () => {
   useStackEnv();
-  const { res } = await post('/admin/session', { key: stack().apiKey });
-  expect(res.status).toBe(303);
-  cookie = (res.headers.getSetCookie().find((c) => c.startsWith('console_session=')) as string).split(';')[0] as string;
-  const page = await fetch(`${base()}/admin/invites`, { headers: { cookie } });
-  csrf = /name="csrf" value="([^"]+)"/.exec(await page.text())?.[1] as string;
+  await waitForConsole();
+  cookie = await signInWithForm();
+  csrf = csrfOf((await get('/admin/invites', cookie)).text);
   expect(csrf).toBeDefined();
 }, 180_000);
 

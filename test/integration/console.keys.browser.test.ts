@@ -4,8 +4,9 @@ import { createApiKey, keySource } from '../../lib/apiKeys/apiKeys.js';
 import { DynamoDBApiKeyStore } from '../../lib/adapters/dynamodb/DynamoDBApiKeyStore.js';
 import { systemClock } from '../../lib/ports/Clock.js';
 import { sha256 } from '../../lib/token.js';
-import { seal, signSession, verifySession } from '../../lib/web/console/session.js';
+import { seal, verifySession } from '../../lib/web/console/session.js';
 import { launchChromium, newPage, screenshot } from '../support/browser.js';
+import { addSession, consoleHttp, csrfOf, OTHER_SCRIPTS, sessionCookie, VIEWPORTS, waitForConsole } from '../support/console.js';
 import { api, documentClientForStack, stack, uniqueName } from '../support/stack.js';
 
 /**
@@ -35,36 +36,14 @@ const keyIds: string[] = [];
 const secretsShown = new Set<string>();
 
 /** A `Cookie` value for a new session of this key (what POST /admin/session sets). */
-const cookieOf = (secret: string): string => `console_session=${signSession(sessionKey(), sha256(secret), Math.floor(Date.now() / 1000))}`;
 
 const adminKey = async (domains: string[], name = uniqueName('keys-admin-')) => {
   const made = await createApiKey({ store: keys(), clock: systemClock }, { name, domains });
   keyIds.push(made.apiKey.id);
-  return { ...made, name, cookie: cookieOf(made.secret) };
+  return { ...made, name, cookie: sessionCookie(made.secret) };
 };
 
-const get = async (path: string, cookie: string) => {
-  const res = await fetch(`${base()}${path}`, { redirect: 'manual', headers: { cookie } });
-  const text = await res.text();
-  seen.push(text);
-  return { res, text };
-};
-
-const post = async (path: string, form: Record<string, string | string[]>, cookie: string) => {
-  const body = new URLSearchParams();
-  for (const [k, v] of Object.entries(form)) for (const one of [v].flat()) body.append(k, one);
-  const res = await fetch(`${base()}${path}`, {
-    method: 'POST',
-    redirect: 'manual',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie },
-    body: body.toString(),
-  });
-  const text = await res.text();
-  seen.push(text);
-  return { res, text };
-};
-
-const csrfOf = (text: string) => /name="csrf" value="([^"]+)"/.exec(text)?.[1] as string;
+const { get, post } = consoleHttp(seen);
 /** The sealed handle in the revoke form of the row of this key name. */
 const handleOf = (text: string, name: string): string | undefined => {
   const row = text.split('<tr').find((r) => r.includes(`"Name">${name}`));
@@ -94,13 +73,7 @@ const inviteStatus = async (token: string) => {
 
 beforeAll(async () => {
   browser = await launchChromium();
-  // The console's function comes up cold: wait until it answers.
-  const deadline = Date.now() + 150_000;
-  for (;;) {
-    const res = await fetch(`${base()}/admin`).catch(() => undefined);
-    if (res?.status === 200 && (await res.text()).includes('Admin API key')) break;
-    if (Date.now() > deadline) throw new Error(`GET /admin did not come up: ${res?.status}`);
-  }
+  await waitForConsole();
 }, 240_000);
 
 afterAll(async () => {
@@ -109,10 +82,7 @@ afterAll(async () => {
 });
 
 describe('console keys page in Chromium', () => {
-  for (const [width, viewport] of [
-    ['phone', { width: 390, height: 844 }],
-    ['desktop', { width: 1280, height: 900 }],
-  ] as const) {
+  for (const [width, viewport] of VIEWPORTS) {
     it(
       `creates a key (secret shown once) that works on the API, revokes it without and with its invites, and the activity names the acting key (${width})`,
       SLOW,
@@ -120,10 +90,7 @@ describe('console keys page in Chromium', () => {
         const admin = await adminKey(['*']);
         const page = await newPage(browser, { viewport });
         pages.push(page);
-        const value = admin.cookie.slice('console_session='.length);
-        await page
-          .context()
-          .addCookies([{ name: 'console_session', value, url: `${base()}/admin`, httpOnly: true, secure: true, sameSite: 'Strict' }]);
+        await addSession(page, admin.secret);
 
         const listed = await page.goto(`${base()}/admin/keys`);
         expect(listed?.status()).toBe(200);
@@ -150,7 +117,7 @@ describe('console keys page in Chromium', () => {
         await expect(page.locator('#new-key-secret').getAttribute('readonly')).resolves.not.toBeNull();
         await expect(page.locator('#created').textContent()).resolves.toContain('will not be shown again');
         // No inline script: the one console script, by its hash; its copy button copies the new key.
-        await expect(page.locator('script:not([src^="/admin/console.js?v="][integrity])').count()).resolves.toBe(0);
+        await expect(page.locator(OTHER_SCRIPTS).count()).resolves.toBe(0);
         await expect(page.locator('#copy-key').isVisible()).resolves.toBe(true);
         keyIds.push(sha256(secret));
         secretsShown.add(await page.content());

@@ -13,6 +13,7 @@ import type { ConsoleDeps, ConsoleResult, SignedIn } from '../../lib/web/console
 import { lineagePage, lineageRoutes, REVOKE_HANDLE_SECONDS } from '../../lib/web/console/lineage.js';
 import { csrfToken, seal, signSession, unseal, verifySession } from '../../lib/web/console/session.js';
 import { launchChromium, newPage, screenshot } from '../support/browser.js';
+import { addSession, consoleHttp, csrfOf, OTHER_SCRIPTS, sessionValue, waitForConsole } from '../support/console.js';
 import { api, documentClientForStack, issue, stack, uniqueName } from '../support/stack.js';
 
 /**
@@ -36,34 +37,12 @@ const secrets: string[] = [];
 const base = () => stack().baseUrl;
 const table = () => stack().env.INVITES_TABLE as string;
 
-/**
- * A session cookie for a key, signed as the console signs it. Not through
- * the sign-in form: other files spend this address's sign-in budget
- * (console.browser.test.ts tests the form and its limit).
- */
-const sessionFor = (key: string) =>
-  signSession(stack().env.CONSOLE_SESSION_KEY as string, sha256(key), Math.floor(Date.now() / 1000)) as string;
-
-const get = async (path: string, cookie: string) => {
-  const res = await fetch(`${base()}${path}`, { redirect: 'manual', headers: { cookie: `console_session=${cookie}` } });
-  const text = await res.text();
-  seen.push(text);
-  return { res, text };
-};
-
-const post = async (path: string, form: Record<string, string>, cookie: string) => {
-  const res = await fetch(`${base()}${path}`, {
-    method: 'POST',
-    redirect: 'manual',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: `console_session=${cookie}` },
-    body: new URLSearchParams(form).toString(),
-  });
-  const text = await res.text();
-  seen.push(text);
-  return { res, text };
-};
-
-const csrfOf = (text: string) => /name="csrf" value="([^"]+)"/.exec(text)?.[1] as string;
+/** Sessions are signed here (support/console.ts sessionValue): the sign-in form is console.browser.test.ts's subject. */
+const sessionFor = sessionValue;
+const http = consoleHttp(seen);
+/** `cookie`: a raw session value. */
+const get = (path: string, cookie: string) => http.get(path, `console_session=${cookie}`);
+const post = (path: string, form: Record<string, string>, cookie: string) => http.post(path, form, `console_session=${cookie}`);
 const handleOf = (text: string, form: string) =>
   new RegExp(`<form method="post" action="/admin/lineage/revoke" class="${form}">.*?name="handle" value="([^"]+)"`).exec(
     text
@@ -94,17 +73,7 @@ const lineageHref = (jid: string) => `/admin/lineage?${new URLSearchParams({ jid
 const signedInPage = async (viewport: { width: number; height: number }) => {
   const page = await newPage(browser, { viewport });
   pages.push(page);
-  await page.context().addCookies([
-    {
-      name: 'console_session',
-      value: sessionFor(stack().apiKey),
-      domain: new URL(base()).hostname,
-      path: '/admin',
-      httpOnly: true,
-      secure: true,
-      sameSite: 'Strict',
-    },
-  ]);
+  await addSession(page, stack().apiKey);
   return page;
 };
 
@@ -121,13 +90,7 @@ let ofC: { id: string; token: string };
 
 beforeAll(async () => {
   browser = await launchChromium();
-  // The console's function comes up cold: wait until it answers.
-  const deadline = Date.now() + 150_000;
-  for (;;) {
-    const res = await fetch(`${base()}/admin`).catch(() => undefined);
-    if (res?.status === 200 && (await res.text()).includes('Admin API key')) break;
-    if (Date.now() > deadline) throw new Error(`GET /admin did not come up: ${res?.status}`);
-  }
+  await waitForConsole();
   a = await account('lina');
   b = await account('linb', a);
   c = await account('linc', b);
@@ -155,7 +118,7 @@ describe('console lineage page in Chromium', () => {
     await expect(page.locator('[data-account] [data-status]').first().getAttribute('data-status')).resolves.toBe('active');
     await expect(page.locator('section[aria-labelledby=chain-title]').innerText()).resolves.toContain('No inviting account');
     await expect(page.locator(`ul.tree li[data-jid="${b}"] ul.tree li[data-jid="${c}"]`).count()).resolves.toBe(1);
-    await expect(page.locator('script:not([src^="/admin/console.js?v="][integrity])').count()).resolves.toBe(0);
+    await expect(page.locator(OTHER_SCRIPTS).count()).resolves.toBe(0);
     await screenshot(page, 'console-lineage-tree-phone');
     await keep(page);
 
