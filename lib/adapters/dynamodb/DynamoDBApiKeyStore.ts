@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { EXISTING_ITEM, NEW_ITEM } from './conditions.js';
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, paginateQuery, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ApiKey, ApiKeyStore } from '../../ports/ApiKeyStore.js';
 import { documentClient } from './client.js';
 import { IndexPrefix, TableSchema, apiKeyKey as key } from './tableKeys.js';
@@ -53,20 +53,16 @@ export class DynamoDBApiKeyStore implements ApiKeyStore {
 
   public async list(): Promise<ApiKey[]> {
     const out: ApiKey[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.#db.send(
-        new QueryCommand({
-          TableName: this.#table,
-          IndexName: TableSchema.byDomain.name,
-          KeyConditionExpression: 'gsi2pk = :p',
-          ExpressionAttributeValues: { ':p': KEYS_PARTITION },
-          ExclusiveStartKey: startKey,
-        })
-      );
-      out.push(...(page.Items ?? []).map(fromItem));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    const pages = paginateQuery(
+      { client: this.#db },
+      {
+        TableName: this.#table,
+        IndexName: TableSchema.byDomain.name,
+        KeyConditionExpression: 'gsi2pk = :p',
+        ExpressionAttributeValues: { ':p': KEYS_PARTITION },
+      }
+    );
+    for await (const page of pages) out.push(...(page.Items ?? []).map(fromItem));
     return out;
   }
 

@@ -1,4 +1,4 @@
-import { QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { paginateQuery, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { JoinedVias } from '../../lineage/Lineage.js';
 import type { FunnelCounters, FunnelCounts, FunnelDay } from '../../ports/FunnelCounters.js';
 import { documentClient } from './client.js';
@@ -110,22 +110,20 @@ export class DynamoDBFunnelCounters implements FunnelCounters {
     const { pk, sk: from } = statsDayKey(domain, fromDay);
     const { sk: to } = statsDayKey(domain, toDay);
     const out: FunnelDay[] = [];
-    let cursor: Record<string, unknown> | undefined;
-    do {
-      const page = await this.#db.send(
-        new QueryCommand({
-          TableName: this.#table,
-          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-          ExpressionAttributeValues: { ':pk': pk, ':from': from, ':to': to },
-          ExclusiveStartKey: cursor,
-        })
-      );
+    const pages = paginateQuery(
+      { client: this.#db },
+      {
+        TableName: this.#table,
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+        ExpressionAttributeValues: { ':pk': pk, ':from': from, ':to': to },
+      }
+    );
+    for await (const page of pages) {
       for (const item of page.Items ?? []) {
         const { pk: _pk, sk, expiresAt: _e, domain: _d, day: _day, ...rest } = item;
         out.push({ day: String(sk).slice(SortKey.statsDay.length), counts: countsOf(rest) });
       }
-      cursor = page.LastEvaluatedKey;
-    } while (cursor);
+    }
     return out;
   }
 }

@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { paginateQuery, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { CounterBucket, PolicyCounterKey, PolicyCounters } from '../../ports/PolicyCounters.js';
 import { documentClient } from './client.js';
 import { NEW_ITEM } from './conditions.js';
@@ -38,24 +38,22 @@ export class DynamoDBPolicyCounters implements PolicyCounters {
     const { pk, sk: fromKey } = policyBucketKey(counter.kind, counter.subject, from);
     const { sk: toKey } = policyBucketKey(counter.kind, counter.subject, to);
     const out: CounterBucket[] = [];
-    let cursor: Record<string, unknown> | undefined;
-    do {
-      const page = await this.#db.send(
-        new QueryCommand({
-          TableName: this.#table,
-          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-          ExpressionAttributeValues: { ':pk': pk, ':from': fromKey, ':to': toKey },
-          ProjectionExpression: 'sk, #count',
-          ExpressionAttributeNames: { '#count': 'count' },
-          ConsistentRead: true,
-          ExclusiveStartKey: cursor,
-        })
-      );
+    const pages = paginateQuery(
+      { client: this.#db },
+      {
+        TableName: this.#table,
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+        ExpressionAttributeValues: { ':pk': pk, ':from': fromKey, ':to': toKey },
+        ProjectionExpression: 'sk, #count',
+        ExpressionAttributeNames: { '#count': 'count' },
+        ConsistentRead: true,
+      }
+    );
+    for await (const page of pages) {
       for (const item of page.Items ?? []) {
         out.push({ start: Number(String(item.sk).slice(SortKey.bucket.length)), count: Number(item.count ?? 0) });
       }
-      cursor = page.LastEvaluatedKey;
-    } while (cursor);
+    }
     return out;
   }
 
